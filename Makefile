@@ -1,0 +1,41 @@
+# Two commands: `make run` (simulator + service + embedded store) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
+
+PORT ?= 8080
+SIM_PORT ?= 4002
+SIM_ADMIN_PORT ?= 4003
+
+.PHONY: setup run test bench clean
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The Firestore emulator (Node, gRPC) the store contract tests run against.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+run: $(PY_STAMP)
+	@mkdir -p var
+	@$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) --admin-port $(SIM_ADMIN_PORT) \
+		--state var/simulator-state.json & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
+	STORE_PATH=var/store.sqlite3 $(PY) -m lib.seed && \
+	TRADING_MODE=paper IB_PORT=$(SIM_PORT) HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=2 \
+		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
+
+test: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m pytest -q
+
+bench: $(PY_STAMP)
+	$(PY) -m tests.bench.summary_latency
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache

@@ -1,0 +1,1 @@
+"""Building blocks of the trading service: bridge, store, config, logging, trading primitives."""

@@ -1,0 +1,1 @@
+"""Paper gateway: a TWS-API-compatible IB Gateway simulator."""

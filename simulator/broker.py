@@ -1,0 +1,447 @@
+"""The paper broker: order lifecycle, matching against the market, executions and the account it moves."""
+
+from __future__ import annotations
+
+import logging
+import math
+import zlib
+from datetime import datetime
+from typing import Callable
+
+from simulator.account import account_values, portfolio_items, positions, value_account
+from simulator.commissions import commission_for
+from simulator.ledger import QUANTITY_EPSILON, Ledger
+from simulator.order_checks import (
+    REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_sign)
+from simulator.orders import (
+    AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
+    PortfolioItem, Position, execution_from_state, execution_to_state, parse_order_time, record_from_state,
+    record_to_state)
+
+__all__ = ["AccountChanged", "Broker", "Event", "Execution", "ExecutionAdded", "OrderChanged", "OrderRecord",
+           "OrderRejected", "OrderRequest", "PortfolioItem", "Position"]
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = 1
+FIRST_ORDER_ID = 1
+# permIds look like IB's (nine-plus digits) and stay within a Java int, as TWS clients expect
+FIRST_PERM_ID = 1_100_000_001
+DEFAULT_REJECT_TEXT = f"{REJECTED}Simulated rejection"
+
+
+def _piece_quantity(remaining: float, pieces_left: int, total: float) -> float:
+    """The next piece of a split fill: equal whole pieces for whole quantities, the rest on the last one."""
+    if pieces_left <= 1:
+        return remaining
+    if float(total).is_integer():
+        return max(1.0, math.floor(remaining / pieces_left))
+    return remaining / pieces_left
+
+
+class Broker:
+    """Orders, fills, executions and the margin account of one paper trading account.
+
+    Synchronous and free of I/O: every mutation emits events to `listeners`, in order, from inside the call.
+
+    Parameters:
+        account: the account code (e.g. "DU1234567").
+        base_currency: currency the account is valued in.
+        cash: opening cash in the base currency.
+        market: prices (quote, price, fx_rate).
+        catalog: contracts by conId (to rebuild orders from a saved state).
+        clock: the simulated UTC clock.
+        listeners: callables receiving each Event.
+
+    Attributes:
+        partial_fill_pieces: executions an order is split into, one per match() call (1 = whole fills).
+    """
+
+    def __init__(self, *, account: str, base_currency: str, cash: float, market, catalog, clock,
+                 listeners: list[Callable[[Event], None]] | None = None):
+        self.account = account
+        self.base_currency = base_currency.upper()
+        self.market = market
+        self.catalog = catalog
+        self.clock = clock
+        self.listeners = list(listeners or [])
+        self.partial_fill_pieces = 1
+        self.ledger = Ledger({self.base_currency: float(cash)})
+        self._orders: dict[tuple[int, int], OrderRecord] = {}
+        self._executions: list[Execution] = []
+        self._next_ids: dict[int, int] = {}
+        self._next_perm_id = FIRST_PERM_ID
+        self._next_exec_seq = 1
+        self._reject_next: Rejection | None = None
+        self._exec_prefix = f"0000{zlib.crc32(account.encode()) & 0xFFFF:04x}"
+
+    # --- ids ----------------------------------------------------------------------------------------
+
+    def next_valid_id(self, client_id: int) -> int:
+        """An order id above every id this client has used or reserved."""
+        return self._next_ids.get(client_id, FIRST_ORDER_ID)
+
+    def reserve_ids(self, client_id: int, num_ids: int) -> int:
+        """reqIds: the first of `num_ids` ids now reserved for the client."""
+        first = self.next_valid_id(client_id)
+        self._next_ids[client_id] = first + max(1, num_ids)
+        return first
+
+    def _use_order_id(self, client_id: int, order_id: int) -> None:
+        self._next_ids[client_id] = max(self.next_valid_id(client_id), order_id + 1)
+
+    def _take_perm_id(self) -> int:
+        perm_id = self._next_perm_id
+        self._next_perm_id += 1
+        return perm_id
+
+    def _take_exec_id(self) -> str:
+        seq = self._next_exec_seq
+        self._next_exec_seq += 1
+        return f"{self._exec_prefix}.{seq:08x}.01.01"
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self.listeners):
+            listener(event)
+
+    def reject_next(self, code: int = 201, text: str = DEFAULT_REJECT_TEXT) -> None:
+        """Reject the next new order with this error (once)."""
+        self._reject_next = (int(code), text)
+
+    # --- placing, modifying, cancelling -------------------------------------------------------------
+
+    def place_order(self, client_id: int, order_id: int, contract, request: OrderRequest) -> None:
+        """Accept, modify or reject an order; accepted orders fill in later match() calls."""
+        request = normalized(request, self.account)
+        self._use_order_id(client_id, order_id)
+        existing = self._orders.get((client_id, order_id))
+        if existing is not None:
+            if existing.is_working:
+                self._modify(existing, contract, request)
+            else:
+                self._emit(OrderRejected(existing, 103, "Duplicate order id"))
+            return
+        now = self.clock.now()
+        record = OrderRecord(client_id=client_id, order_id=order_id, perm_id=self._take_perm_id(),
+                             contract=contract, request=request, remaining=request.total_quantity,
+                             placed_at=now)
+        self._orders[(client_id, order_id)] = record
+        if self._reject_next is not None:
+            rejection, self._reject_next = self._reject_next, None
+            self._reject(record, *rejection)
+            return
+        rejection = (self._invalid(client_id, contract, request)
+                     or self._margin_shortfall(contract, request, request.total_quantity))
+        if rejection is not None:
+            self._reject(record, *rejection)
+            return
+        record.status = "PreSubmitted"
+        record.why_held = self._hold_reason(record, now) or ""
+        self._emit(OrderChanged(record))
+        if request.transmit and request.parent_id:
+            self._transmit_family(client_id, request.parent_id)
+        self._release_if_ready(record, now)
+
+    def _modify(self, record: OrderRecord, contract, request: OrderRequest) -> None:
+        if contract.con_id != record.con_id or request.action != record.request.action:
+            self._emit(OrderRejected(record, 105, "Order being modified does not match original order."))
+            return
+        rejection = self._invalid(record.client_id, contract, request)
+        if rejection is None and request.total_quantity < record.filled - QUANTITY_EPSILON:
+            rejection = (201, f"{REJECTED}The order size cannot be below the filled quantity {record.filled:g}")
+        added = request.total_quantity - record.request.total_quantity
+        rejection = rejection or self._margin_shortfall(contract, request, max(0.0, added))
+        if rejection is not None:
+            self._emit(OrderRejected(record, *rejection))
+            return
+        record.request = request
+        record.remaining = max(0.0, request.total_quantity - record.filled)
+        now = self.clock.now()
+        if record.remaining <= QUANTITY_EPSILON:
+            self._finish(record, "Filled", "Filled", now)
+            return
+        self._emit(OrderChanged(record))
+        if request.transmit and request.parent_id:
+            self._transmit_family(record.client_id, request.parent_id)
+        self._release_if_ready(record, now)
+
+    def cancel_order(self, client_id: int, order_id: int) -> None:
+        """Cancel a working order of this client (error 10147/10148 when there is none to cancel)."""
+        record = self._orders.get((client_id, order_id))
+        if record is None:
+            placeholder = OrderRecord(client_id=client_id, order_id=order_id, perm_id=0, contract=0,
+                                      request=OrderRequest("", 0.0, "", None), status="Cancelled")
+            self._emit(OrderRejected(placeholder, 10147,
+                                     f"OrderId {order_id} that needs to be cancelled is not found."))
+        elif not record.is_working:
+            self._emit(OrderRejected(record, 10148, f"OrderId {order_id} that needs to be cancelled cannot be "
+                                                    f"cancelled, state: {record.status}."))
+        else:
+            self._finish(record, "Cancelled", "Cancelled by Trader", self.clock.now())
+
+    def global_cancel(self) -> None:
+        """reqGlobalCancel: cancel every working order of every client."""
+        now = self.clock.now()
+        for record in list(self._orders.values()):
+            if record.is_working:
+                self._finish(record, "Cancelled", "Cancelled by Trader", now)
+
+    def preview_order(self, spec, request: OrderRequest) -> dict:
+        """What-if: margin before/change/after and the commission of an order, as IB's whatIf reports them.
+
+        Raises:
+            ValueError: the order would be rejected (the IB text says why).
+        """
+        request = normalized(request, self.account)
+        rejection = invalid_order(spec, request, account=self.account, parent_known=True)
+        if rejection is not None:
+            raise ValueError(rejection[1])
+        return preview(self.ledger, self.market, self.base_currency, spec, request)
+
+    def _invalid(self, client_id: int, spec, request: OrderRequest) -> Rejection | None:
+        parent_known = not request.parent_id or (client_id, request.parent_id) in self._orders
+        return invalid_order(spec, request, account=self.account, parent_known=parent_known)
+
+    def _margin_shortfall(self, spec, request: OrderRequest, quantity: float) -> Rejection | None:
+        return margin_shortfall(self.ledger, self.market, self.base_currency, spec, request, quantity)
+
+    # --- state transitions --------------------------------------------------------------------------
+
+    def _reject(self, record: OrderRecord, code: int, text: str) -> None:
+        record.status = "Cancelled"
+        record.completed_at = self.clock.now()
+        record.completed_status = "Rejected"
+        record.warning_text = record.reject_reason = text
+        self._emit(OrderRejected(record, code, text))
+
+    def _finish(self, record: OrderRecord, status: str, completed_status: str, now: datetime) -> None:
+        record.status = status
+        record.completed_at = now
+        record.completed_status = completed_status
+        record.why_held = ""
+        self._emit(OrderChanged(record))
+        if status == "Cancelled":
+            for child in list(self._orders.values()):
+                if (child.is_working and child.client_id == record.client_id
+                        and child.request.parent_id == record.order_id):
+                    self._finish(child, "Cancelled", "Cancelled by System", now)
+
+    def _transmit_family(self, client_id: int, parent_id: int) -> None:
+        """A transmitting child sends its parent and the parent's other children along (bracket orders)."""
+        now = self.clock.now()
+        for record in list(self._orders.values()):
+            if not record.is_working or record.client_id != client_id or record.request.transmit:
+                continue
+            if record.order_id == parent_id or record.request.parent_id == parent_id:
+                record.request.transmit = True
+                self._release_if_ready(record, now)
+
+    def _hold_reason(self, record: OrderRecord, now: datetime) -> str | None:
+        """Why a working order may not fill yet (None: it may)."""
+        request = record.request
+        if not request.transmit:
+            return ""
+        if request.parent_id:
+            parent = self._orders.get((record.client_id, request.parent_id))
+            if parent is None or parent.status != "Filled":
+                return "child"
+        good_after = parse_order_time(request.good_after_time)
+        if good_after is not None and now < good_after:
+            return ""
+        return None
+
+    def _release_if_ready(self, record: OrderRecord, now: datetime) -> bool:
+        """Move a PreSubmitted order to Submitted once nothing holds it; True when it is Submitted."""
+        reason = self._hold_reason(record, now)
+        if reason is not None:
+            if record.why_held != reason:
+                record.why_held = reason
+                self._emit(OrderChanged(record))
+            return False
+        if record.status != "Submitted":
+            record.status = "Submitted"
+            record.why_held = ""
+            self._emit(OrderChanged(record))
+        return True
+
+    def _expired(self, record: OrderRecord, now: datetime) -> bool:
+        if record.request.tif != "GTD":
+            return False
+        good_till = parse_order_time(record.request.good_till_date)
+        return good_till is not None and now >= good_till
+
+    # --- matching -----------------------------------------------------------------------------------
+
+    def match(self) -> bool:
+        """Fill what can fill now: one execution (piece) per working order at most.
+
+        Returns:
+            True while work remains that a later call could do (pieces left, resting or held orders).
+        """
+        now = self.clock.now()
+        work_left = False
+        for record in [r for r in self._orders.values() if r.is_working]:
+            if not record.is_working or isinstance(record.contract, int):
+                continue
+            if self._expired(record, now):
+                self._finish(record, "Cancelled", "Cancelled by System", now)
+                continue
+            if not self._release_if_ready(record, now):
+                work_left = True
+                continue
+            price = self._fill_price(record)
+            if price is not None:
+                self._fill_piece(record, price, now)
+            if record.is_working:
+                if record.request.tif == "IOC":
+                    self._finish(record, "Cancelled", "Cancelled by System", now)
+                else:
+                    work_left = True
+        return work_left
+
+    def _fill_price(self, record: OrderRecord) -> float | None:
+        """The execution price available now (ask for buys, bid for sells), or None if the limit blocks."""
+        request = record.request
+        quote = self.market.quote(record.con_id)
+        buying = request.action == "BUY"
+        price = quote.ask if buying else quote.bid
+        if not price or price <= 0:
+            price = self.market.price(record.con_id)
+        if request.order_type == "LMT":
+            limit = request.lmt_price
+            if (buying and price > limit) or (not buying and price < limit):
+                return None
+        return price
+
+    def _fill_piece(self, record: OrderRecord, price: float, now: datetime) -> None:
+        spec = record.contract
+        request = record.request
+        if record.fill_count == 0:
+            record.fill_pieces = max(1, int(self.partial_fill_pieces))
+        pieces_left = max(1, record.fill_pieces - record.fill_count)
+        quantity = min(record.remaining, _piece_quantity(record.remaining, pieces_left, request.total_quantity))
+        commission = commission_for(spec, quantity, price, self.market.fx_rate(spec.currency, "USD"))
+        realized = self.ledger.book_fill(spec, side_sign(request.action) * quantity, price, commission)
+        record.avg_fill_price = (record.avg_fill_price * record.filled + price * quantity) / (record.filled
+                                                                                           + quantity)
+        record.filled += quantity
+        record.remaining = max(0.0, request.total_quantity - record.filled)
+        record.last_fill_price = price
+        record.fill_count += 1
+        execution = Execution(
+            exec_id=self._take_exec_id(), order_id=record.order_id, client_id=record.client_id,
+            perm_id=record.perm_id, con_id=spec.con_id, time=now, account=request.account,
+            exchange=self._execution_exchange(spec, request), side="BOT" if request.action == "BUY" else "SLD",
+            shares=quantity, price=price, cum_qty=record.filled, avg_price=record.avg_fill_price,
+            order_ref=request.order_ref, commission=commission.amount,
+            commission_currency=commission.currency, symbol=spec.symbol, sec_type=spec.sec_type)
+        if realized is not None:
+            execution.realized_pnl = round(realized, 2)
+        self._executions.append(execution)
+        self._emit(ExecutionAdded(execution))
+        if record.remaining <= QUANTITY_EPSILON:
+            record.remaining = 0.0
+            self._finish(record, "Filled", "Filled", now)
+        else:
+            self._emit(OrderChanged(record))
+        self._emit(AccountChanged())
+
+    @staticmethod
+    def _execution_exchange(spec, request: OrderRequest) -> str:
+        routed = (request.extra.get("exchange") or "").upper()
+        if routed and routed != "SMART":
+            return routed
+        return spec.primary_exchange or spec.exchange
+
+    # --- views --------------------------------------------------------------------------------------
+
+    def positions(self) -> list[Position]:
+        return positions(self.ledger)
+
+    def cash(self) -> dict[str, float]:
+        return dict(self.ledger.cash)
+
+    def account_values(self) -> list[tuple[str, str, str]]:
+        return account_values(value_account(self.ledger, self.market, self.base_currency), self.account)
+
+    def portfolio(self) -> list[PortfolioItem]:
+        return portfolio_items(self.ledger, self.market)
+
+    def open_orders(self, client_id: int | None) -> list[OrderRecord]:
+        """Working orders of one client (None = every client), in placement order."""
+        return [r for r in self._orders.values()
+                if r.is_working and (client_id is None or r.client_id == client_id)]
+
+    def completed_orders(self) -> list[OrderRecord]:
+        """Filled, cancelled and rejected orders, in placement order."""
+        return [r for r in self._orders.values() if not r.is_working]
+
+    def executions(self, *, client_id: int = 0, account: str = "", time: str = "", symbol: str = "",
+                   sec_type: str = "", exchange: str = "", side: str = "") -> list[Execution]:
+        """The account's executions of every client matching an IB ExecutionFilter (0 / "" = any).
+
+        `time` keeps executions at or after it ("YYYYMMDD HH:MM:SS [zone]", TWS's zone when none; or
+        "YYYYMMDD-HH:MM:SS" UTC); `side` is BUY/SELL (BOT/SLD also accepted).
+
+        Raises:
+            ValueError: `time` is not a time IB accepts.
+        """
+        since = parse_order_time(time)
+        wanted_side = {"BUY": "BOT", "SELL": "SLD"}.get(side.upper(), side.upper())
+
+        def matches(e: Execution) -> bool:
+            return ((not client_id or e.client_id == client_id)
+                    and (not account or e.account == account)
+                    and (since is None or e.time >= since)
+                    and (not symbol or e.symbol.upper() == symbol.upper())
+                    and (not sec_type or e.sec_type.upper() == sec_type.upper())
+                    and (not exchange or e.exchange.upper() == exchange.upper())
+                    and (not wanted_side or e.side == wanted_side))
+
+        return [e for e in self._executions if matches(e)]
+
+    # --- persistence --------------------------------------------------------------------------------
+
+    def to_state(self) -> dict:
+        """Everything needed to continue identically after a restart, as JSON-able values."""
+        return {
+            "format": STATE_FORMAT, "account": self.account, "base_currency": self.base_currency,
+            "ledger": self.ledger.to_state(),
+            "orders": [record_to_state(r) for r in self._orders.values()],
+            "executions": [execution_to_state(e) for e in self._executions],
+            "next_order_ids": {str(client): next_id for client, next_id in self._next_ids.items()},
+            "next_perm_id": self._next_perm_id, "next_exec_seq": self._next_exec_seq,
+            "partial_fill_pieces": self.partial_fill_pieces,
+            "reject_next": list(self._reject_next) if self._reject_next else None,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, market, catalog, clock,
+                   listeners: list[Callable[[Event], None]] | None = None) -> "Broker":
+        """A broker continuing from `to_state()` output.
+
+        Raises:
+            ValueError: the state has an unknown format.
+        """
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"unsupported broker state format {state.get('format')!r}")
+        broker = cls(account=state["account"], base_currency=state["base_currency"], cash=0.0, market=market,
+                     catalog=catalog, clock=clock, listeners=listeners)
+        broker.ledger = Ledger.from_state(state["ledger"])
+        for values in state["orders"]:
+            spec = catalog.by_con_id(values["con_id"])
+            if spec is None:
+                log.warning("order %s: conId %s is no longer in the catalog", values["perm_id"], values["con_id"])
+            record = record_from_state(values, spec if spec is not None else values["con_id"])
+            broker._orders[(record.client_id, record.order_id)] = record
+        broker._executions = [execution_from_state(e) for e in state["executions"]]
+        broker._next_ids = {int(client): next_id for client, next_id in state["next_order_ids"].items()}
+        broker._next_perm_id = state["next_perm_id"]
+        broker._next_exec_seq = state["next_exec_seq"]
+        broker.partial_fill_pieces = state.get("partial_fill_pieces", 1)
+        rejection = state.get("reject_next")
+        broker._reject_next = (rejection[0], rejection[1]) if rejection else None
+        return broker
+

@@ -1,0 +1,210 @@
+"""Request handlers for contracts and market data: details, symbols, quotes, history, market rules."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from simulator import messages, messages_contracts, messages_market
+from simulator.catalog import ContractQuery
+from simulator.requests import (
+    CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ContractFields, ReqContractDetails,
+    ReqHeadTimestamp, ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
+from simulator.wire import MalformedRequest, format_ib_datetime, parse_ib_datetime
+
+if TYPE_CHECKING:
+    from simulator.session import Session
+
+NO_SECURITY_DEFINITION = "No security definition has been found for the request"
+# zone-less request times are read in the TWS login time zone
+TWS_TIME_ZONE = "US/Eastern"
+MATCHING_SYMBOLS_LIMIT = 16
+
+
+@dataclass
+class Ticker:
+    """A streaming market data subscription.
+
+    Parameters:
+        spec: the contract.
+        quote: the last quote sent (updates carry only what changed).
+    """
+
+    spec: object
+    quote: object
+
+
+def find_contracts(sim, fields: ContractFields) -> list:
+    """Catalog specs matching a request's contract, like IB (conId alone suffices)."""
+    catalog = sim.catalog
+    continuous = fields.sec_type == "CONTFUT"
+    if fields.con_id and not continuous:
+        return catalog.match(ContractQuery(con_id=fields.con_id, exchange=fields.exchange))
+    query = ContractQuery(
+        con_id=0, symbol=fields.symbol, sec_type="FUT" if continuous else fields.sec_type,
+        last_trade_date="" if continuous else fields.last_trade_date, strike=fields.strike,
+        right=fields.right, multiplier=fields.multiplier, exchange=fields.exchange,
+        primary_exchange=fields.primary_exchange, currency=fields.currency,
+        local_symbol="" if continuous else fields.local_symbol, trading_class=fields.trading_class,
+        include_expired=fields.include_expired)
+    specs = catalog.match(query)
+    if continuous and specs:
+        front = min(specs, key=lambda spec: spec.last_trade_date)
+        return [dataclasses.replace(front, sec_type="CONTFUT")]
+    return specs
+
+
+def resolve_one(session: "Session", req_id: int, fields: ContractFields):
+    """The single spec a request names, or None after sending IB's error 200."""
+    specs = find_contracts(session.sim, fields)
+    if len(specs) == 1:
+        return specs[0]
+    if not specs:
+        session.error(req_id, 200, NO_SECURITY_DEFINITION)
+    else:
+        session.error(req_id, 200, f"The contract description specified for "
+                                   f"{fields.symbol or fields.local_symbol} is ambiguous.")
+    return None
+
+
+def _handle_contract_details(session: "Session", request: ReqContractDetails) -> None:
+    specs = find_contracts(session.sim, request.contract)
+    if not specs:
+        session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
+        return
+    catalog = session.sim.catalog
+    batch = []
+    for spec in specs:
+        under = catalog.by_con_id(spec.under_con_id) if spec.under_con_id else None
+        batch.append(messages_contracts.contract_data(
+            session.server_version, request.req_id, spec,
+            under_symbol=under.symbol if under else "", under_sec_type=under.sec_type if under else ""))
+    batch.append(messages_contracts.contract_data_end(request.req_id))
+    session.send(*batch)
+
+
+def _handle_matching_symbols(session: "Session", request: ReqMatchingSymbols) -> None:
+    pattern = request.pattern.strip().upper()
+    specs = [spec for spec in session.sim.catalog.all()
+             if pattern and (spec.symbol.upper().startswith(pattern) or pattern in spec.long_name.upper())]
+    session.send(messages_contracts.symbol_samples(session.server_version, request.req_id,
+                                                   specs[:MATCHING_SYMBOLS_LIMIT]))
+
+
+def _handle_market_rule(session: "Session", request: ReqMarketRule) -> None:
+    session.send(messages_contracts.market_rule(request.market_rule_id))
+
+
+def quote_messages(req_id: int, spec, quote, previous=None) -> list:
+    """Ticks for one quote: forex has no trades, indices have no bid/ask."""
+    with_trades = spec.sec_type != "CASH"
+    ticks = messages_market.quote_ticks(req_id, quote, with_trades=with_trades, previous=previous)
+    if spec.sec_type == "IND":
+        ticks = [t for t in ticks if not (t[0] == messages.TICK_PRICE and t[3] in (messages_market.BID,
+                                                                                  messages_market.ASK))]
+    return ticks
+
+
+def _handle_mkt_data(session: "Session", request: ReqMktData) -> None:
+    if request.req_id in session.subs.tickers:
+        session.error(request.req_id, 322, "Error processing request:-'bJ' : cause - Duplicate ticker id")
+        return
+    spec = resolve_one(session, request.req_id, request.contract)
+    if spec is None:
+        return
+    quote = session.sim.market.quote(spec.con_id)
+    batch = [messages.market_data_type(request.req_id, 1),
+             messages_market.tick_req_params(request.req_id, spec.min_tick, spec.exchange)]
+    batch += quote_messages(request.req_id, spec, quote)
+    if request.snapshot or request.regulatory_snapshot:
+        batch.append(messages_market.tick_snapshot_end(request.req_id))
+    else:
+        session.subs.tickers[request.req_id] = Ticker(spec, quote)
+    session.send(*batch)
+
+
+def _handle_cancel_mkt_data(session: "Session", request: CancelMktData) -> None:
+    if session.subs.tickers.pop(request.req_id, None) is None:
+        session.error(request.req_id, 300, f"Can't find EId with tickerId:{request.req_id}")
+
+
+def refresh_tickers(session: "Session") -> None:
+    """Send what changed in each streaming subscription since its last update."""
+    market = session.sim.market
+    batch = []
+    for req_id, ticker in session.subs.tickers.items():
+        quote = market.quote(ticker.spec.con_id)
+        if quote != ticker.quote:
+            batch += quote_messages(req_id, ticker.spec, quote, previous=ticker.quote)
+            ticker.quote = quote
+    if batch:
+        session.send(*batch)
+
+
+def _zone_of(spec) -> str:
+    return spec.time_zone_id or TWS_TIME_ZONE
+
+
+def _handle_historical_data(session: "Session", request: ReqHistoricalData) -> None:
+    spec = resolve_one(session, request.req_id, request.contract)
+    if spec is None:
+        return
+    try:
+        end = parse_ib_datetime(request.end_date_time, TWS_TIME_ZONE)
+    except MalformedRequest as exc:
+        session.error(request.req_id, 10314,
+                      "End Date/Time: The date, time, or time-zone entered is invalid. "
+                      f"The correct format is yyyymmdd hh:mm:ss xx/xxxx ({exc})")
+        return
+    try:
+        bars = session.sim.market.bars(spec.con_id, end=end, duration=request.duration,
+                                       bar_size=request.bar_size, use_rth=request.use_rth,
+                                       what_to_show=request.what_to_show or "TRADES")
+    except ValueError as exc:
+        text = str(exc)
+        prefix = "Historical Market Data Service error message:"
+        session.error(request.req_id, 162, text if text.startswith(prefix) else prefix + text)
+        return
+    zone = _zone_of(spec)
+    end_moment = end or session.sim.clock.now()
+    daily = request.bar_size.strip().lower() in ("1 day", "1 week", "1 month")
+    start_text = format_ib_datetime(bars[0].time, zone) if bars else ""
+    session.send(messages_market.historical_data(
+        session.server_version, request.req_id, bars, start=start_text,
+        end=format_ib_datetime(end_moment, zone), daily=daily, format_date=request.format_date, zone=zone))
+
+
+def _handle_cancel_historical_data(session: "Session", request: CancelHistoricalData) -> None:
+    return None
+
+
+def _handle_head_timestamp(session: "Session", request: ReqHeadTimestamp) -> None:
+    spec = resolve_one(session, request.req_id, request.contract)
+    if spec is None:
+        return
+    # the price model reaches back as far as asked; report a plausible listing-era start
+    earliest = session.sim.clock.now() - timedelta(days=20 * 365)
+    if request.format_date == 2:
+        value = str(int(earliest.timestamp()))
+    else:
+        value = earliest.strftime("%Y%m%d-%H:%M:%S")
+    session.send(messages_market.head_timestamp(request.req_id, value))
+
+
+def _handle_cancel_head_timestamp(session: "Session", request: CancelHeadTimestamp) -> None:
+    return None
+
+
+HANDLERS = {
+    ReqContractDetails: _handle_contract_details,
+    ReqMatchingSymbols: _handle_matching_symbols,
+    ReqMarketRule: _handle_market_rule,
+    ReqMktData: _handle_mkt_data,
+    CancelMktData: _handle_cancel_mkt_data,
+    ReqHistoricalData: _handle_historical_data,
+    CancelHistoricalData: _handle_cancel_historical_data,
+    ReqHeadTimestamp: _handle_head_timestamp,
+    CancelHeadTimestamp: _handle_cancel_head_timestamp,
+}

@@ -1,0 +1,194 @@
+"""Request handlers for orders and executions: place, cancel, open/completed orders, executions, ids."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator import messages, messages_orders
+from simulator.broker import OrderRequest
+from simulator.handlers_market import TWS_TIME_ZONE, resolve_one
+from simulator.messages_orders import OrderView
+from simulator.requests import (
+    CancelOrder, PlaceOrder, ReqAllOpenOrders, ReqAutoOpenOrders, ReqCompletedOrders, ReqExecutions,
+    ReqGlobalCancel, ReqIds, ReqOpenOrders)
+from simulator.wire import format_ib_datetime
+
+if TYPE_CHECKING:
+    from simulator.session import Session
+
+
+def order_spec(sim, record):
+    """The ContractSpec of an order record (records may hold the spec or only its conId)."""
+    contract = record.contract
+    return sim.catalog.by_con_id(contract) if isinstance(contract, int) else contract
+
+
+def order_view(record) -> OrderView:
+    """Snapshot of a broker order record in the terms order messages use."""
+    request = record.request
+    extra = getattr(request, "extra", {}) or {}
+    completed_at = getattr(record, "completed_at", None)
+    return OrderView(
+        order_id=record.order_id, client_id=record.client_id, perm_id=record.perm_id,
+        action=request.action, total_quantity=request.total_quantity, order_type=request.order_type,
+        status=record.status, lmt_price=request.lmt_price, aux_price=extra.get("aux_price"),
+        tif=request.tif, account=request.account, order_ref=request.order_ref,
+        outside_rth=request.outside_rth,
+        good_after_time=request.good_after_time, good_till_date=request.good_till_date,
+        oca_group=extra.get("oca_group", ""), hidden=bool(extra.get("hidden", False)),
+        parent_id=request.parent_id, algo_strategy=request.algo_strategy,
+        algo_params=list(request.algo_params),
+        filled=record.filled, remaining=record.remaining, avg_fill_price=record.avg_fill_price,
+        last_fill_price=record.last_fill_price, why_held=record.why_held or "",
+        warning_text=getattr(record, "warning_text", "") or "",
+        completed_time=format_ib_datetime(completed_at, TWS_TIME_ZONE) if completed_at else "",
+        completed_status=getattr(record, "completed_status", "") or "")
+
+
+def order_exchange(record) -> str | None:
+    """The exchange the client routed the order to (echoed in order messages)."""
+    extra = getattr(record.request, "extra", {}) or {}
+    return extra.get("exchange") or None
+
+
+def open_order_messages(session: "Session", record, view: OrderView | None = None) -> list:
+    """openOrder + orderStatus for one order as this session's client sees it."""
+    view = view or order_view(record)
+    spec = order_spec(session.sim, record)
+    return [messages_orders.open_order(session.server_version, view, spec, exchange=order_exchange(record)),
+            messages_orders.order_status(session.server_version, view)]
+
+
+def execution_messages(session: "Session", req_id: int, execution) -> list:
+    """execDetails + commissionReport for one execution."""
+    spec = session.sim.catalog.by_con_id(execution.con_id)
+    time_text = format_ib_datetime(execution.time, TWS_TIME_ZONE)
+    return [messages_orders.exec_details(session.server_version, req_id, execution, spec, time_text),
+            messages_orders.commission_report(execution)]
+
+
+def _order_request(fields, default_exchange: str) -> OrderRequest:
+    o = fields.order
+    extra = {"exchange": fields.contract.exchange or default_exchange}
+    if o.aux_price is not None:
+        extra["aux_price"] = o.aux_price
+    if o.oca_group:
+        extra["oca_group"] = o.oca_group
+    if o.hidden:
+        extra["hidden"] = True
+    if o.cash_qty is not None:
+        extra["cash_qty"] = o.cash_qty
+    if o.conditions_count:
+        extra["conditions_count"] = o.conditions_count
+    return OrderRequest(
+        action=o.action, total_quantity=o.total_quantity, order_type=o.order_type, lmt_price=o.lmt_price,
+        tif=o.tif or "DAY", good_after_time=o.good_after_time, good_till_date=o.good_till_date,
+        order_ref=o.order_ref, outside_rth=o.outside_rth, account=o.account, algo_strategy=o.algo_strategy,
+        algo_params=list(o.algo_params), transmit=o.transmit, parent_id=o.parent_id, extra=extra)
+
+
+def _handle_place_order(session: "Session", request: PlaceOrder) -> None:
+    spec = resolve_one(session, request.order_id, request.contract)
+    if spec is None:
+        return
+    sim = session.sim
+    order_request = _order_request(request, spec.exchange)
+    if request.order.what_if:
+        session.send(*what_if_messages(session, request.order_id, spec, order_request))
+        return
+    sim.broker_call(sim.broker.place_order, session.client_id, request.order_id, spec, order_request)
+    sim.schedule_match()
+
+
+def what_if_messages(session: "Session", order_id: int, spec, order_request: OrderRequest) -> list:
+    """A margin preview answered as IB does: an openOrder with whatIf set and the margin fields filled
+    (none after sending error 201 when the order would be rejected)."""
+    sim = session.sim
+    try:
+        preview = sim.preview_order(spec, order_request)
+    except ValueError as exc:
+        session.error(order_id, 201, str(exc))
+        return []
+    view = OrderView(
+        order_id=order_id, client_id=session.client_id, perm_id=0, action=order_request.action,
+        total_quantity=order_request.total_quantity, order_type=order_request.order_type,
+        status="PreSubmitted", lmt_price=order_request.lmt_price, tif=order_request.tif,
+        account=order_request.account or sim.config.account, order_ref=order_request.order_ref,
+        what_if=True, margin=preview["margin"], commission=preview["commission"],
+        commission_currency=preview["commission_currency"], warning_text=preview.get("warning_text", ""))
+    return [messages_orders.open_order(session.server_version, view, spec,
+                                       exchange=order_request.extra.get("exchange"))]
+
+
+def _handle_cancel_order(session: "Session", request: CancelOrder) -> None:
+    sim = session.sim
+    sim.broker_call(sim.broker.cancel_order, session.client_id, request.order_id)
+
+
+def _handle_global_cancel(session: "Session", request: ReqGlobalCancel) -> None:
+    sim = session.sim
+    sim.broker_call(sim.broker.global_cancel)
+
+
+def _send_open_orders(session: "Session", records: list) -> None:
+    batch = []
+    for record in records:
+        batch += open_order_messages(session, record)
+    batch.append(messages_orders.open_order_end())
+    session.send(*batch)
+
+
+def _handle_open_orders(session: "Session", request: ReqOpenOrders) -> None:
+    _send_open_orders(session, session.sim.broker.open_orders(session.client_id))
+
+
+def _handle_all_open_orders(session: "Session", request: ReqAllOpenOrders) -> None:
+    _send_open_orders(session, session.sim.broker.open_orders(None))
+
+
+def _handle_auto_open_orders(session: "Session", request: ReqAutoOpenOrders) -> None:
+    if session.client_id != 0:
+        session.error(-1, 321, "Error validating request:-'ba' : cause - Auto-binding of orders is only "
+                               "allowed for client id 0")
+        return
+    session.auto_open_orders = request.auto_bind
+
+
+def _handle_completed_orders(session: "Session", request: ReqCompletedOrders) -> None:
+    sim = session.sim
+    batch = [messages_orders.completed_order(session.server_version, order_view(record),
+                                             order_spec(sim, record), exchange=order_exchange(record))
+             for record in sim.broker.completed_orders()]
+    batch.append(messages_orders.completed_orders_end())
+    session.send(*batch)
+
+
+def _handle_executions(session: "Session", request: ReqExecutions) -> None:
+    executions = session.sim.broker.executions(
+        client_id=request.client_id, account=request.account, time=request.time, symbol=request.symbol,
+        sec_type=request.sec_type, exchange=request.exchange, side=request.side)
+    batch = []
+    for execution in executions:
+        batch += execution_messages(session, request.req_id, execution)
+    batch.append(messages_orders.exec_details_end(request.req_id))
+    session.send(*batch)
+
+
+def _handle_req_ids(session: "Session", request: ReqIds) -> None:
+    sim = session.sim
+    first = sim.broker_call(sim.broker.reserve_ids, session.client_id, max(request.num_ids, 1))
+    sim.save_state()
+    session.send(messages.next_valid_id(first))
+
+
+HANDLERS = {
+    PlaceOrder: _handle_place_order,
+    CancelOrder: _handle_cancel_order,
+    ReqGlobalCancel: _handle_global_cancel,
+    ReqOpenOrders: _handle_open_orders,
+    ReqAllOpenOrders: _handle_all_open_orders,
+    ReqAutoOpenOrders: _handle_auto_open_orders,
+    ReqCompletedOrders: _handle_completed_orders,
+    ReqExecutions: _handle_executions,
+    ReqIds: _handle_req_ids,
+}

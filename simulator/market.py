@@ -1,0 +1,309 @@
+"""The simulated market: current prices, quotes, historical bars and exchange rates, plus the overrides and
+pinned histories that tests and demos set.
+
+Prices at a clock time depend only on the seed, the contract and that time (and the overrides): see
+price_paths (the random source) and price_model (levels, volatilities, forex, futures carry). A contract's
+price moves only while it trades (stocks 04:00-20:00 New York, futures and forex nearly 24 hours, indices in
+regular hours, see trading_hours); between sessions it stays at the last session's close. The current price is
+the close of the latest bar, whatever the bar size (for stocks outside regular hours: of the extended-hours bars,
+useRTH=False, as regular-hours bars stop at 16:00).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from simulator import trading_hours
+from simulator.bars import (
+    HMDS_ERROR, INTRADAY_SIZES_S, TRADE_TYPES, WHAT_TO_SHOW, Bar, aggregate, check_request_size, daily_intervals,
+    intraday_intervals, ohlc, parse_bar_size, parse_duration, round_to_tick, select_sessions, to_bars)
+from simulator.catalog import Catalog, ContractSpec
+from simulator.clock import Clock
+from simulator.price_model import Adjustment, PriceModel, Series, rate_series, series_for
+from simulator.price_paths import GRID_S, MINUTE_S, uniforms
+
+__all__ = ["Bar", "Market", "Quote"]
+
+log = logging.getLogger(__name__)
+
+CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A market data snapshot.
+
+    Parameters:
+        bid, ask: one tick either side of last (forex: last is the midpoint, the spread one pip).
+        last: the current price, equal to the latest bar's close.
+        close: the previous session's close (regular hours for stocks).
+        high, low, open: the current (or, between sessions, the last) session so far, extended hours included.
+        bid_size, ask_size, last_size: sizes in units (shares, contracts, currency units); 0 where IB sends none.
+        volume: units traded in the session so far (0 for forex and indices).
+        time: the time of the last price change (the last traded minute).
+    """
+
+    bid: float
+    ask: float
+    last: float
+    close: float
+    high: float
+    low: float
+    open: float
+    bid_size: float
+    ask_size: float
+    last_size: float
+    volume: float
+    time: datetime
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _at(epoch_s: int) -> datetime:
+    return datetime.fromtimestamp(epoch_s, timezone.utc)
+
+
+class Market:
+    """Prices, quotes, bars and exchange rates for every catalog contract.
+
+    Parameters:
+        seed: the simulation seed; the same seed gives the same prices.
+        catalog: the contracts.
+        clock: the simulated clock ("now").
+
+    `version` increases whenever any price may have changed: on every override, pin or state load, and when the
+    clock enters a new minute (prices move on a one-minute lattice), so streaming subscribers re-read quote()
+    when it changes.
+    """
+
+    def __init__(self, seed: int, catalog: Catalog, clock: Clock):
+        self.seed = seed
+        self.catalog = catalog
+        self.clock = clock
+        self.model = PriceModel(seed)
+        self._changes = 0
+        self._series: dict[int, Series] = {}
+        self._index_con_ids = {spec.symbol: spec.con_id for spec in catalog.all() if spec.sec_type == "IND"}
+        self._cache: dict[tuple, object] = {}
+
+    @property
+    def version(self) -> int:
+        return self._changes + int(self.clock.now().timestamp() // MINUTE_S)
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def price(self, con_id: int) -> float:
+        """The current price (last trade; the midpoint for forex), rounded to the contract's tick."""
+        spec = self._spec(con_id)
+        trade_s = self._trade_time_s(spec)
+        return self._cached(("price", spec.con_id, trade_s), lambda: self._price_at(spec, trade_s))
+
+    def quote(self, con_id: int) -> Quote:
+        """Bid/ask one tick around the current price, session open/high/low/volume, previous close."""
+        spec = self._spec(con_id)
+        trade_s = self._trade_time_s(spec)
+        return self._cached(("quote", spec.con_id, trade_s), lambda: self._quote_at(spec, trade_s))
+
+    def fx_rate(self, currency: str, base: str) -> float:
+        """Value of one unit of `currency` in `base` (1.0 when equal); KeyError for an unmodelled currency."""
+        currency, base = currency.upper(), base.upper()
+        if currency == base:
+            return 1.0
+        trade_s = self._trade_time_s_for(trading_hours.CASH)
+        key = ("fx", currency, base, trade_s)
+
+        def compute() -> float:
+            series = rate_series(currency, base)
+            return float(math.exp(self.model.log_prices(series, np.array([trade_s]))[0]))
+
+        return self._cached(key, compute)
+
+    def bars(self, con_id: int, *, end: datetime | None, duration: str, bar_size: str, use_rth: bool,
+             what_to_show: str = "TRADES") -> list[Bar]:
+        """Historical bars ending at `end` (None or later than now: now), like IB's reqHistoricalData.
+
+        Daily bars: one per trading session, the last one being the latest session opened before `end`, in
+        progress or not; "N D" gives N sessions. Intraday bars: the sessions a duration covers, cut into bars
+        aligned to the clock, the bar in progress included. use_rth only matters for stocks (regular 09:30-16:00
+        vs extended 04:00-20:00 New York). TRADES is refused for forex (IB has no trades there; use MIDPOINT,
+        BID, ASK or BID_ASK). Raises ValueError with IB's historical-data error prefix for what is unsupported.
+        """
+        spec = self._spec(con_id)
+        size = parse_bar_size(bar_size)
+        count, unit = parse_duration(duration)
+        what = (what_to_show or "TRADES").strip().upper()
+        if what not in WHAT_TO_SHOW:
+            raise ValueError(f"{HMDS_ERROR}whatToShow {what_to_show!r} is not supported (use one of "
+                             f"{', '.join(WHAT_TO_SHOW)})")
+        if spec.sec_type == "CASH" and what in TRADE_TYPES:
+            raise ValueError(f"{HMDS_ERROR}No historical market data for {spec.symbol}/CASH@{spec.exchange} "
+                             f"Last {size}")
+        now = self.clock.now()
+        moment = now if end is None else min(_utc(end), now)
+        end_s = int(moment.timestamp()) // MINUTE_S * MINUTE_S
+        kind = trading_hours.session_kind(spec.sec_type, use_rth)
+        sessions = select_sessions(kind, end_s, count, unit)
+        minutes_only = size in INTRADAY_SIZES_S and INTRADAY_SIZES_S[size] % GRID_S != 0
+        check_request_size(sessions, minutes_only)
+        if size in INTRADAY_SIZES_S:
+            labels, starts, ends = intraday_intervals(sessions, end_s, INTRADAY_SIZES_S[size],
+                                                      end_s - count if unit == "S" else None)
+        else:
+            labels, starts, ends = daily_intervals(sessions, end_s)
+        if not labels:
+            return []
+        values = ohlc(self.model, self._series_of(spec), starts, ends, minutes_only=minutes_only)
+        tick = spec.min_tick
+        shift = {"BID": (-tick, -tick, -tick), "ASK": (tick, tick, tick), "BID_ASK": (0.0, tick, -tick)}
+        bars = to_bars(labels, values, tick=tick, shift=shift.get(what, (0.0, 0.0, 0.0)), sec_type=spec.sec_type,
+                       with_volume=what in TRADE_TYPES)
+        if size in ("1 week", "1 month"):
+            bars = aggregate(bars, size)
+        return bars
+
+    # --- overrides -----------------------------------------------------------------------------------
+
+    def set_price(self, con_id: int, price: float) -> None:
+        """From now on the price is `price` (rounded to the tick), and so is the latest bar's close; later
+        clock steps move on from there. Forex: shifts the pair's non-USD currency (a cross's base currency), so
+        other pairs and fx_rate stay consistent. Setting an index moves its futures by the same ratio."""
+        spec = self._spec(con_id)
+        target = self._target(spec, price)
+        trade_s = self._trade_time_s(spec)
+        series = self._series_of(spec)
+        current = self.model.log_prices(series, np.array([trade_s]))[0]
+        key, coefficient = series.own_key
+        shift = (math.log(target) - current) / coefficient
+        self.model.add(key, Adjustment((trade_s - MINUTE_S, trade_s), (0.0, shift)))
+        self._changed()
+        log.info("price of %s set to %s", spec.local_symbol, target)
+
+    def move_price(self, con_id: int, pct: float) -> None:
+        """price *= (1 + pct / 100)."""
+        if not math.isfinite(pct) or pct <= -100:
+            raise ValueError(f"a move must be a finite percentage above -100, got {pct}")
+        self.set_price(con_id, self.price(con_id) * (1 + pct / 100))
+
+    def pin_history(self, con_id: int, closes: list[float]) -> None:
+        """Make the last len(closes) daily bars (regular-hours sessions for stocks, the latest one included)
+        close exactly at `closes` (rounded to the tick), and the current price closes[-1].
+
+        The log shift is piecewise linear in time through each pinned session's close (for stocks both the
+        16:00 and the 20:00 close, so daily bars with and without useRTH agree) and now; older history is
+        shifted by the first pinned close's amount, so it joins the pinned part without a jump, and the shift
+        stays constant after now. Intraday bars follow the same path, so each session's last intraday close
+        equals its daily close and open/high/low stay consistent. The pin describes history as of now; when
+        the clock moves on, prices continue from closes[-1].
+        """
+        if not closes:
+            raise ValueError("pin_history needs at least one close")
+        spec = self._spec(con_id)
+        targets = [self._target(spec, value) for value in closes]
+        trade_s = self._trade_time_s(spec)
+        now_s = int(self.clock.now().timestamp()) // MINUTE_S * MINUTE_S
+        primary = trading_hours.session_kind(spec.sec_type, use_rth=True)
+        kinds = {primary, trading_hours.trading_kind(spec.sec_type)}
+        knots: dict[int, float] = {}
+        for session, target in zip(trading_hours.sessions_started(primary, _at(now_s), len(targets)), targets):
+            for kind in kinds:
+                same_day = trading_hours.session_on(kind, session.day)
+                if same_day is not None:
+                    knots[min(int(same_day.end.timestamp()), trade_s)] = math.log(target)
+        knots[trade_s] = math.log(targets[-1])
+        times = np.array(sorted(knots), dtype=np.int64)
+        series = self._series_of(spec)
+        key, coefficient = series.own_key
+        shifts = (np.array([knots[t] for t in times]) - self.model.log_prices(series, times)) / coefficient
+        self.model.add(key, Adjustment(tuple(map(int, times)), tuple(map(float, shifts))))
+        self._changed()
+        log.info("history of %s pinned: %d closes ending %s", spec.local_symbol, len(targets), targets[-1])
+
+    def to_state(self) -> dict:
+        """Overrides and pins, JSON-able."""
+        return {"adjustments": self.model.to_json()}
+
+    def load_state(self, state: dict) -> None:
+        """Restore what to_state() returned (replaces the current overrides and pins)."""
+        self.model.load_json(state.get("adjustments", {}))
+        self._changed()
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _spec(self, con_id: int) -> ContractSpec:
+        spec = self.catalog.by_con_id(con_id)
+        if spec is None:
+            raise KeyError(f"unknown conId {con_id}")
+        return spec
+
+    def _series_of(self, spec: ContractSpec) -> Series:
+        series = self._series.get(spec.con_id)
+        if series is None:
+            series = self._series[spec.con_id] = series_for(spec, self._index_con_ids)
+        return series
+
+    def _target(self, spec: ContractSpec, price: float) -> float:
+        if not (isinstance(price, (int, float)) and math.isfinite(price) and price > 0):
+            raise ValueError(f"a price must be a positive number, got {price!r}")
+        target = float(round_to_tick(price, spec.min_tick))
+        if target <= 0:
+            raise ValueError(f"{price} rounds to 0 at the tick {spec.min_tick} of {spec.local_symbol}")
+        return target
+
+    def _trade_time_s_for(self, kind: str) -> int:
+        """The latest traded minute: now (rounded down to the minute) inside a session, else the last close."""
+        now_s = int(self.clock.now().timestamp()) // MINUTE_S * MINUTE_S
+        latest = trading_hours.last_session_started(kind, _at(now_s))
+        return min(now_s, int(latest.end.timestamp()))
+
+    def _trade_time_s(self, spec: ContractSpec) -> int:
+        return self._trade_time_s_for(trading_hours.trading_kind(spec.sec_type))
+
+    def _price_at(self, spec: ContractSpec, trade_s: int) -> float:
+        value = self.model.log_prices(self._series_of(spec), np.array([trade_s]))[0]
+        return float(round_to_tick(math.exp(value), spec.min_tick))
+
+    def _previous_close(self, spec: ContractSpec, trade_s: int) -> float:
+        """Close of the last regular session dated before the current trading day."""
+        primary = trading_hours.session_kind(spec.sec_type, use_rth=True)
+        day = trading_hours.trading_day_of(primary, self.clock.now()) - timedelta(days=1)
+        while (previous := trading_hours.session_on(primary, day)) is None:
+            day -= timedelta(days=1)
+        return self._price_at(spec, min(int(previous.end.timestamp()), trade_s))
+
+    def _quote_at(self, spec: ContractSpec, trade_s: int) -> Quote:
+        series = self._series_of(spec)
+        session = trading_hours.last_session_started(trading_hours.trading_kind(spec.sec_type), _at(trade_s))
+        start_s = int(session.start.timestamp())
+        values = ohlc(self.model, series, np.array([start_s]), np.array([trade_s]))
+        day = to_bars([_at(start_s)], values, tick=spec.min_tick, shift=(0.0, 0.0, 0.0), sec_type=spec.sec_type,
+                      with_volume=True)[0]
+        last = self._price_at(spec, trade_s)
+        tick = spec.min_tick
+        size_key, minute = self.model.stream_key(series, "size"), np.array([trade_s // MINUTE_S])
+        draws = uniforms(size_key, minute, 0)[0], uniforms(size_key, minute, 1)[0]
+        lot = {"STK": 100.0, "FUT": 1.0, "CASH": 1_000_000.0}.get(spec.sec_type, 0.0)
+        return Quote(
+            bid=float(round_to_tick(last - tick, tick)), ask=float(round_to_tick(last + tick, tick)), last=last,
+            close=self._previous_close(spec, trade_s), high=day.high, low=day.low,
+            open=day.open, bid_size=lot * (1 + int(draws[0] * 20)), ask_size=lot * (1 + int(draws[1] * 20)),
+            last_size=lot if spec.sec_type in ("STK", "FUT") else 0.0,
+            volume=day.volume if spec.sec_type in ("STK", "FUT") else 0.0, time=_at(trade_s))
+
+    def _cached(self, key: tuple, compute):
+        value = self._cache.get(key)
+        if value is None:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            value = self._cache[key] = compute()
+        return value
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._cache.clear()

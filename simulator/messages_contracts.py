@@ -1,0 +1,90 @@
+"""Encode contract-definition messages: contractData, contractDataEnd, symbolSamples, marketRule."""
+
+from __future__ import annotations
+
+from simulator.messages import (
+    CONTRACT_DATA, CONTRACT_DATA_END, MARKET_RULE, SV_BOND_ISSUERID, SYMBOL_SAMPLES, Fields,
+    format_multiplier)
+
+SV_MD_SIZE_MULTIPLIER = 110
+SV_AGG_GROUP = 121
+SV_UNDERLYING_INFO = 122
+SV_MARKET_RULES = 126
+SV_REAL_EXPIRATION_DATE = 134
+SV_STOCK_TYPE = 152
+SV_SIZE_RULES = 164
+SV_SUGGESTED_SIZE_INCREMENT = 163
+
+# market rule ids reported per security type (price increments are fixed per rule below)
+MARKET_RULE_BY_SEC_TYPE = {"STK": 26, "FUT": 67, "CASH": 239, "IND": 110}
+MARKET_RULE_INCREMENTS = {26: [(0.0, 0.01)], 67: [(0.0, 0.25)], 239: [(0.0, 0.00005)], 110: [(0.0, 0.01)]}
+
+
+def _size_rules(spec) -> tuple[str, str, str]:
+    """(minSize, sizeIncrement, suggestedSizeIncrement) as IB reports them per kind."""
+    if spec.sec_type == "STK":
+        return "0.0001", "0.0001", "100"
+    if spec.sec_type == "CASH":
+        return "1", "1", "1"
+    return "1", "1", "1"
+
+
+def contract_data(server_version: int, req_id: int, spec, *, exchange: str | None = None,
+                  under_symbol: str = "", under_sec_type: str = "") -> Fields:
+    """contractData for one ContractSpec (v164+ drops the version and mdSizeMultiplier fields)."""
+    version_fields = [CONTRACT_DATA] if server_version >= SV_SIZE_RULES else [CONTRACT_DATA, 8]
+    valid_exchanges = spec.valid_exchanges
+    rule = MARKET_RULE_BY_SEC_TYPE.get(spec.sec_type, 26)
+    rule_ids = ",".join(str(rule) for _ in valid_exchanges.split(",")) if valid_exchanges else str(rule)
+    contract_month = spec.last_trade_date[:6] if spec.sec_type == "FUT" else ""
+    fields = version_fields + [
+        req_id, spec.symbol, spec.sec_type, spec.last_trade_date, 0.0, "",
+        spec.exchange if exchange is None else exchange, spec.currency, spec.local_symbol,
+        spec.trading_class, spec.trading_class, spec.con_id, spec.min_tick]
+    if SV_MD_SIZE_MULTIPLIER <= server_version < SV_SIZE_RULES:
+        fields.append(1)
+    fields += [
+        format_multiplier(spec.multiplier), spec.order_types, valid_exchanges, 1, spec.under_con_id,
+        spec.long_name, spec.primary_exchange, contract_month, getattr(spec, "industry", ""),
+        getattr(spec, "category", ""), getattr(spec, "subcategory", ""), spec.time_zone_id,
+        spec.trading_hours, spec.liquid_hours, "", 0, 0]
+    if server_version >= SV_AGG_GROUP:
+        fields.append(1)
+    if server_version >= SV_UNDERLYING_INFO:
+        fields += [under_symbol, under_sec_type]
+    if server_version >= SV_MARKET_RULES:
+        fields.append(rule_ids)
+    if server_version >= SV_REAL_EXPIRATION_DATE:
+        fields.append(spec.last_trade_date if spec.sec_type == "FUT" else "")
+    if server_version >= SV_STOCK_TYPE:
+        fields.append(getattr(spec, "stock_type", ""))
+    min_size, size_increment, suggested = _size_rules(spec)
+    if server_version == SV_SUGGESTED_SIZE_INCREMENT:
+        fields.append(suggested)
+    if server_version >= SV_SIZE_RULES:
+        fields += [min_size, size_increment, suggested]
+    return fields
+
+
+def contract_data_end(req_id: int) -> Fields:
+    return [CONTRACT_DATA_END, 1, req_id]
+
+
+def symbol_samples(server_version: int, req_id: int, specs: list) -> Fields:
+    """reqMatchingSymbols answer; v176 adds description and issuerId per contract."""
+    fields: Fields = [SYMBOL_SAMPLES, req_id, len(specs)]
+    for spec in specs:
+        derivative_sec_types = ["FUT"] if spec.sec_type == "IND" else []
+        fields += [spec.con_id, spec.symbol, spec.sec_type, spec.primary_exchange or spec.exchange,
+                   spec.currency, len(derivative_sec_types), *derivative_sec_types]
+        if server_version >= SV_BOND_ISSUERID:
+            fields += [spec.long_name, ""]
+    return fields
+
+
+def market_rule(rule_id: int) -> Fields:
+    increments = MARKET_RULE_INCREMENTS.get(rule_id, [(0.0, 0.01)])
+    fields: Fields = [MARKET_RULE, rule_id, len(increments)]
+    for low_edge, increment in increments:
+        fields += [low_edge, increment]
+    return fields

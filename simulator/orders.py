@@ -1,0 +1,295 @@
+"""Order, execution and position records the broker keeps, and the events it emits about them."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# what IB sends in commission reports for a fill that realised nothing (an opening fill)
+UNSET_DOUBLE = 1.7976931348623157e308
+
+# zone TWS uses for times sent without one
+TWS_TIME_ZONE = "US/Eastern"
+
+# abbreviations clients put after order times, read as the zones IB means by them
+_ZONE_ABBREVIATIONS = {
+    "EST": "US/Eastern", "EDT": "US/Eastern", "ET": "US/Eastern",
+    "CST": "US/Central", "CDT": "US/Central", "CT": "US/Central",
+    "MST": "US/Mountain", "MDT": "US/Mountain", "PST": "US/Pacific", "PDT": "US/Pacific",
+    "GMT": "UTC", "UTC": "UTC", "Z": "UTC",
+    "MET": "Europe/Berlin", "CET": "Europe/Berlin", "CEST": "Europe/Berlin",
+    "BST": "Europe/London", "HKT": "Asia/Hong_Kong", "JST": "Asia/Tokyo",
+}
+
+
+@dataclass
+class OrderRequest:
+    """What a placeOrder carried, in the subset the simulator models.
+
+    Parameters:
+        action: BUY or SELL.
+        total_quantity: units to trade (shares, contracts, base-currency amount for forex).
+        order_type: MKT or LMT (other types are rejected).
+        lmt_price: limit price (None when not set).
+        tif: DAY, GTC, IOC or GTD.
+        good_after_time: IB time text ("YYYYMMDD HH:MM:SS zone" or "YYYYMMDD-HH:MM:SS" UTC); held until then.
+        good_till_date: IB time text; a GTD order is cancelled at that time.
+        order_ref, outside_rth, account, algo_strategy, algo_params: echoed back as IB does.
+        transmit: False holds the order until it is transmitted (by a modification or a transmitting child).
+        parent_id: a child order works only once its parent has filled.
+        extra: further order fields the protocol layer keeps (e.g. "exchange", the routing asked for).
+    """
+
+    action: str
+    total_quantity: float
+    order_type: str
+    lmt_price: float | None
+    tif: str = "DAY"
+    good_after_time: str = ""
+    good_till_date: str = ""
+    order_ref: str = ""
+    outside_rth: bool = False
+    account: str = ""
+    algo_strategy: str = ""
+    algo_params: list[tuple[str, str]] = field(default_factory=list)
+    transmit: bool = True
+    parent_id: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class OrderRecord:
+    """One order as the broker tracks it.
+
+    Parameters:
+        client_id, order_id: the placing client's key for the order.
+        perm_id: the broker-wide permanent id.
+        contract: the ContractSpec traded (a conId when the catalog no longer knows it).
+        request: the order's current terms.
+        status: PendingSubmit | PreSubmitted | Submitted | Filled | Cancelled | Inactive.
+        filled, remaining, avg_fill_price, last_fill_price: fill progress.
+        why_held: IB's reason text for a held order ("" when none).
+        placed_at, completed_at: UTC times of placement and of reaching a final status.
+        completed_status: final status text as IB's completed orders carry it ("Filled", "Cancelled by Trader").
+        warning_text: text reported with the order (a rejection reason).
+        reject_reason: why the order was rejected ("" when it was not).
+        fill_pieces: executions the order is split into (fixed at its first fill; 0 before).
+        fill_count: executions so far.
+    """
+
+    client_id: int
+    order_id: int
+    perm_id: int
+    contract: object
+    request: OrderRequest
+    status: str = "PendingSubmit"
+    filled: float = 0.0
+    remaining: float = 0.0
+    avg_fill_price: float = 0.0
+    last_fill_price: float = 0.0
+    why_held: str = ""
+    placed_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_status: str = ""
+    warning_text: str = ""
+    reject_reason: str = ""
+    fill_pieces: int = 0
+    fill_count: int = 0
+
+    @property
+    def con_id(self) -> int:
+        contract = self.contract
+        return contract if isinstance(contract, int) else contract.con_id
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in WORKING_STATUSES
+
+
+WORKING_STATUSES = frozenset({"PendingSubmit", "PreSubmitted", "Submitted"})
+
+
+@dataclass
+class Execution:
+    """One fill, as execDetails and commissionReport carry it.
+
+    Parameters:
+        exec_id: unique, deterministic id ("0000e0d5.00000001.01.01").
+        order_id, client_id, perm_id: the order filled.
+        con_id, symbol, sec_type: the contract traded.
+        time: UTC time of the fill.
+        account, exchange: where it happened.
+        side: BOT or SLD.
+        shares, price: this fill; cum_qty, avg_price: the order's totals including it.
+        commission, commission_currency: charged for this fill.
+        realized_pnl: PnL realised by this fill (UNSET_DOUBLE for a fill that only opens or adds).
+    """
+
+    exec_id: str
+    order_id: int
+    client_id: int
+    perm_id: int
+    con_id: int
+    time: datetime
+    account: str
+    exchange: str
+    side: str
+    shares: float
+    price: float
+    cum_qty: float
+    avg_price: float
+    order_ref: str = ""
+    ev_rule: str = ""
+    ev_multiplier: float = 0.0
+    model_code: str = ""
+    last_liquidity: int = 1
+    commission: float = 0.0
+    commission_currency: str = "USD"
+    realized_pnl: float = UNSET_DOUBLE
+    symbol: str = ""
+    sec_type: str = ""
+
+
+@dataclass
+class Position:
+    """A position as reqPositions reports it.
+
+    Parameters:
+        con_id: the contract held.
+        quantity: signed units (negative = short).
+        avg_cost: IB-style average cost per unit: price times multiplier, commissions included.
+        realized_pnl: PnL realised on this contract so far (commissions included), in its currency.
+    """
+
+    con_id: int
+    quantity: float
+    avg_cost: float
+    realized_pnl: float = 0.0
+
+
+@dataclass
+class PortfolioItem:
+    """A portfolio line as updatePortfolio carries it (amounts in the contract's currency).
+
+    Parameters:
+        con_id, position, market_price, market_value, average_cost, unrealized_pnl, realized_pnl, currency.
+    """
+
+    con_id: int
+    position: float
+    market_price: float
+    market_value: float
+    average_cost: float
+    unrealized_pnl: float
+    realized_pnl: float
+    currency: str = "USD"
+
+
+@dataclass
+class OrderChanged:
+    """An order's state or terms changed: its client gets openOrder + orderStatus."""
+
+    order: OrderRecord
+
+
+@dataclass
+class ExecutionAdded:
+    """An order filled (partly): its client gets execDetails + commissionReport."""
+
+    execution: Execution
+
+
+@dataclass
+class OrderRejected:
+    """An order request failed: its client gets error(orderId, code, text)."""
+
+    order: OrderRecord
+    code: int
+    text: str
+
+
+@dataclass
+class AccountChanged:
+    """Cash or positions changed: account subscribers get fresh values, portfolio and positions."""
+
+
+Event = OrderChanged | ExecutionAdded | OrderRejected | AccountChanged
+
+
+def parse_order_time(text: str, default_zone: str = TWS_TIME_ZONE) -> datetime | None:
+    """An order/filter time as IB clients send it, as an aware UTC datetime; None for "".
+
+    Accepted: "YYYYMMDD-HH:MM:SS" (UTC), "YYYYMMDD HH:MM:SS [zone]", "YYYYMMDD [zone]"; a missing zone means
+    `default_zone` (TWS's own zone).
+
+    Raises:
+        ValueError: the text has none of these shapes or names an unknown zone.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{8}-\d{2}:\d{2}:\d{2}", text):
+        return datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=timezone.utc)
+    match = re.fullmatch(r"(\d{8})(?:[ -]+(\d{1,2}:\d{2}(?::\d{2})?))?(?:\s+(\S+))?", text)
+    if not match:
+        raise ValueError(f"invalid time {text!r}: expected 'YYYYMMDD HH:MM:SS [zone]' or 'YYYYMMDD-HH:MM:SS'")
+    day, clock_text, zone_name = match.groups()
+    clock_text = clock_text or "00:00:00"
+    if clock_text.count(":") == 1:
+        clock_text += ":00"
+    moment = datetime.strptime(f"{day} {clock_text}", "%Y%m%d %H:%M:%S")
+    zone_name = _ZONE_ABBREVIATIONS.get((zone_name or "").upper(), zone_name or default_zone)
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"invalid time {text!r}: unknown time zone {zone_name!r}") from exc
+    return moment.replace(tzinfo=zone).astimezone(timezone.utc)
+
+
+def request_to_state(request: OrderRequest) -> dict:
+    state = dataclasses.asdict(request)
+    state["algo_params"] = [list(pair) for pair in request.algo_params]
+    return state
+
+
+def request_from_state(state: dict) -> OrderRequest:
+    values = dict(state)
+    values["algo_params"] = [tuple(pair) for pair in values.get("algo_params", [])]
+    return OrderRequest(**values)
+
+
+def _time_to_state(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time_from_state(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def record_to_state(record: OrderRecord) -> dict:
+    state = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+             if f.name not in ("contract", "request", "placed_at", "completed_at")}
+    state.update(con_id=record.con_id, request=request_to_state(record.request),
+                 placed_at=_time_to_state(record.placed_at), completed_at=_time_to_state(record.completed_at))
+    return state
+
+
+def record_from_state(state: dict, contract) -> OrderRecord:
+    values = {k: v for k, v in state.items() if k != "con_id"}
+    values.update(contract=contract, request=request_from_state(state["request"]),
+                  placed_at=_time_from_state(state.get("placed_at")),
+                  completed_at=_time_from_state(state.get("completed_at")))
+    return OrderRecord(**values)
+
+
+def execution_to_state(execution: Execution) -> dict:
+    state = dataclasses.asdict(execution)
+    state["time"] = execution.time.isoformat()
+    return state
+
+
+def execution_from_state(state: dict) -> Execution:
+    return Execution(**{**state, "time": datetime.fromisoformat(state["time"])})

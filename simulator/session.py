@@ -1,0 +1,272 @@
+"""One API client connection: handshake, request dispatch and ordered, optionally delayed replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from simulator import handlers_account, handlers_market, handlers_orders, messages
+from simulator.requests import (
+    Acknowledged, ReqCurrentTime, ReqManagedAccts, ReqMarketDataType, StartApi, Unsupported, UnknownMessage,
+    parse_request, request_id_of)
+from simulator.wire import (
+    API_PREFIX, MalformedRequest, WireError, decode_fields, encode_frame, encode_message, negotiate_version,
+    parse_handshake, split_frames)
+
+if TYPE_CHECKING:
+    from simulator.app import Simulator
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK_BYTES = 65536
+HANDSHAKE_TIMEOUT_S = 10.0
+
+Handler = Callable[["Session", object], None]
+
+
+@dataclass
+class Subscriptions:
+    """What a client subscribed to, with what it was last sent (so updates carry only changes).
+
+    Parameters:
+        tickers: reqId -> market data subscription.
+        account_updates: reqAccountUpdates is on; account_values/portfolio hold the last values sent.
+        positions: reqPositions is on; position_lines holds conId -> (quantity, avgCost) last sent.
+        summaries: reqId -> requested account summary tags; summary_rows holds the last rows sent.
+        account_multi / positions_multi: reqId -> request, with last sent values per reqId.
+        pnl / pnl_single: reqId -> last values sent (pnl_single also names its conId).
+    """
+
+    tickers: dict = field(default_factory=dict)
+    account_updates: bool = False
+    account_values: dict = field(default_factory=dict)
+    portfolio: dict = field(default_factory=dict)
+    positions: bool = False
+    position_lines: dict = field(default_factory=dict)
+    summaries: dict = field(default_factory=dict)
+    summary_rows: dict = field(default_factory=dict)
+    account_multi: dict = field(default_factory=dict)
+    account_multi_values: dict = field(default_factory=dict)
+    positions_multi: dict = field(default_factory=dict)
+    positions_multi_lines: dict = field(default_factory=dict)
+    pnl: dict = field(default_factory=dict)
+    pnl_single: dict = field(default_factory=dict)
+
+
+def _handle_current_time(session: "Session", request: ReqCurrentTime) -> None:
+    session.send(messages.current_time(session.sim.clock.now()))
+
+
+def _handle_managed_accounts(session: "Session", request: ReqManagedAccts) -> None:
+    session.send(messages.managed_accounts([session.sim.config.account]))
+
+
+def _handle_market_data_type(session: "Session", request: ReqMarketDataType) -> None:
+    # live data exists for everything, and TWS then serves live whatever type was asked
+    if request.market_data_type not in (1, 2, 3, 4):
+        session.error(-1, 321, f"Error validating request:-'market data type' : cause - "
+                               f"Invalid market data type {request.market_data_type}")
+        return
+    session.market_data_type = request.market_data_type
+
+
+def _handle_acknowledged(session: "Session", request: Acknowledged) -> None:
+    return None
+
+
+def _handle_unsupported(session: "Session", request: Unsupported) -> None:
+    session.error(request.req_id, 321, f"Error validating request:-'{request.msg_id}' : cause - "
+                                       f"{request.name} is not supported by the paper gateway")
+
+
+HANDLERS: dict[type, Handler] = {
+    ReqCurrentTime: _handle_current_time,
+    ReqManagedAccts: _handle_managed_accounts,
+    ReqMarketDataType: _handle_market_data_type,
+    Acknowledged: _handle_acknowledged,
+    Unsupported: _handle_unsupported,
+    **handlers_market.HANDLERS,
+    **handlers_orders.HANDLERS,
+    **handlers_account.HANDLERS,
+}
+
+
+class Session:
+    """One client connection.
+
+    Parameters:
+        sim: the Simulator whose state this session reads and changes.
+        reader, writer: the connection's streams.
+
+    The client id is claimed at startApi; replies are queued in order and written after the simulator's
+    current latency, so a slow reply never overtakes an earlier one.
+    """
+
+    def __init__(self, sim: "Simulator", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.sim = sim
+        self._reader = reader
+        self._writer = writer
+        self.server_version = 0
+        self.client_id: int | None = None
+        self.market_data_type = 1
+        self.auto_open_orders = False
+        self.subs = Subscriptions()
+        self._outbox: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        self._writer_task: asyncio.Task | None = None
+        self._closing = False
+        peer = writer.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+    # --- outgoing -----------------------------------------------------------------------------------
+
+    def send(self, *message_fields: list) -> None:
+        """Queue one batch of messages; the batch is written after the current latency."""
+        if self._closing or not message_fields:
+            return
+        payload = b"".join(encode_message(fields) for fields in message_fields)
+        self._enqueue(payload)
+
+    def error(self, req_id: int, code: int, text: str) -> None:
+        self.send(messages.error(self.server_version, req_id, code, text))
+
+    def _enqueue(self, payload: bytes) -> None:
+        due = asyncio.get_running_loop().time() + self.sim.latency_ms / 1000.0
+        self._outbox.put_nowait((due, payload))
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await self._outbox.get()
+            if item is None:
+                return
+            due, payload = item
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._writer.write(payload)
+            await self._writer.drain()
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until the client leaves or the session is closed."""
+        self._writer_task = asyncio.create_task(self._write_loop())
+        try:
+            buffer = await self._handshake()
+            while not self._closing:
+                frames, buffer = split_frames(buffer)
+                for payload in frames:
+                    self._dispatch(decode_fields(payload))
+                    if self._closing:
+                        break
+                if self._closing:
+                    break
+                chunk = await self._reader.read(READ_CHUNK_BYTES)
+                if not chunk:
+                    break
+                buffer += chunk
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+            log.info("client %s (clientId %s) disconnected: %r", self.peer, self.client_id, exc)
+        except WireError as exc:
+            log.warning("client %s broke the wire protocol: %s", self.peer, exc)
+        finally:
+            await self._shutdown()
+
+    async def _handshake(self) -> bytes:
+        prefix = await asyncio.wait_for(self._reader.readexactly(len(API_PREFIX)), HANDSHAKE_TIMEOUT_S)
+        if prefix != API_PREFIX:
+            raise WireError(f"expected the API prefix, got {prefix!r}")
+        buffer = b""
+        while True:
+            frames, buffer = split_frames(buffer)
+            if frames:
+                break
+            chunk = await asyncio.wait_for(self._reader.read(READ_CHUNK_BYTES), HANDSHAKE_TIMEOUT_S)
+            if not chunk:
+                raise ConnectionError("closed during handshake")
+            buffer += chunk
+        handshake = parse_handshake(frames[0])
+        self.server_version = negotiate_version(handshake)
+        connection_time = self.sim.clock.now().strftime("%Y%m%d %H:%M:%S") + " UTC"
+        reply = f"{self.server_version}\0{connection_time}\0".encode()
+        self._enqueue(encode_frame(reply))
+        # anything after the handshake frame is already a request
+        return b"".join(encode_frame(frame) for frame in frames[1:]) + buffer
+
+    def close(self) -> None:
+        """Stop reading; replies already queued are still written before the socket closes."""
+        self._closing = True
+        self._outbox.put_nowait(None)
+        self._reader.feed_eof()
+
+    def abort(self) -> None:
+        """Drop the connection at once (the client sees a disconnect)."""
+        self._closing = True
+        transport = self._writer.transport
+        if transport is not None:
+            transport.abort()
+
+    async def _shutdown(self) -> None:
+        self._closing = True
+        self.sim.gateway.release(self)
+        if self._writer_task is not None:
+            self._outbox.put_nowait(None)
+            try:
+                await asyncio.wait_for(self._writer_task, 5.0)
+            except (asyncio.TimeoutError, ConnectionError, OSError):
+                self._writer_task.cancel()
+        try:
+            self._writer.close()
+            await self._writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+        log.info("session closed: %s clientId %s", self.peer, self.client_id)
+
+    # --- incoming -----------------------------------------------------------------------------------
+
+    def _dispatch(self, fields: list[str]) -> None:
+        try:
+            request = parse_request(fields, self.server_version)
+        except UnknownMessage as exc:
+            log.warning("clientId %s sent an unknown message: %s", self.client_id, exc)
+            self.error(-1, 505, f"Fatal Error: Unknown message id. {exc}")
+            return
+        except MalformedRequest as exc:
+            log.warning("clientId %s sent a malformed message: %s", self.client_id, exc)
+            self.error(request_id_of(fields, self.server_version), 320, f"Error reading request: {exc}")
+            return
+        if isinstance(request, StartApi):
+            self._start_api(request)
+            return
+        if self.client_id is None:
+            self.error(-1, 321, "Error validating request:-'startApi' : cause - "
+                                "the API session has not been started")
+            return
+        handler = HANDLERS.get(type(request))
+        try:
+            handler(self, request)
+        except Exception as exc:  # one faulty request must not end the session or the gateway
+            log.exception("request %s from clientId %s failed", type(request).__name__, self.client_id)
+            req_id = getattr(request, "req_id", getattr(request, "order_id", -1))
+            self.error(req_id, 322, f"Error processing request:-'{type(request).__name__}' : cause - {exc}")
+
+    def _start_api(self, request: StartApi) -> None:
+        if self.client_id is not None:
+            self.error(-1, 321, "Error validating request:-'startApi' : cause - API already started")
+            return
+        if not self.sim.gateway.claim(self, request.client_id):
+            self.error(-1, 326, "Unable to connect as the client id is already in use. "
+                                "Retry with a unique client id.")
+            log.info("refused %s: clientId %s already in use", self.peer, request.client_id)
+            self.close()
+            return
+        self.client_id = request.client_id
+        log.info("client %s started the API with clientId %s (server version %s)",
+                 self.peer, self.client_id, self.server_version)
+        sim = self.sim
+        self.send(messages.next_valid_id(sim.broker.next_valid_id(self.client_id)),
+                  messages.managed_accounts([sim.config.account]))
+        self.send(*(messages.error(self.server_version, messages.NO_VALID_ID, code, text)
+                    for code, text in messages.FARM_STATUS))

@@ -1,0 +1,537 @@
+"""Wire format and message codecs, checked field by field against both client libraries' decoders."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ibapi import decoder as ibapi_decoder
+from ibapi.client import EClient
+from ibapi.contract import Contract as IbapiContract
+from ibapi.order import Order as IbapiOrder
+from ibapi.tag_value import TagValue as IbapiTagValue
+from ibapi.wrapper import EWrapper
+from ib_insync import Future, LimitOrder, MarketOrder, Stock, TagValue
+from ib_insync.client import Client
+from ib_insync.decoder import Decoder
+
+from simulator import messages, messages_account, messages_contracts, messages_market, messages_orders
+from simulator.requests import (
+    PARSERS, PlaceOrder, ReqContractDetails, ReqHistoricalData, ReqMktData, parse_request)
+from simulator.wire import (
+    FieldReader, Handshake, MalformedRequest, WireError, decode_fields, encode_message, format_field,
+    negotiate_version, parse_handshake, parse_ib_datetime, split_frames)
+
+IB_INSYNC_VERSION = 176
+IBAPI_VERSION = 157
+
+
+@dataclass(frozen=True)
+class Spec:
+    con_id: int = 756733
+    symbol: str = "SPY"
+    sec_type: str = "STK"
+    exchange: str = "SMART"
+    primary_exchange: str = "ARCA"
+    currency: str = "USD"
+    local_symbol: str = "SPY"
+    trading_class: str = "SPY"
+    multiplier: float = 1.0
+    last_trade_date: str = ""
+    min_tick: float = 0.01
+    long_name: str = "SPDR S&P 500 ETF TRUST"
+    valid_exchanges: str = "SMART,ARCA,BATS"
+    order_types: str = "ACTIVETIM,ADJUST,ALERT,ALGO,LMT,MKT"
+    time_zone_id: str = "US/Eastern"
+    trading_hours: str = "20261124:0400-20261124:2000"
+    liquid_hours: str = "20261124:0930-20261124:1600"
+    under_con_id: int = 0
+    stock_type: str = "ETF"
+
+
+MNQ = Spec(con_id=730283085, symbol="MNQ", sec_type="FUT", exchange="CME", primary_exchange="",
+           local_symbol="MNQZ6", trading_class="MNQ", multiplier=2.0, last_trade_date="20261218",
+           min_tick=0.25, long_name="Micro E-Mini Nasdaq-100", valid_exchanges="CME", stock_type="",
+           under_con_id=362687422, time_zone_id="US/Central")
+
+
+@dataclass
+class Quote:
+    bid: float = 600.01
+    ask: float = 600.02
+    last: float = 600.02
+    close: float = 598.5
+    high: float = 601.0
+    low: float = 597.25
+    open: float = 599.0
+    bid_size: float = 300
+    ask_size: float = 400
+    last_size: float = 100
+    volume: float = 1234567
+    time: datetime = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class Bar:
+    time: datetime
+    open: float = 600.0
+    high: float = 602.5
+    low: float = 599.0
+    close: float = 601.25
+    volume: float = 1000000
+    wap: float = 600.8
+    count: int = 5000
+
+
+@dataclass
+class Execution:
+    exec_id: str = "0000e0d5.6552a0f2.01.01"
+    order_id: int = 7
+    client_id: int = 3
+    perm_id: int = 1000001
+    con_id: int = 756733
+    time: datetime = datetime(2026, 11, 24, 15, 0, 1, tzinfo=timezone.utc)
+    account: str = "DU1234567"
+    exchange: str = "ARCA"
+    side: str = "BOT"
+    shares: float = 10.0
+    price: float = 600.02
+    cum_qty: float = 10.0
+    avg_price: float = 600.02
+    order_ref: str = "ref-1"
+    ev_rule: str = ""
+    ev_multiplier: float = 0.0
+    model_code: str = ""
+    last_liquidity: int = 1
+    commission: float = 1.0
+    commission_currency: str = "USD"
+    realized_pnl: float = 1.7976931348623157e308
+
+
+@dataclass
+class PortfolioItem:
+    con_id: int = 756733
+    position: float = 10.0
+    market_price: float = 600.5
+    market_value: float = 6005.0
+    average_cost: float = 600.12
+    unrealized_pnl: float = 3.8
+    realized_pnl: float = 0.0
+
+
+class _IbInsyncRecorder:
+    """Stands in for ib_insync's Wrapper: records every callback."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return lambda *args: self.calls.append((name, args))
+
+
+class _IbapiRecorder(EWrapper):
+    """An ibapi EWrapper that records callbacks instead of logging them."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __getattribute__(self, name):
+        if not name.startswith("_") and name not in ("calls", "logAnswer") and hasattr(EWrapper, name):
+            calls = object.__getattribute__(self, "calls")
+            return lambda *args: calls.append((name, args))
+        return object.__getattribute__(self, name)
+
+
+class _ErrorLog(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record.getMessage())
+
+
+def roundtrip_fields(fields):
+    frames, rest = split_frames(encode_message(fields))
+    assert rest == b"" and len(frames) == 1
+    return frames[0]
+
+
+def decode_ib_insync(fields, server_version=IB_INSYNC_VERSION):
+    """Callbacks ib_insync's decoder makes for one encoded message; fails on any decoder error."""
+    recorder = _IbInsyncRecorder()
+    decoder = Decoder(recorder, server_version)
+    log = _ErrorLog()
+    logging.getLogger("ib_insync.Decoder").addHandler(log)
+    try:
+        decoder.interpret(decode_fields(roundtrip_fields(fields)))
+    finally:
+        logging.getLogger("ib_insync.Decoder").removeHandler(log)
+    assert not log.records, log.records
+    return recorder.calls
+
+
+def decode_ibapi(fields, server_version=IBAPI_VERSION):
+    """Callbacks ibapi's decoder makes; fails on errors, wrong field counts or unread fields."""
+    recorder = _IbapiRecorder()
+    decoder = ibapi_decoder.Decoder(recorder, server_version)
+    raw = tuple(roundtrip_fields(fields).split(b"\0")[:-1])
+    handle = decoder.msgId2handleInfo[int(raw[0])]
+    log = _ErrorLog()
+    logging.getLogger(ibapi_decoder.__name__).addHandler(log)
+    try:
+        if handle.wrapperMeth is not None:
+            decoder.interpretWithSignature(raw, handle)
+        else:
+            it = iter(raw)
+            handle.processMeth(decoder, it)
+            leftover = list(it)
+            assert not leftover, f"unread fields: {leftover}"
+    finally:
+        logging.getLogger(ibapi_decoder.__name__).removeHandler(log)
+    assert not log.records, log.records
+    return recorder.calls
+
+
+def only_call(calls, name):
+    matching = [args for called, args in calls if called == name]
+    assert len(matching) == 1, calls
+    return matching[0]
+
+
+# --- framing and handshake ---------------------------------------------------------------------------
+
+def test_frames_split_across_reads_and_keep_the_rest():
+    data = encode_message([9, 1, 42]) + encode_message([49, 1, 1700000000])
+    frames, rest = split_frames(data[:-3])
+    assert [decode_fields(f) for f in frames] == [["9", "1", "42"]]
+    frames, rest = split_frames(rest + data[-3:])
+    assert [decode_fields(f) for f in frames] == [["49", "1", "1700000000"]] and rest == b""
+
+
+def test_oversized_frame_is_a_wire_error():
+    with pytest.raises(WireError):
+        split_frames(b"\x7f\xff\xff\xff" + b"x")
+
+
+def test_field_formatting_follows_tws_conventions():
+    assert [format_field(v) for v in (None, True, False, 3, 2.0, 0.1 + 0.2, 1.7976931348623157e308,
+                                      2**31 - 1, "SPY")] == ["", "1", "0", "3", "2", "0.3", "", "", "SPY"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    (b"v157..176", Handshake(157, 176, "")),
+    (b"v100..157 +PACEAPI", Handshake(100, 157, "+PACEAPI")),
+    (b"v176", Handshake(176, 176, "")),
+])
+def test_handshake_ranges(text, expected):
+    assert parse_handshake(text) == expected
+
+
+def test_version_negotiation_picks_the_highest_common_version():
+    assert negotiate_version(Handshake(157, 176)) == 176
+    assert negotiate_version(Handshake(100, 157)) == 157
+    assert negotiate_version(Handshake(157, 190)) == 176
+    with pytest.raises(WireError):
+        negotiate_version(Handshake(177, 190))
+    with pytest.raises(WireError):
+        negotiate_version(Handshake(38, 99))
+    with pytest.raises(WireError):
+        parse_handshake(b"hello")
+
+
+def test_field_reader_types_and_errors():
+    r = FieldReader(["1", "", "2.5", "x", "1"])
+    assert r.int() == 1 and r.float() is None and r.float() == 2.5
+    with pytest.raises(MalformedRequest):
+        r.int("qty")
+    assert r.bool() is True
+    with pytest.raises(MalformedRequest):
+        r.str("missing")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("20261124 21:00:00 UTC", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
+    ("20261124-21:00:00", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
+    ("20261124 16:00:00 US/Eastern", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
+    ("20261124  16:00:00", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
+])
+def test_ib_datetimes(text, expected):
+    assert parse_ib_datetime(text, "US/Eastern") == expected
+
+
+def test_ib_datetime_rejects_garbage():
+    assert parse_ib_datetime("") is None
+    with pytest.raises(MalformedRequest):
+        parse_ib_datetime("yesterday")
+
+
+# --- requests as the two client libraries send them ---------------------------------------------------
+
+def ib_insync_sent(call):
+    """Payloads ib_insync's Client sends for `call(client)` at server version 176."""
+    sent = []
+    client = Client(_IbInsyncRecorder())
+    client.connState = Client.CONNECTED
+    client._serverVersion = IB_INSYNC_VERSION
+    client.sendMsg = sent.append
+    call(client)
+    return [msg.split("\0")[:-1] for msg in sent]
+
+
+class _FakeConnection:
+    def __init__(self):
+        self.sent = []
+
+    def isConnected(self):
+        return True
+
+    def sendMsg(self, msg):
+        self.sent.append(msg)
+
+
+def ibapi_sent(call):
+    """Payloads ibapi's EClient sends for `call(client)` at server version 157."""
+    client = EClient(EWrapper())
+    client.conn = _FakeConnection()
+    client.serverVersion_ = IBAPI_VERSION
+    client.setConnState(EClient.CONNECTED)
+    call(client)
+    return [decode_fields(split_frames(msg)[0][0]) for msg in client.conn.sent]
+
+
+def test_place_order_from_ib_insync_parses_whole_message():
+    contract = Stock("SPY", "SMART", "USD", conId=756733)
+    order = LimitOrder("BUY", 10, 601.5, tif="GTC", orderRef="alloc-1", outsideRth=True,
+                       account="DU1234567", goodAfterTime="20261124 15:55:00 America/New_York",
+                       algoStrategy="Adaptive", algoParams=[TagValue("adaptivePriority", "Normal")])
+    [fields] = ib_insync_sent(lambda c: c.placeOrder(11, contract, order))
+    request = parse_request(fields, IB_INSYNC_VERSION)
+    assert isinstance(request, PlaceOrder)
+    assert request.order_id == 11 and request.contract.con_id == 756733
+    o = request.order
+    assert (o.action, o.total_quantity, o.order_type, o.lmt_price, o.tif) == ("BUY", 10, "LMT", 601.5, "GTC")
+    assert o.order_ref == "alloc-1" and o.outside_rth and o.account == "DU1234567"
+    assert o.good_after_time == "20261124 15:55:00 America/New_York"
+    assert o.algo_strategy == "Adaptive" and o.algo_params == [("adaptivePriority", "Normal")]
+    assert o.transmit and not o.what_if and o.manual_order_time == ""
+
+
+def test_place_order_from_ibapi_parses_whole_message():
+    contract = IbapiContract()
+    contract.symbol, contract.secType, contract.exchange, contract.currency = "MNQ", "FUT", "CME", "USD"
+    contract.lastTradeDateOrContractMonth = "202612"
+    order = IbapiOrder()
+    order.action, order.totalQuantity, order.orderType = "SELL", 2, "MKT"
+    order.algoStrategy, order.algoParams = "Adaptive", [IbapiTagValue("adaptivePriority", "Urgent")]
+    [fields] = ibapi_sent(lambda c: c.placeOrder(5, contract, order))
+    request = parse_request(fields, IBAPI_VERSION)
+    assert request.order_id == 5 and request.contract.symbol == "MNQ"
+    assert request.contract.last_trade_date == "202612"
+    o = request.order
+    assert (o.action, o.total_quantity, o.order_type, o.lmt_price) == ("SELL", 2, "MKT", None)
+    assert o.algo_params == [("adaptivePriority", "Urgent")] and o.cash_qty is None
+
+
+def test_contract_details_and_market_data_requests_from_both_clients():
+    future = Future("MNQ", "202612", "CME")
+    [insync_cd, insync_md, insync_hist] = ib_insync_sent(lambda c: (
+        c.reqContractDetails(4, future),
+        c.reqMktData(5, Stock("SPY", "SMART", "USD"), "", True, False, []),
+        c.reqHistoricalData(6, future, "", "30 D", "1 day", "TRADES", True, 1, False, [])))
+    cd = parse_request(insync_cd, IB_INSYNC_VERSION)
+    assert isinstance(cd, ReqContractDetails) and cd.req_id == 4
+    assert (cd.contract.symbol, cd.contract.sec_type, cd.contract.last_trade_date) == ("MNQ", "FUT", "202612")
+    md = parse_request(insync_md, IB_INSYNC_VERSION)
+    assert isinstance(md, ReqMktData) and md.snapshot and md.contract.exchange == "SMART"
+    hist = parse_request(insync_hist, IB_INSYNC_VERSION)
+    assert isinstance(hist, ReqHistoricalData)
+    assert (hist.duration, hist.bar_size, hist.use_rth, hist.what_to_show) == ("30 D", "1 day", True, "TRADES")
+
+    contract = IbapiContract()
+    contract.symbol, contract.secType, contract.exchange, contract.currency = "EUR", "CASH", "IDEALPRO", "USD"
+    [ibapi_cd, ibapi_hist] = ibapi_sent(lambda c: (
+        c.reqContractDetails(8, contract),
+        c.reqHistoricalData(9, contract, "20261124 16:00:00", "2 D", "30 mins", "MIDPOINT", 0, 2, False, [])))
+    cd = parse_request(ibapi_cd, IBAPI_VERSION)
+    assert cd.req_id == 8 and cd.contract.symbol == "EUR" and cd.contract.exchange == "IDEALPRO"
+    hist = parse_request(ibapi_hist, IBAPI_VERSION)
+    assert hist.end_date_time == "20261124 16:00:00" and hist.format_date == 2 and not hist.use_rth
+
+
+def test_truncated_request_is_malformed():
+    [fields] = ib_insync_sent(lambda c: c.placeOrder(1, Stock("SPY", "SMART", "USD"), MarketOrder("BUY", 1)))
+    with pytest.raises(MalformedRequest):
+        parse_request(fields[:40], IB_INSYNC_VERSION)
+
+
+# --- outgoing messages through both decoders -----------------------------------------------------------
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_connection_messages(version, decode):
+    assert only_call(decode(messages.next_valid_id(17)), "nextValidId")[0] == 17
+    assert only_call(decode(messages.managed_accounts(["DU1234567"])), "managedAccounts")[0] == "DU1234567"
+    assert only_call(decode(messages.current_time(Quote().time)), "currentTime")[0] == int(Quote().time.timestamp())
+    args = only_call(decode(messages.error(version, -1, 2104, "Market data farm connection is OK:usfarm")),
+                     "error")
+    assert args[:3] == (-1, 2104, "Market data farm connection is OK:usfarm")
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("spec", [Spec(), MNQ], ids=["stock", "future"])
+def test_contract_data(version, decode, spec):
+    calls = decode(messages_contracts.contract_data(version, 3, spec, under_symbol="NQ", under_sec_type="IND"))
+    req_id, details = only_call(calls, "contractDetails")
+    c = details.contract
+    assert req_id == 3 and c.conId == spec.con_id and c.symbol == spec.symbol and c.secType == spec.sec_type
+    assert c.lastTradeDateOrContractMonth == spec.last_trade_date and c.localSymbol == spec.local_symbol
+    assert c.multiplier == ("2" if spec.sec_type == "FUT" else "")
+    assert float(details.minTick) == spec.min_tick and details.longName == spec.long_name
+    assert details.timeZoneId == spec.time_zone_id and details.stockType == spec.stock_type
+    assert c.primaryExchange == spec.primary_exchange and int(details.underConId) == spec.under_con_id
+    assert only_call(decode(messages_contracts.contract_data_end(3)), "contractDetailsEnd") == (3,)
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_market_data_messages(version, decode):
+    calls = []
+    for fields in messages_market.quote_ticks(5, Quote(), with_trades=True):
+        calls += decode(fields)
+    names = [name for name, _ in calls]
+    if decode is decode_ib_insync:
+        prices = {args[1]: args[2] for name, args in calls if name == "priceSizeTick"}
+        assert prices == {1: 600.01, 2: 600.02, 4: 600.02, 6: 601.0, 7: 597.25, 9: 598.5, 14: 599.0}
+    else:
+        prices = {args[1]: args[2] for name, args in calls if name == "tickPrice"}
+        assert prices[1] == 600.01 and prices[9] == 598.5
+        assert ("tickSize", (5, 0, 300)) in calls
+    assert "tickString" in names
+    assert only_call(decode(messages_market.tick_snapshot_end(5)), "tickSnapshotEnd") == (5,)
+    assert only_call(decode(messages.market_data_type(5, 1)), "marketDataType") == (5, 1)
+    assert only_call(decode(messages_market.tick_req_params(5, 0.01, "SMART")), "tickReqParams")[0] == 5
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_historical_data(version, decode):
+    bars = [Bar(datetime(2026, 11, 23, tzinfo=timezone.utc)), Bar(datetime(2026, 11, 24, tzinfo=timezone.utc))]
+    fields = messages_market.historical_data(version, 6, bars, start="20261123", end="20261124",
+                                             daily=True, format_date=1, zone="US/Eastern")
+    calls = decode(fields)
+    got = [args[1] for name, args in calls if name == "historicalData"]
+    assert [b.date for b in got] == ["20261123", "20261124"] and got[0].close == 601.25
+    assert [name for name, _ in calls][-1] == "historicalDataEnd"
+    intraday = messages_market.historical_data(version, 6, bars[:1], start="", end="", daily=False,
+                                               format_date=1, zone="US/Eastern")
+    bar = only_call(decode(intraday), "historicalData")[1]
+    assert bar.date == "20261122 19:00:00 US/Eastern"
+
+
+def _order_view(**changes):
+    view = messages_orders.OrderView(
+        order_id=7, client_id=3, perm_id=1000001, action="BUY", total_quantity=10, order_type="LMT",
+        status="Submitted", lmt_price=601.5, tif="GTC", account="DU1234567", order_ref="ref-1",
+        outside_rth=True, algo_strategy="Adaptive", algo_params=[("adaptivePriority", "Normal")],
+        remaining=10)
+    for key, value in changes.items():
+        setattr(view, key, value)
+    return view
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_open_order_and_status(version, decode):
+    order_id, contract, order, state = only_call(
+        decode(messages_orders.open_order(version, _order_view(), Spec())), "openOrder")
+    assert order_id == 7 and contract.conId == 756733 and contract.exchange == "SMART"
+    assert (order.action, order.totalQuantity, order.orderType, order.lmtPrice) == ("BUY", 10, "LMT", 601.5)
+    assert (order.clientId, order.permId, order.tif, order.orderRef) == (3, 1000001, "GTC", "ref-1")
+    assert order.outsideRth and order.algoStrategy == "Adaptive"
+    assert [(p.tag, p.value) for p in order.algoParams] == [("adaptivePriority", "Normal")]
+    assert state.status == "Submitted" and not order.whatIf
+    args = only_call(decode(messages_orders.order_status(version, _order_view(filled=4, remaining=6))),
+                     "orderStatus")
+    assert args[:4] == (7, "Submitted", 4, 6) and args[5] == 1000001 and args[8] == 3
+    assert decode(messages_orders.open_order_end())[0][0] == "openOrderEnd"
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_completed_order(version, decode):
+    view = _order_view(status="Filled", filled=10, remaining=0, completed_time="20261124 15:00:01 UTC",
+                       completed_status="Filled")
+    contract, order, state = only_call(decode(messages_orders.completed_order(version, view, MNQ)),
+                                       "completedOrder")
+    assert contract.localSymbol == "MNQZ6" and order.permId == 1000001 and order.algoStrategy == "Adaptive"
+    assert state.status == "Filled" and state.completedStatus == "Filled"
+    assert state.completedTime == "20261124 15:00:01 UTC" and order.filledQuantity == 10
+    assert decode(messages_orders.completed_orders_end())[0][0] == "completedOrdersEnd"
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_execution_and_commission(version, decode):
+    execution = Execution()
+    fields = messages_orders.exec_details(version, -1, execution, Spec(), "20261124 15:00:01 UTC")
+    req_id, contract, ex = only_call(decode(fields), "execDetails")
+    assert req_id == -1 and contract.conId == 756733 and ex.execId == execution.exec_id
+    assert (ex.orderId, ex.permId, ex.clientId, ex.side, ex.shares, ex.price) == (7, 1000001, 3, "BOT", 10, 600.02)
+    assert ex.cumQty == 10 and ex.avgPrice == 600.02 and ex.orderRef == "ref-1"
+    if decode is decode_ib_insync:
+        assert ex.time == execution.time
+    [report] = only_call(decode(messages_orders.commission_report(execution)), "commissionReport")
+    assert report.execId == execution.exec_id and report.commission == 1.0 and report.currency == "USD"
+    assert report.realizedPNL == 1.7976931348623157e308
+    assert only_call(decode(messages_orders.exec_details_end(9)), "execDetailsEnd") == (9,)
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_account_messages(version, decode):
+    assert only_call(decode(messages_account.account_value("NetLiquidation", "1000000.00", "USD", "DU1")),
+                     "updateAccountValue") == ("NetLiquidation", "1000000.00", "USD", "DU1")
+    contract, position, price, value, avg, unrealized, realized, account = only_call(
+        decode(messages_account.portfolio_value(Spec(), PortfolioItem(), "DU1")), "updatePortfolio")
+    assert contract.primaryExchange == "ARCA" and position == 10 and value == 6005.0 and account == "DU1"
+    account, contract, quantity, avg_cost = only_call(
+        decode(messages_account.position("DU1", MNQ, -2, 42000.5)), "position")
+    assert contract.multiplier == "2" and contract.exchange == "CME" and quantity == -2 and avg_cost == 42000.5
+    assert decode(messages_account.position_end())[0][0] == "positionEnd"
+    assert only_call(decode(messages_account.account_update_time("15:00")), "updateAccountTime") == ("15:00",)
+    assert only_call(decode(messages_account.account_download_end("DU1")), "accountDownloadEnd") == ("DU1",)
+    assert only_call(decode(messages_account.account_summary(4, "DU1", "BuyingPower", "4000000.00", "USD")),
+                     "accountSummary") == (4, "DU1", "BuyingPower", "4000000.00", "USD")
+    assert only_call(decode(messages_account.account_summary_end(4)), "accountSummaryEnd") == (4,)
+    args = only_call(decode(messages_account.account_update_multi(2, "DU1", "CashBalance", "5.00", "EUR")),
+                     "accountUpdateMulti")
+    assert args == (2, "DU1", "", "CashBalance", "5.00", "EUR")
+    assert only_call(decode(messages_account.account_update_multi_end(2)), "accountUpdateMultiEnd") == (2,)
+    args = only_call(decode(messages_account.position_multi(2, "DU1", Spec(), 10, 600.12)), "positionMulti")
+    assert args[0] == 2 and args[3].conId == 756733
+    assert only_call(decode(messages_account.pnl(version, 8, 1.5, 2.5, 3.5)), "pnl") == (8, 1.5, 2.5, 3.5)
+    assert only_call(decode(messages_account.pnl_single(version, 8, 10, 1.5, 2.5, 3.5, 6005.0)),
+                     "pnlSingle") == (8, 10, 1.5, 2.5, 3.5, 6005.0)
+
+
+@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+def test_symbol_samples_market_rule_and_head_timestamp(version, decode):
+    req_id, descriptions = only_call(decode(messages_contracts.symbol_samples(version, 12, [Spec(), MNQ])),
+                                     "symbolSamples")
+    assert req_id == 12 and [d.contract.symbol for d in descriptions] == ["SPY", "MNQ"]
+    assert descriptions[0].contract.primaryExchange == "ARCA"
+    rule_id, increments = only_call(decode(messages_contracts.market_rule(26)), "marketRule")
+    assert rule_id == 26 and increments[0].increment == 0.01
+    assert only_call(decode(messages_market.head_timestamp(13, "20061124-15:30:00")),
+                     "headTimestamp") == (13, "20061124-15:30:00")
+
+
+@settings(max_examples=300, deadline=None)
+@given(msg_id=st.sampled_from(sorted(PARSERS) + [0, 60, 105, 999]),
+       fields=st.lists(st.sampled_from(["", "0", "1", "-1", "2.5", "x", "BAG", "PEG BENCH", "3", "1e400"]),
+                       max_size=160),
+       version=st.sampled_from([100, 124, 145, 157, 170, 176]))
+def test_any_field_sequence_parses_or_is_reported_malformed(msg_id, fields, version):
+    try:
+        parse_request([str(msg_id), *fields], version)
+    except MalformedRequest:
+        pass

@@ -1,0 +1,201 @@
+"""Runs the paper gateway (`python -m simulator`) as a subprocess on free loopback ports, for end-to-end tests."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"simulator listening host=(?P<host>\S+) port=(?P<port>\d+) admin_port=(?P<admin_port>\d+|-) "
+                       r"account=(?P<account>\S+) seed=(?P<seed>\d+)")
+
+
+class AdminError(AssertionError):
+    """An admin call answered with a non-2xx status."""
+
+    def __init__(self, status: int, body: dict, method: str, path: str):
+        super().__init__(f"{method} {path} -> {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class SimulatorProcess:
+    """One `python -m simulator` process with its admin API.
+
+    Args:
+        seed: price path seed.
+        now: start of a frozen clock, a datetime or ISO 8601 text (None = real time).
+        state_path: the --state file (kept across restart()).
+        account, base_currency, cash, fill_delay_ms: passed through when given.
+        extra_args: further command line arguments.
+        log_path: file receiving the process's stderr (default: a temporary file).
+    """
+
+    def __init__(self, *, seed: int = 1, now: datetime | str | None = None, state_path: Path | str | None = None,
+                 account: str | None = None, base_currency: str | None = None, cash: float | None = None,
+                 fill_delay_ms: float | None = None, extra_args: tuple[str, ...] = (),
+                 log_path: Path | str | None = None):
+        self.seed = seed
+        self.now = now.isoformat() if isinstance(now, datetime) else now
+        self.state_path = Path(state_path) if state_path is not None else None
+        options = {"--account": account, "--base-currency": base_currency, "--cash": cash,
+                   "--fill-delay-ms": fill_delay_ms}
+        self._options = [str(part) for name, value in options.items() if value is not None for part in (name, value)]
+        self._extra_args = list(extra_args)
+        if log_path is None:
+            handle, log_path = tempfile.mkstemp(prefix="simulator-", suffix=".log")
+            os.close(handle)
+        self.log_path = Path(log_path)
+        self.host = "127.0.0.1"
+        self.port: int | None = None
+        self.admin_port: int | None = None
+        self.account: str | None = None
+        self.process: subprocess.Popen | None = None
+        self._log_offset = 0
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    def command(self, *, port: int = 0, admin_port: int | None = 0) -> list[str]:
+        command = [sys.executable, "-m", "simulator", "--host", self.host, "--port", str(port),
+                   "--seed", str(self.seed), *self._options]
+        if admin_port is not None:
+            command += ["--admin-port", str(admin_port)]
+        if self.now is not None:
+            command += ["--now", self.now]
+        if self.state_path is not None:
+            command += ["--state", str(self.state_path)]
+        return command + self._extra_args
+
+    def start(self, *, port: int = 0, admin_port: int | None = 0, timeout_s: float = 20) -> "SimulatorProcess":
+        """Start the process and wait for its listening line (ports 0 = free ports, admin_port None = no admin)."""
+        self.launch(port=port, admin_port=admin_port)
+        return self.wait_listening(timeout_s=timeout_s)
+
+    def launch(self, *, port: int = 0, admin_port: int | None = 0) -> "SimulatorProcess":
+        """Start the process without waiting (several can then start in parallel); see wait_listening()."""
+        assert self.process is None or self.process.poll() is not None, "already running"
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.command(port=port, admin_port=admin_port), cwd=REPO_ROOT,
+                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_listening(self, *, timeout_s: float = 20) -> "SimulatorProcess":
+        """Wait for the listening line of the launched process and read its ports from it."""
+        match = self._wait_for_listening(timeout_s)
+        self.port = int(match["port"])
+        self.admin_port = None if match["admin_port"] == "-" else int(match["admin_port"])
+        self.account = match["account"]
+        return self
+
+    def _wait_for_listening(self, timeout_s: float) -> re.Match:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            match = LISTENING.search(self.log())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                raise AssertionError(f"simulator exited with {self.process.returncode}:\n{self.log()[-4000:]}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"simulator not listening after {timeout_s} s:\n{self.log()[-4000:]}")
+            time.sleep(0.02)
+
+    def terminate(self, *, timeout_s: float = 10) -> tuple[int, float]:
+        """SIGTERM the process and wait; returns (exit code, seconds it took)."""
+        assert self.process is not None
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout_s)
+        return code, time.monotonic() - started
+
+    def stop(self, *, timeout_s: float = 10) -> int | None:
+        """Stop the process (SIGTERM, then SIGKILL after `timeout_s`); returns its exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            try:
+                self.terminate(timeout_s=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as when the gateway crashes (no state flush on the way out)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self, *, same_ports: bool = True, timeout_s: float = 20) -> "SimulatorProcess":
+        """Stop and start again with the same options and --state file, by default on the same ports."""
+        port, admin_port = (self.port, self.admin_port) if same_ports else (0, 0 if self.admin_port else None)
+        code = self.stop()
+        assert code == 0, f"simulator exited with {code} on SIGTERM:\n{self.log()[-4000:]}"
+        return self.start(port=port, admin_port=admin_port, timeout_s=timeout_s)
+
+    def log(self) -> str:
+        """What the current run wrote to stderr so far."""
+        if not self.log_path.exists():
+            return ""
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode(errors="replace")
+
+    def __enter__(self) -> "SimulatorProcess":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # --- admin API ----------------------------------------------------------------------------------
+
+    def admin_request(self, method: str, path: str, body=None, *, raw: bytes | None = None,
+                      timeout_s: float = 10) -> tuple[int, dict]:
+        """One admin call; returns (status, decoded JSON body) for any status."""
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(f"http://{self.host}:{self.admin_port}{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def admin(self, method: str, path: str, body=None, *, timeout_s: float = 10) -> dict:
+        """One admin call that must succeed; returns its JSON body (raises AdminError otherwise)."""
+        status, payload = self.admin_request(method, path, body, timeout_s=timeout_s)
+        if not 200 <= status < 300:
+            raise AdminError(status, payload, method, path)
+        return payload
+
+    def state(self) -> dict:
+        return self.admin("GET", "/state")
+
+
+def wait_until(condition, *, timeout_s: float = 10.0, what: str = "condition", pump=None):
+    """Poll `condition` until it returns something truthy (returned) or fail after `timeout_s`.
+
+    `pump(timeout_s)` runs between polls so asyncio clients make progress (e.g. `ib.waitOnUpdate`);
+    without it the poll sleeps briefly.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        remaining_s = deadline - time.monotonic()
+        if remaining_s <= 0:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        if pump is None:
+            time.sleep(min(0.02, remaining_s))
+        else:
+            pump(min(0.1, remaining_s))

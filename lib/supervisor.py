@@ -11,6 +11,7 @@ from typing import Awaitable, Iterable, Iterator, TypeVar
 from ib_insync import IB
 from ib_insync.wrapper import RequestError
 
+from lib import ib_requests
 from lib.errors import GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -307,10 +308,10 @@ class ConnectionSupervisor:
                 continue
             probe_started_s = loop.time()
             try:
-                await asyncio.wait_for(session.ib.reqCurrentTimeAsync(), self.probe_timeout_s)
+                await asyncio.wait_for(ib_requests.current_time(session.ib), self.probe_timeout_s)
             except TimeoutError:
-                # ib_insync keys reqCurrentTime by name, so a caller's concurrent reqCurrentTime can take the
-                # answer; traffic during the probe still proves the socket alive.
+                # the probe may have queued behind a caller's slow reqCurrentTime; any traffic meanwhile still
+                # proves the socket alive
                 if session.last_data_s > probe_started_s:
                     continue
                 return f"no answer to the idle probe within {self.probe_timeout_s:g} s"

@@ -1,0 +1,112 @@
+"""Intent base: parameter checks, time budget, kill switch and the activity record of order-capable runs."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable, ClassVar
+
+from intents.params import as_positive_number
+from lib.config import Settings, TradingConfig
+from lib.deadline import Deadline
+from lib.errors import BadRequest, TradingDisabled
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_PARAM = "timeoutSeconds"
+MAX_TIMEOUT_S = 3600.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def signature(revision: str, intent: str, params: dict) -> str:
+    """Stable hash of what a run asked for: same revision, intent and parameters -> same signature."""
+    canonical = json.dumps([revision, intent, params], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Intent:
+    """One job of the service, run by `GET|POST /{name}`.
+
+    Subclasses set `name`, `params` (accepted parameter names), `places_orders` and `timeout_s`, and implement
+    `execute`. `validate` may be extended to coerce parameters; it raises BadRequest.
+
+    Parameters:
+        bridge: the worker's IBBridge.
+        store: the DocumentStore.
+        settings: process Settings.
+        clock: returns the current UTC datetime.
+    """
+
+    name: ClassVar[str]
+    params: ClassVar[frozenset[str]] = frozenset()
+    places_orders: ClassVar[bool] = False
+    timeout_s: ClassVar[float] = 30.0
+
+    def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now):
+        self.bridge = bridge
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    def validate(self, params: dict) -> dict:
+        unknown = sorted(set(params) - self.params)
+        if unknown:
+            accepted = ", ".join(sorted(self.params)) or "none"
+            raise BadRequest(f"unknown parameter(s) for {self.name!r}: {', '.join(unknown)} (accepted: {accepted})")
+        return dict(params)
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        raise NotImplementedError
+
+    def run(self, raw_params: dict) -> dict:
+        """Validate, check the kill switch, execute within the time budget; order-capable runs leave activity."""
+        raw_params = dict(raw_params)
+        budget_s = self.timeout_s
+        if TIMEOUT_PARAM in raw_params:
+            budget_s = as_positive_number(raw_params.pop(TIMEOUT_PARAM), TIMEOUT_PARAM, maximum=MAX_TIMEOUT_S)
+        deadline = Deadline(budget_s)
+        params = self.validate(raw_params)
+        config = TradingConfig.load(self.store, self.settings.trading_mode)
+        if not self.places_orders:
+            return self.execute(params, config, deadline)
+        self._check_trading_allowed(config)
+        return self._run_recorded(params, config, deadline)
+
+    def _check_trading_allowed(self, config: TradingConfig) -> None:
+        if self.settings.trading_mode == "live" and self.store.get("config/live") is None:
+            raise TradingDisabled("live trading needs a config/live document")
+        enabled = config.require("tradingEnabled")
+        if enabled is not True:
+            raise TradingDisabled(f"trading is disabled (tradingEnabled={enabled!r}); {self.name!r} places orders")
+
+    def _run_recorded(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        started = self.clock()
+        activity = {
+            "intent": self.name,
+            "parameters": params,
+            "signature": signature(self.settings.service_revision, self.name, params),
+            "tradingMode": self.settings.trading_mode,
+            "serviceRevision": self.settings.service_revision,
+            "status": "running",
+            "startedAt": started.isoformat(),
+        }
+        activity_id = self.store.add("activity", activity)
+        try:
+            result = self.execute(params, config, deadline)
+        except Exception as exc:
+            self.store.update(f"activity/{activity_id}", {
+                "status": "failed",
+                "exception": f"{type(exc).__name__}: {exc}",
+                "finishedAt": self.clock().isoformat(),
+            })
+            raise
+        self.store.update(f"activity/{activity_id}", {
+            "status": "done",
+            "result": result,
+            "finishedAt": self.clock().isoformat(),
+        })
+        return result

@@ -1,0 +1,18 @@
+"""The default intent: IB Gateway's current time, a cheap end-to-end probe of the connection."""
+from __future__ import annotations
+
+from intents.base import Intent
+from lib import ib_requests
+from lib.config import TradingConfig
+from lib.deadline import Deadline
+
+
+class GatewayTime(Intent):
+    """`GET /`: asks the gateway for its clock."""
+
+    name = ""
+    timeout_s = 10.0
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        gateway_time = self.bridge.run(ib_requests.current_time, timeout_s=deadline.remaining_s())
+        return {"gatewayTime": gateway_time.isoformat(), "tradingMode": self.settings.trading_mode}

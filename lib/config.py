@@ -1,0 +1,151 @@
+"""Service settings from the environment and trading config from the store."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from lib.errors import MissingConfigKey
+
+TRADING_MODES = ("paper", "live")
+STORE_BACKENDS = ("sqlite", "firestore")
+DEFAULT_IB_PORTS = {"paper": 4002, "live": 4001}
+
+
+class SettingsError(ValueError):
+    """The environment describes a service that must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings, read once from the environment.
+
+    Parameters:
+        trading_mode: "paper" or "live"; live needs this explicit opt-in plus a config/live document.
+        ib_host, ib_port: where IB Gateway (or the simulator) listens.
+        host: address gunicorn binds (0.0.0.0 on Cloud Run, 127.0.0.1 locally).
+        port: HTTP port gunicorn binds.
+        store_backend: "sqlite" (embedded, default) or "firestore".
+        store_path: SQLite file for the embedded store.
+        project_id: Google Cloud project for Firestore.
+        ib_client_id_base: first IB clientId; worker N starts at base + N.
+        service_revision: deployed revision (Cloud Run's K_REVISION), part of activity signatures.
+        ib_connect_timeout_s: time allowed for one connect + initial sync.
+        ready_wait_s: how long a request waits for a reconnecting gateway before answering 503.
+    """
+
+    trading_mode: str = "paper"
+    ib_host: str = "127.0.0.1"
+    ib_port: int = 4002
+    host: str = "0.0.0.0"
+    port: int = 8080
+    store_backend: str = "sqlite"
+    store_path: str = "var/store.sqlite3"
+    project_id: str | None = None
+    ib_client_id_base: int = 1
+    service_revision: str = "local"
+    ib_connect_timeout_s: float = 10.0
+    ready_wait_s: float = 2.0
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def load(environ: Mapping[str, str]) -> Settings:
+    """Read and validate settings; raises SettingsError naming the bad variable."""
+    mode = environ.get("TRADING_MODE", "paper").strip().lower()
+    if mode not in TRADING_MODES:
+        raise SettingsError(
+            f"TRADING_MODE must be one of {', '.join(TRADING_MODES)}, got {environ.get('TRADING_MODE')!r}")
+    backend = environ.get("STORE_BACKEND", "sqlite").strip().lower()
+    if backend not in STORE_BACKENDS:
+        raise SettingsError(
+            f"STORE_BACKEND must be one of {', '.join(STORE_BACKENDS)}, got {environ.get('STORE_BACKEND')!r}")
+    project_id = environ.get("PROJECT_ID") or environ.get("GOOGLE_CLOUD_PROJECT") or None
+    if backend == "firestore" and not project_id and not environ.get("FIRESTORE_EMULATOR_HOST"):
+        raise SettingsError("STORE_BACKEND=firestore needs PROJECT_ID or GOOGLE_CLOUD_PROJECT")
+    return Settings(
+        trading_mode=mode,
+        ib_host=environ.get("IB_HOST", "127.0.0.1"),
+        ib_port=_int(environ, "IB_PORT", DEFAULT_IB_PORTS[mode]),
+        host=environ.get("HOST", "0.0.0.0"),
+        port=_int(environ, "PORT", 8080),
+        store_backend=backend,
+        store_path=environ.get("STORE_PATH", "var/store.sqlite3"),
+        project_id=project_id,
+        ib_client_id_base=_int(environ, "IB_CLIENT_ID_BASE", 1),
+        service_revision=environ.get("K_REVISION", "local"),
+        ib_connect_timeout_s=_float(environ, "IB_CONNECT_TIMEOUT_S", 10.0),
+        ready_wait_s=_float(environ, "IB_READY_WAIT_S", 2.0),
+    )
+
+
+def deep_merge(base: dict, override: Mapping) -> dict:
+    """Return base updated with override, merging nested maps key by key."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+_MISSING = object()
+
+
+class TradingConfig:
+    """Trading config: the store's config/common merged with config/{mode}, the mode's keys winning."""
+
+    def __init__(self, values: Mapping[str, Any], mode: str):
+        self._values = dict(values)
+        self.mode = mode
+
+    @classmethod
+    def load(cls, store, mode: str) -> "TradingConfig":
+        common = store.get("config/common") or {}
+        specific = store.get(f"config/{mode}") or {}
+        return cls(deep_merge(common, specific), mode)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Value at a dotted key ("exposure.overall"), or default."""
+        value = self._lookup(key)
+        return default if value is _MISSING else value
+
+    def require(self, key: str) -> Any:
+        """Value at a dotted key; MissingConfigKey names the key when it is absent."""
+        value = self._lookup(key)
+        if value is _MISSING:
+            raise MissingConfigKey(key)
+        return value
+
+    def as_dict(self) -> dict:
+        return copy.deepcopy(self._values)
+
+    def _lookup(self, key: str) -> Any:
+        node: Any = self._values
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return _MISSING
+            node = node[part]
+        return node

@@ -1,0 +1,101 @@
+"""The worker's collaborators: settings, the store (opened lazily) and the IB bridge (started after fork)."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Callable
+
+from lib.config import Settings
+from lib.errors import GatewayUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def open_store(settings: Settings):
+    """Open the configured store adapter."""
+    if settings.store_backend == "firestore":
+        from google.cloud import firestore
+
+        from lib.store_firestore import FirestoreStore
+
+        return FirestoreStore(firestore.Client(project=settings.project_id))
+    from lib.store_sqlite import SqliteStore
+
+    directory = os.path.dirname(settings.store_path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    return SqliteStore(settings.store_path)
+
+
+def build_bridge(settings: Settings, worker_index: int):
+    """An unstarted bridge whose clientIds are this worker's own sequence."""
+    from lib.bridge import IBBridge, worker_client_ids
+
+    return IBBridge(
+        host=settings.ib_host,
+        port=settings.ib_port,
+        client_ids=worker_client_ids(settings.ib_client_id_base, worker_index),
+        connect_timeout_s=settings.ib_connect_timeout_s,
+    )
+
+
+class Services:
+    """What intents need, built once per worker process.
+
+    Parameters:
+        settings: process Settings.
+        store: an open DocumentStore, or None to open the configured one on first use.
+        bridge: a started IBBridge, or None until `start()` runs in the worker.
+        store_factory: how to open the store lazily (defaults to `open_store`).
+    """
+
+    def __init__(self, settings: Settings, *, store=None, bridge=None,
+                 store_factory: Callable[[Settings], object] = open_store):
+        self.settings = settings
+        self._store = store
+        self._store_factory = store_factory
+        self._store_lock = threading.Lock()
+        self._bridge = bridge
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Services":
+        return cls(settings)
+
+    @property
+    def store(self):
+        with self._store_lock:
+            if self._store is None:
+                self._store = self._store_factory(self.settings)
+            return self._store
+
+    @property
+    def bridge(self):
+        if self._bridge is None:
+            raise GatewayUnavailable("the IB bridge has not been started in this process")
+        return self._bridge
+
+    def status(self) -> dict:
+        if self._bridge is None:
+            return {"connected": False, "ready": False, "lastError": "bridge not started"}
+        return self._bridge.status()
+
+    def wait_ready(self) -> None:
+        """Give a reconnecting gateway a short grace period, then fail with 503."""
+        if not self.bridge.wait_ready(self.settings.ready_wait_s):
+            status = self.bridge.status()
+            raise GatewayUnavailable(f"IB Gateway at {self.settings.ib_host}:{self.settings.ib_port} is not ready"
+                                     f" ({status.get('lastError') or 'connecting'})")
+
+    def start(self, worker_index: int) -> None:
+        """Start this worker's bridge; called after fork, never in the gunicorn master."""
+        if self._bridge is None:
+            self._bridge = build_bridge(self.settings, worker_index)
+            self._bridge.start()
+            log.info("IB bridge started", extra={"fields": {"workerIndex": worker_index}})
+
+    def stop(self) -> None:
+        if self._bridge is not None:
+            self._bridge.stop()
+        if self._store is not None:
+            self._store.close()

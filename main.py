@@ -1,0 +1,122 @@
+"""Flask app factory: routes `GET|POST /{intent}`, health probes, and the error -> HTTP status mapping."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from intents import REGISTRY
+from lib import config as settings_module
+from lib import logs
+from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, TradingDisabled
+from lib.services import Services
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR = (
+    (BadRequest, 400),
+    (TradingDisabled, 403),
+    (GatewayUnavailable, 503),
+    (GatewayTimeout, 504),
+)
+
+
+def _error_body(exc: Exception) -> dict:
+    return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _params() -> dict:
+    """Query-string arguments overlaid with the JSON body; the body must be an object."""
+    params = request.args.to_dict()
+    if request.method == "POST" and request.get_data():
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            raise BadRequest("request body is not valid JSON")
+        if not isinstance(body, dict):
+            raise BadRequest(f"request body must be a JSON object, got {type(body).__name__}")
+        params.update(body)
+    return params
+
+
+def create_app(config: dict | None = None, *, services: Services | None = None, intents: dict | None = None) -> Flask:
+    """Build the app. No I/O happens here: the store opens lazily, the bridge starts after fork.
+
+    Args:
+        config: Flask config overrides (tests pass {"TESTING": True}).
+        services: prebuilt collaborators (store, bridge, settings); built from the environment when None.
+        intents: route name -> Intent class; the full registry when None.
+    """
+    logs.configure()
+    app = Flask(__name__)
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    if services is None:
+        services = Services.from_settings(settings_module.load(os.environ))
+    app.extensions["services"] = services
+    registry = REGISTRY if intents is None else intents
+
+    @app.before_request
+    def _start_request():
+        g.started = time.monotonic()
+        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0]
+        g.request_token = logs.request_id.set(request.headers.get("X-Request-Id") or trace or uuid.uuid4().hex)
+
+    @app.after_request
+    def _finish_request(response):
+        response.headers["X-Request-Id"] = logs.request_id.get()
+        log.info("%s %s -> %s", request.method, request.path, response.status_code, extra={"fields": {
+            "httpRequest": {"requestMethod": request.method, "requestUrl": request.path,
+                            "status": response.status_code,
+                            "latency": f"{time.monotonic() - g.started:.3f}s"}}})
+        return response
+
+    @app.teardown_request
+    def _reset_request_id(_exc):
+        token = g.pop("request_token", None)
+        if token is not None:
+            logs.request_id.reset(token)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="alive")
+
+    @app.get("/readyz")
+    def readyz():
+        status = services.status()
+        return jsonify(status), (200 if status["ready"] else 503)
+
+    @app.route("/", defaults={"intent": ""}, methods=["GET", "POST"])
+    @app.route("/<intent>", methods=["GET", "POST"])
+    def run_intent(intent: str):
+        intent_class = registry.get(intent)
+        if intent_class is None:
+            return jsonify(error=f"NotFound: unknown intent {intent!r}"), 404
+        params = _params()
+        services.wait_ready()
+        runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings)
+        result = runner.run(params)
+        result["utcTimestamp"] = datetime.now(timezone.utc).isoformat()
+        return jsonify(result)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(error=f"{type(exc).__name__}: {exc.description}"), exc.code
+
+    @app.errorhandler(Exception)
+    def intent_error(exc: Exception):
+        for error_type, status in STATUS_BY_ERROR:
+            if isinstance(exc, error_type):
+                log.warning("%s: %s", type(exc).__name__, exc)
+                return jsonify(_error_body(exc)), status
+        log.exception("intent failed")
+        return jsonify(_error_body(exc)), 500
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,115 @@
+"""Runs the service under gunicorn as a subprocess on a free loopback port, for end-to-end tests."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method: str, url: str, body=None, *, raw: bytes | None = None, timeout_s: float = 30) -> tuple[int, dict]:
+    """One HTTP request; returns (status, decoded JSON body) for any status."""
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+class ServiceProcess:
+    """gunicorn serving main:app against a given IB port and SQLite file.
+
+    Args:
+        ib_port: the simulator's TWS port.
+        store_path: SQLite file of the embedded store.
+        log_path: where gunicorn's stdout/stderr go (read it when a test fails).
+        workers, threads: gunicorn sizing.
+        env: extra environment variables.
+    """
+
+    def __init__(self, *, ib_port: int, store_path: Path, log_path: Path, workers: int = 2, threads: int = 8,
+                 env: dict | None = None):
+        self.port = free_port()
+        self.log_path = log_path
+        self._env = {
+            **os.environ,
+            "TRADING_MODE": "paper",
+            "IB_HOST": "127.0.0.1",
+            "IB_PORT": str(ib_port),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "STORE_BACKEND": "sqlite",
+            "STORE_PATH": str(store_path),
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "IB_CONNECT_TIMEOUT_S": "5",
+            **(env or {}),
+        }
+        self._process: subprocess.Popen | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def request(self, method: str, path: str, body=None, **kwargs) -> tuple[int, dict]:
+        return http(method, self.url(path), body, **kwargs)
+
+    def start(self, *, timeout_s: float = 30) -> "ServiceProcess":
+        log = open(self.log_path, "ab")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "main:app"],
+            cwd=REPO_ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.poll(lambda: self.request("GET", "/healthz", timeout_s=2)[0] == 200, timeout_s, "gunicorn /healthz")
+        return self
+
+    def wait_ready(self, timeout_s: float = 30) -> None:
+        self.poll(lambda: self.request("GET", "/readyz", timeout_s=5)[0] == 200, timeout_s, "/readyz 200")
+
+    def poll(self, condition, timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {self._process.returncode}:\n{self.log()}")
+            try:
+                if condition():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}:\n{self.log()[-4000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def terminate(self, *, timeout_s: float = 15) -> tuple[int, float]:
+        """SIGTERM gunicorn's master; returns (exit code, seconds it took)."""
+        assert self._process is not None
+        started = time.monotonic()
+        self._process.send_signal(signal.SIGTERM)
+        code = self._process.wait(timeout=timeout_s)
+        return code, time.monotonic() - started
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        try:
+            self.terminate()
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()

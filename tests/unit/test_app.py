@@ -1,0 +1,184 @@
+"""HTTP contract of main.create_app, with an in-memory store and a bridge stand-in (no IB involved)."""
+import pytest
+
+from intents.base import Intent, signature
+from lib.config import Settings
+from lib.errors import GatewayTimeout
+from lib.services import Services
+from lib.store_memory import MemoryStore
+from main import create_app
+
+
+class StandInBridge:
+    """Answers readiness questions; these intents never reach IB."""
+
+    def __init__(self, ready=True):
+        self.ready = ready
+
+    def wait_ready(self, timeout_s):
+        return self.ready
+
+    def status(self):
+        return {"connected": self.ready, "ready": self.ready, "clientId": 1, "lastError": None}
+
+    def run(self, coro_fn, timeout_s):
+        raise GatewayTimeout(f"gave up after {timeout_s:.3f} s")
+
+
+class Echo(Intent):
+    name = "echo"
+    params = frozenset({"x"})
+
+    def execute(self, params, config, deadline):
+        return {"params": params}
+
+
+class Trade(Intent):
+    name = "trade"
+    params = frozenset({"size"})
+    places_orders = True
+
+    def execute(self, params, config, deadline):
+        if params.get("size") == "boom":
+            raise RuntimeError("exchange on fire")
+        return {"placed": params.get("size", 0)}
+
+
+class Slow(Intent):
+    name = "slow"
+
+    def execute(self, params, config, deadline):
+        return self.bridge.run(lambda ib: None, timeout_s=deadline.remaining_s())
+
+
+INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow)}
+
+
+@pytest.fixture
+def store():
+    store = MemoryStore()
+    store.set("config/paper", {"tradingEnabled": True})
+    return store
+
+
+@pytest.fixture
+def bridge():
+    return StandInBridge()
+
+
+@pytest.fixture
+def client(store, bridge):
+    services = Services(Settings(service_revision="rev-1"), store=store, bridge=bridge)
+    app = create_app({"TESTING": True}, services=services, intents=INTENTS)
+    return app.test_client()
+
+
+def test_result_carries_utc_timestamp_and_query_params(client):
+    response = client.get("/echo?x=1")
+    assert response.status_code == 200
+    assert response.json["params"] == {"x": "1"}
+    assert response.json["utcTimestamp"].endswith("+00:00")
+
+
+def test_json_body_overrides_query(client):
+    response = client.post("/echo?x=1", json={"x": [1, 2]})
+    assert response.json["params"] == {"x": [1, 2]}
+
+
+def test_unknown_intent_is_404(client):
+    response = client.post("/nope")
+    assert response.status_code == 404
+    assert response.json == {"error": "NotFound: unknown intent 'nope'"}
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b"{not json", "not valid JSON"),
+    (b"[1, 2]", "must be a JSON object"),
+    (b'{"y": 1}', "unknown parameter(s) for 'echo': y"),
+    (b'{"timeoutSeconds": -1}', "timeoutSeconds"),
+    (b'{"timeoutSeconds": "soon"}', "timeoutSeconds"),
+])
+def test_bad_requests_are_400_with_the_reason(client, body, fragment):
+    response = client.post("/echo", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"].startswith("BadRequest: ")
+    assert fragment in response.json["error"]
+
+
+def test_failure_is_500_with_class_and_message_and_no_trace(client, store):
+    response = client.post("/trade", json={"size": "boom"})
+    assert response.status_code == 500
+    assert response.json == {"error": "RuntimeError: exchange on fire"}
+    [activity] = store.query("activity")
+    assert activity.data["status"] == "failed"
+    assert activity.data["exception"] == "RuntimeError: exchange on fire"
+
+
+def test_order_capable_run_leaves_activity_with_signature(client, store):
+    response = client.post("/trade", json={"size": 3})
+    assert response.status_code == 200
+    [activity] = store.query("activity")
+    data = activity.data
+    assert data["intent"] == "trade" and data["status"] == "done"
+    assert data["parameters"] == {"size": 3}
+    assert data["result"] == {"placed": 3}
+    assert data["tradingMode"] == "paper"
+    assert data["signature"] == signature("rev-1", "trade", {"size": 3})
+    assert data["startedAt"] <= data["finishedAt"]
+
+
+def test_read_only_runs_leave_no_activity(client, store):
+    assert client.get("/echo").status_code == 200
+    assert store.query("activity") == []
+
+
+def test_kill_switch_refuses_order_capable_intents_only(client, store):
+    store.set("config/paper", {"tradingEnabled": False})
+    response = client.post("/trade", json={"size": 1})
+    assert response.status_code == 403
+    assert "tradingEnabled=False" in response.json["error"]
+    assert store.query("activity") == []
+    assert client.get("/echo").status_code == 200
+
+
+def test_missing_kill_switch_key_is_named(client, store):
+    store.set("config/paper", {})
+    response = client.post("/trade")
+    assert response.status_code == 500
+    assert "'tradingEnabled'" in response.json["error"]
+
+
+def test_live_mode_needs_a_live_config_document(store, bridge):
+    store.set("config/common", {"tradingEnabled": True})
+    services = Services(Settings(trading_mode="live", ib_port=4001), store=store, bridge=bridge)
+    client = create_app({"TESTING": True}, services=services, intents=INTENTS).test_client()
+    response = client.post("/trade")
+    assert response.status_code == 403
+    assert "config/live" in response.json["error"]
+
+
+def test_time_budget_exceeded_is_504(client):
+    response = client.post("/slow", json={"timeoutSeconds": 0.25})
+    assert response.status_code == 504
+    assert response.json["error"].startswith("GatewayTimeout: gave up after 0.2")
+
+
+def test_gateway_not_ready_is_503(store):
+    services = Services(Settings(ready_wait_s=0.01), store=store, bridge=StandInBridge(ready=False))
+    client = create_app({"TESTING": True}, services=services, intents=INTENTS).test_client()
+    assert client.get("/readyz").status_code == 503
+    response = client.get("/echo")
+    assert response.status_code == 503
+    assert response.json["error"].startswith("GatewayUnavailable: ")
+
+
+def test_bridge_not_started_is_503(store):
+    client = create_app({"TESTING": True}, services=Services(Settings(), store=store), intents=INTENTS).test_client()
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/echo").status_code == 503
+
+
+def test_healthz_needs_no_gateway(store):
+    client = create_app({"TESTING": True}, services=Services(Settings(), store=store), intents=INTENTS).test_client()
+    assert client.get("/healthz").json == {"status": "alive"}
+

@@ -1,0 +1,61 @@
+"""Settings from the environment and the merged trading config."""
+import pytest
+
+from lib.config import Settings, SettingsError, TradingConfig, deep_merge, load
+from lib.errors import MissingConfigKey
+
+
+def test_defaults_are_paper_on_the_paper_port():
+    settings = load({})
+    assert settings == Settings()
+    assert (settings.trading_mode, settings.ib_port, settings.store_backend) == ("paper", 4002, "sqlite")
+
+
+def test_live_mode_defaults_to_the_live_port():
+    assert load({"TRADING_MODE": "LIVE"}).ib_port == 4001
+
+
+@pytest.mark.parametrize("environ, named", [
+    ({"TRADING_MODE": "demo"}, "TRADING_MODE"),
+    ({"STORE_BACKEND": "postgres"}, "STORE_BACKEND"),
+    ({"IB_PORT": "forty"}, "IB_PORT"),
+    ({"IB_CONNECT_TIMEOUT_S": "-1"}, "IB_CONNECT_TIMEOUT_S"),
+    ({"STORE_BACKEND": "firestore"}, "PROJECT_ID"),
+])
+def test_invalid_environment_is_refused_naming_the_variable(environ, named):
+    with pytest.raises(SettingsError, match=named):
+        load(environ)
+
+
+def test_project_id_falls_back_to_google_cloud_project():
+    settings = load({"STORE_BACKEND": "firestore", "GOOGLE_CLOUD_PROJECT": "p1"})
+    assert settings.project_id == "p1"
+
+
+def test_mode_document_wins_and_nested_maps_merge():
+    merged = deep_merge({"exposure": {"overall": 1, "strategies": {"a": 1}}, "x": 1},
+                       {"exposure": {"strategies": {"b": 2}}, "x": 2})
+    assert merged == {"exposure": {"overall": 1, "strategies": {"a": 1, "b": 2}}, "x": 2}
+
+
+class _Docs:
+    def __init__(self, docs):
+        self.docs = docs
+
+    def get(self, path):
+        return self.docs.get(path)
+
+
+def test_trading_config_reads_common_then_mode():
+    store = _Docs({"config/common": {"retryCheckMinutes": 5, "exposure": {"overall": 0.5}},
+                   "config/paper": {"exposure": {"overall": 0.8}}})
+    config = TradingConfig.load(store, "paper")
+    assert config.require("exposure.overall") == 0.8
+    assert config.require("retryCheckMinutes") == 5
+    assert config.get("exposure.strategies.dummy", 0) == 0
+
+
+def test_missing_key_error_names_the_key():
+    config = TradingConfig.load(_Docs({}), "paper")
+    with pytest.raises(MissingConfigKey, match="exposure.overall"):
+        config.require("exposure.overall")

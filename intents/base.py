@@ -44,6 +44,8 @@ class Intent:
     name: ClassVar[str]
     params: ClassVar[frozenset[str]] = frozenset()
     places_orders: ClassVar[bool] = False
+    # runs that change the ledger leave an activity document even when they cannot place orders
+    records_activity: ClassVar[bool] = False
     timeout_s: ClassVar[float] = 30.0
 
     def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now):
@@ -51,6 +53,9 @@ class Intent:
         self.store = store
         self.settings = settings
         self.clock = clock
+        # set for order-capable runs once their activity document exists
+        self.activity_id: str | None = None
+        self.signature: str | None = None
 
     def validate(self, params: dict) -> dict:
         unknown = sorted(set(params) - self.params)
@@ -71,10 +76,15 @@ class Intent:
         deadline = Deadline(budget_s)
         params = self.validate(raw_params)
         config = TradingConfig.load(self.store, self.settings.trading_mode)
-        if not self.places_orders:
+        if not (self.places_orders or self.records_activity):
             return self.execute(params, config, deadline)
-        self._check_trading_allowed(config)
+        if self.places_orders and self.may_place_orders(params):
+            self._check_trading_allowed(config)
         return self._run_recorded(params, config, deadline)
+
+    def may_place_orders(self, params: dict) -> bool:
+        """Whether this run could send orders (a dry run cannot, so the kill switch lets it through)."""
+        return self.places_orders
 
     def _check_trading_allowed(self, config: TradingConfig) -> None:
         if self.settings.trading_mode == "live" and self.store.get("config/live") is None:
@@ -95,6 +105,8 @@ class Intent:
             "startedAt": started.isoformat(),
         }
         activity_id = self.store.add("activity", activity)
+        self.activity_id = activity_id
+        self.signature = activity["signature"]
         try:
             result = self.execute(params, config, deadline)
         except Exception as exc:

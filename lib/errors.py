@@ -21,6 +21,14 @@ class MissingConfigKey(ServiceError):
         self.key = key
 
 
+class InvalidConfig(ServiceError):
+    """A config key holds a value the intent cannot use."""
+
+    def __init__(self, key: str, expected: str, value):
+        super().__init__(f"config key {key!r} must be {expected}, got {value!r}")
+        self.key = key
+
+
 class GatewayUnavailable(ServiceError):
     """IB Gateway is not connected or dropped during the call (HTTP 503)."""
 

@@ -75,3 +75,57 @@ def connect(request):
         return ib
 
     return open_client
+
+
+class Trading:
+    """A simulator, the service in front of it, and the service's store file, for allocation tests."""
+
+    def __init__(self, simulator: SimulatorProcess, service: ServiceProcess, store: SqliteStore):
+        self.simulator = simulator
+        self.service = service
+        self.store = store
+
+    def post(self, intent: str, body: dict | None = None, **kwargs) -> tuple[int, dict]:
+        return self.service.request("POST", f"/{intent}", body or {}, **kwargs)
+
+    def allocate(self, **body) -> dict:
+        status, result = self.post("allocation", body)
+        assert status == 200, result
+        return result
+
+    def holdings(self, strategy: str) -> dict[int, int]:
+        return {int(c): q for c, q in (self.store.get(f"positions/paper/holdings/{strategy}") or {}).items()}
+
+    def open_order_records(self) -> list[dict]:
+        return [doc.data for doc in self.store.query("positions/paper/openOrders")]
+
+    def activity(self, intent: str) -> list[dict]:
+        return [doc.data for doc in self.store.query("activity", where=[("intent", "==", intent)],
+                                                     order_by=[("startedAt", "ASCENDING")])]
+
+    def broker_positions(self) -> dict[int, float]:
+        return {p["con_id"]: p["quantity"] for p in self.simulator.state()["positions"] if p["quantity"]}
+
+    def broker_orders(self) -> list[dict]:
+        state = self.simulator.state()
+        return state["open_orders"] + state["completed_orders"]
+
+    def wait_filled(self, quantities: dict[int, float], timeout_s: float = 10) -> None:
+        from tests.support.simulator_process import wait_until
+
+        wait_until(lambda: self.broker_positions() == quantities, timeout_s=timeout_s,
+                   what=f"broker positions {quantities}")
+
+
+@pytest.fixture
+def trading(start_simulator, start_service, tmp_path, request):
+    """Factory: simulator + service (2 workers) + an open handle on the service's SQLite store."""
+
+    def start(*, config: dict | None = None, simulator_options: dict | None = None, **service_options) -> Trading:
+        simulator = start_simulator(**(simulator_options or {}))
+        service = start_service(simulator, config=config, **service_options)
+        store = SqliteStore(str(tmp_path / "store.sqlite3"))
+        request.addfinalizer(store.close)
+        return Trading(simulator, service, store)
+
+    return start

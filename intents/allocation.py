@@ -1,0 +1,313 @@
+"""`allocation`: strategies' target weights sized against the account, netted per contract, placed and confirmed."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ib_insync import IB, Contract
+
+from intents.base import Intent
+from intents.params import as_bool, as_str_list
+from lib import ib_requests, market_data
+from lib.allocation_plan import PlannedOrder, StrategyPlan, net_orders, size
+from lib.config import TradingConfig
+from lib.deadline import Deadline
+from lib.errors import BadRequest, GatewayUnavailable, InvalidConfig, ServiceError
+from lib.instruments import ByConId, ContractInfo, bars_frame
+from lib.ledger import Ledger
+from lib.order_time import to_ib_utc
+from lib.orders import ADAPTIVE_PRIORITIES, FINAL_STATES, adaptive_market_order, place_and_confirm
+from lib.run_claims import RunClaims
+from strategies import get_strategy
+from strategies.base import Strategy, StrategyError, StrategyInputs
+
+log = logging.getLogger(__name__)
+
+MARKET_ZONE = ZoneInfo("America/New_York")
+ORDER_PROPERTIES = frozenset({"goodAfterTime", "outsideRth"})
+# time kept back from the request budget for recording what the broker said after confirmation ends
+SETTLE_RESERVE_S = 3.0
+
+
+class Allocation(Intent):
+    """`allocation`: run the listed strategies and place the netted orders.
+
+    Parameters: strategies (required list of strategy ids), dryRun (compute everything, place nothing),
+    orderProperties ({goodAfterTime: "today 15:55 America/New_York", outsideRth: bool}), strategyParams
+    ({strategy id: {its parameters}}, e.g. {"dummy": {"seed": 7}}).
+    """
+
+    name = "allocation"
+    params = frozenset({"strategies", "dryRun", "orderProperties", "strategyParams"})
+    places_orders = True
+    timeout_s = 120.0
+
+    def validate(self, params: dict) -> dict:
+        params = super().validate(params)
+        if "strategies" not in params:
+            raise BadRequest("parameter 'strategies' is required: a non-empty list of strategy ids")
+        ids = as_str_list(params["strategies"], "strategies")
+        if not ids:
+            raise BadRequest("parameter 'strategies' must name at least one strategy")
+        if len(set(ids)) != len(ids):
+            raise BadRequest(f"parameter 'strategies' names a strategy twice: {ids}")
+        strategy_params = _json_object(params.get("strategyParams", {}), "strategyParams")
+        stray = sorted(set(strategy_params) - set(ids))
+        if stray:
+            raise BadRequest(f"strategyParams names strategies that are not run: {', '.join(stray)}")
+        self.strategies: list[Strategy] = [get_strategy(i, _json_object(strategy_params.get(i, {}),
+                                                                         f"strategyParams.{i}")) for i in ids]
+        properties = _json_object(params.get("orderProperties", {}), "orderProperties")
+        unknown = sorted(set(properties) - ORDER_PROPERTIES)
+        if unknown:
+            raise BadRequest(f"orderProperties does not accept {', '.join(unknown)} "
+                             f"(accepted: {', '.join(sorted(ORDER_PROPERTIES))})")
+        if "goodAfterTime" in properties:
+            to_ib_utc(properties["goodAfterTime"], self.clock())
+        if "outsideRth" in properties:
+            properties["outsideRth"] = as_bool(properties["outsideRth"], "orderProperties.outsideRth")
+        return {"strategies": ids, "dryRun": as_bool(params.get("dryRun", False), "dryRun"),
+                "orderProperties": properties, "strategyParams": strategy_params}
+
+    def may_place_orders(self, params: dict) -> bool:
+        return not params["dryRun"]
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        overall = _number(config.require("exposure.overall"), "exposure.overall")
+        if overall == 0:
+            return {"status": "aborted", "reason": "exposure.overall is 0: nothing to allocate, nothing placed"}
+        if params["dryRun"]:
+            return self._allocate(params, config, deadline, overall)
+        window = timedelta(minutes=_number(config.require("retryCheckMinutes"), "retryCheckMinutes"))
+        claims = RunClaims(self.store, self.settings.trading_mode, self.name)
+        earlier = claims.claim(self.signature, self.activity_id, self.clock(), window)
+        if earlier is not None:
+            state = ("is still running" if earlier["status"] == "running"
+                     else f"placed {earlier['ordersPlaced']} order(s)")
+            return {"status": "duplicate", "earlierActivityId": earlier["activityId"],
+                    "reason": f"an identical allocation started at {earlier['claimedAt']} {state}; within "
+                              f"retryCheckMinutes ({window.total_seconds() / 60:g}) nothing is placed again"}
+        self._orders_sent = 0
+        try:
+            result = self._allocate(params, config, deadline, overall)
+        except Exception:
+            claims.finish(self.signature, self.activity_id, self._orders_sent, "failed")
+            raise
+        claims.finish(self.signature, self.activity_id, self._orders_sent, "done")
+        return result
+
+    # --- the run ---------------------------------------------------------------------------------------
+
+    def _allocate(self, params: dict, config: TradingConfig, deadline: Deadline, overall: float) -> dict:
+        mode = self.settings.trading_mode
+        ledger = Ledger(self.store, mode)
+        plans = [StrategyPlan(s.id, ledger.holdings(s.id), ledger.in_flight(s.id)) for s in self.strategies]
+        held = {con_id for plan in plans for con_id in (*plan.holdings, *plan.in_flight)}
+        account = config.get("account", "")
+
+        gateway_now, values, resolved, frames = self.bridge.run(
+            lambda ib: _fetch_inputs(ib, self.strategies, held), timeout_s=deadline.remaining_s())
+        today = gateway_now.astimezone(MARKET_ZONE).date()
+        net_liquidation, base = _net_liquidation(values, account)
+        if not params["dryRun"]:
+            self._record_start_of_day(today, net_liquidation, base)
+
+        ib_contracts = {c.conId: c for c in resolved.values() if not isinstance(c, Exception)}
+        contracts = {con_id: ContractInfo.from_contract(c) for con_id, c in ib_contracts.items()}
+        for strategy, plan in zip(self.strategies, plans):
+            self._decide(strategy, plan, config, overall, net_liquidation, resolved, frames, today)
+        unresolved_held = sorted(con_id for con_id in held if con_id not in contracts)
+        for plan in plans:
+            missing = [c for c in (*plan.holdings, *plan.in_flight) if c in unresolved_held]
+            if missing and plan.error is None:
+                plan.error = f"IB does not know held conId(s) {missing}: {resolved[ByConId(missing[0])]}"
+
+        wanted: set[int] = set()
+        for plan in plans:
+            if plan.error is None:
+                wanted |= {*plan.holdings, *plan.in_flight, *(plan.signals.weights or {})}
+        market_data_type = int(config.get("marketDataType", 1))
+        prices, fx = self.bridge.run(
+            lambda ib: _fetch_prices(ib, [ib_contracts[c] for c in sorted(wanted)], base, market_data_type, today),
+            timeout_s=deadline.remaining_s())
+        fx_by_con_id = {con_id: fx[contracts[con_id].currency] for con_id in wanted}
+        multipliers = {con_id: contracts[con_id].multiplier for con_id in wanted}
+        for plan in plans:
+            try:
+                size(plan, prices, multipliers, fx_by_con_id)
+            except ValueError as exc:
+                plan.error = str(exc)
+
+        max_notional = config.get("maxOrderNotional")
+        if max_notional is not None:
+            max_notional = _number(max_notional, "maxOrderNotional")
+        planned = net_orders(plans, contracts, prices, fx_by_con_id, max_notional)
+        result = {
+            "status": "dryRun" if params["dryRun"] else "done",
+            "netLiquidation": {"value": net_liquidation, "currency": base},
+            "gatewayTime": gateway_now.isoformat(),
+            "strategies": {plan.strategy: plan.report() for plan in plans},
+            "contracts": {str(c): {"localSymbol": info.local_symbol, "secType": info.sec_type,
+                                   "currency": info.currency, "multiplier": info.multiplier}
+                          for c, info in sorted(contracts.items()) if c in wanted},
+            "prices": {str(c): _reportable(p) for c, p in sorted(prices.items())},
+            "fx": {currency: _reportable(rate) for currency, rate in sorted(fx.items())},
+            "consolidatedTrades": [order.report() for order in planned],
+            "errors": {plan.strategy: plan.error for plan in plans if plan.error},
+        }
+        for plan in plans:
+            if plan.error:
+                log.warning("strategy %s: %s", plan.strategy, plan.error)
+        sendable = [order for order in planned if order.refused is None]
+        if params["dryRun"]:
+            result["orders"] = []
+            return result
+        result["orders"] = self._place(sendable, ib_contracts, params["orderProperties"], config, account, ledger,
+                                       gateway_now, deadline)
+        return result
+
+    def _decide(self, strategy: Strategy, plan: StrategyPlan, config: TradingConfig, overall: float,
+                net_liquidation: float, resolved: dict, frames: dict, today) -> None:
+        try:
+            share = _number(config.require(f"exposure.strategies.{strategy.id}"), f"exposure.strategies.{strategy.id}")
+            plan.exposure = round(net_liquidation * overall * share, 2)
+            requirements = strategy.requirements(today)
+            contracts = {}
+            for name, instrument in requirements.instruments.items():
+                contract = resolved[instrument]
+                if isinstance(contract, Exception):
+                    raise StrategyError(f"instrument {name}: {contract}")
+                contracts[name] = ContractInfo.from_contract(contract)
+            bars = {name: frames[(strategy.id, name)] for name in requirements.histories}
+            inputs = StrategyInputs(contracts=contracts, bars=bars, holdings=plan.holdings)
+            plan.signals = strategy.signals(inputs)
+            plan.contract_ids = strategy.contract_ids(inputs)
+        except (ServiceError, ValueError) as exc:
+            plan.error = f"{type(exc).__name__}: {exc}"
+
+    def _record_start_of_day(self, today, net_liquidation: float, base: str) -> None:
+        """The first allocation of a trading day keeps that day's opening NetLiquidation for the risk check."""
+        path = f"status/{self.settings.trading_mode}"
+
+        def record(tx):
+            current = tx.get(path) or {}
+            if current.get("date") != today.isoformat():
+                tx.set(path, {"date": today.isoformat(), "startOfDayNetLiquidation": net_liquidation,
+                              "currency": base, "recordedAt": self.clock().isoformat(),
+                              "activityId": self.activity_id})
+
+        self.store.run_transaction(record)
+
+    def _place(self, planned: list[PlannedOrder], ib_contracts: dict[int, Contract], properties: dict, config: TradingConfig, account: str,
+               ledger: Ledger, gateway_now: datetime, deadline: Deadline) -> list[dict]:
+        if not planned:
+            return []
+        priority = config.get("adaptivePriority", "Normal")
+        if priority not in ADAPTIVE_PRIORITIES:
+            raise InvalidConfig("adaptivePriority", f"one of {', '.join(ADAPTIVE_PRIORITIES)}", priority)
+        good_after = (to_ib_utc(properties["goodAfterTime"], gateway_now) if "goodAfterTime" in properties else "")
+        order_ref = f"allocation-{self.activity_id}"
+        client_id, order_ids = self.bridge.call(
+            lambda ib: (ib.client.clientId, [ib.client.getReqId() for _ in planned]),
+            timeout_s=deadline.remaining_s())
+        placed_at = self.clock().isoformat()
+        ledger.record_pending([
+            {"orderId": order_id, "clientId": client_id, "conId": order.trade.con_id, "orderRef": order_ref,
+             "quantity": order.trade.quantity, "source": order.trade.source, "placedAt": placed_at}
+            for order, order_id in zip(planned, order_ids)])
+        self._orders_sent = len(planned)
+        orders = [adaptive_market_order(order.trade.action, abs(order.trade.quantity), priority=priority,
+                                        order_ref=order_ref, account=account, order_id=order_id,
+                                        good_after_time=good_after,
+                                        outside_rth=properties.get("outsideRth", False))
+                  for order, order_id in zip(planned, order_ids)]
+
+        async def send(ib: IB):
+            if ib.client.clientId != client_id:
+                # the connection changed after the ids were reserved: they belong to another session
+                raise GatewayUnavailable("the gateway connection changed before the orders were sent")
+            pairs = [(ib_contracts[order.trade.con_id], ib_order) for order, ib_order in zip(planned, orders)]
+            return await place_and_confirm(ib, pairs, timeout_s=max(0.5, deadline.remaining_s() - SETTLE_RESERVE_S))
+
+        try:
+            outcomes = self.bridge.run(send, timeout_s=deadline.remaining_s())
+        except GatewayUnavailable as exc:
+            if "changed before the orders were sent" in str(exc):
+                for order_id in order_ids:
+                    ledger.remove_order(client_id, order_id)
+                self._orders_sent = 0
+            raise
+        reports = []
+        for order, result in zip(planned, outcomes):
+            filled = sum(fill.shares for fill in result.fills)
+            done = result.status in FINAL_STATES and result.status != "Filled" and filled >= result.filled
+            changes = ledger.settle(client_id=client_id, order_id=result.order_id, perm_id=result.perm_id,
+                                    status=result.status, fills=result.fills, done=done)
+            report = result.to_dict()
+            report["source"] = order.trade.source
+            report["holdingChanges"] = {s: q for s, q in changes.items() if q}
+            reports.append(report)
+            if not result.working and result.status != "Filled":
+                log.warning("order %s %s %s ended %s: %s", result.action, result.quantity, result.local_symbol,
+                            result.status, result.error or "no reason given")
+        return reports
+
+
+async def _fetch_inputs(ib: IB, strategies: list[Strategy], held: set[int]):
+    """Gateway time, account values, every instrument resolved, every history fetched: one bridge round trip."""
+    gateway_now = await ib_requests.current_time(ib)
+    today = gateway_now.astimezone(MARKET_ZONE).date()
+    requirements = {strategy.id: strategy.requirements(today) for strategy in strategies}
+    instruments = [i for r in requirements.values() for i in r.instruments.values()]
+    instruments += [ByConId(con_id) for con_id in sorted(held)]
+    resolved = await market_data.resolve(ib, instruments, today)
+    history_requests = {}
+    for strategy_id, requirement in requirements.items():
+        for name, request in requirement.histories.items():
+            contract = resolved[requirement.instruments[request.instrument]]
+            if not isinstance(contract, Exception):
+                history_requests[(strategy_id, name)] = (contract, request)
+    frames = await market_data.histories(ib, history_requests)
+    for strategy_id, requirement in requirements.items():
+        for name in requirement.histories:
+            frames.setdefault((strategy_id, name), bars_frame([]))
+    return gateway_now, ib.accountValues(), resolved, frames
+
+
+async def _fetch_prices(ib: IB, contracts: list[Contract], base: str, market_data_type: int, today):
+    prices = await market_data.prices(ib, contracts, market_data_type)
+    fx = await market_data.fx_rates(ib, {c.currency for c in contracts}, base, market_data_type, today)
+    return prices, fx
+
+
+def _net_liquidation(values, account: str) -> tuple[float, str]:
+    """NetLiquidation in the account's base currency (the one IB reports it in)."""
+    for value in values:
+        if value.tag == "NetLiquidation" and value.currency and value.currency != "BASE" \
+                and (not account or value.account == account):
+            return float(value.value), value.currency
+    raise ServiceError(f"IB reports no NetLiquidation for account {account or '(any)'}: check config key 'account'")
+
+
+def _json_object(value, name: str) -> dict:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise BadRequest(f"parameter {name!r} must be a JSON object, got {value!r}") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"parameter {name!r} must be a JSON object, got {value!r}")
+    return dict(value)
+
+
+def _number(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise InvalidConfig(key, "a number >= 0", value)
+    return float(value)
+
+
+def _reportable(value):
+    return f"{type(value).__name__}: {value}" if isinstance(value, Exception) else value

@@ -1,0 +1,97 @@
+"""The allocation plan: from signals, prices and FX rates to each strategy's targets and the netted orders (pure)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lib.instruments import ContractInfo
+from lib.sizing import ConsolidatedTrade, consolidate, strategy_trades, target_positions
+from strategies.base import Signals
+
+
+@dataclass
+class StrategyPlan:
+    """One strategy's part of a run; `error` set means it trades nothing this run."""
+
+    strategy: str
+    holdings: dict[int, int]
+    in_flight: dict[int, int]
+    exposure: float | None = None
+    signals: Signals | None = None
+    contract_ids: list[int] = field(default_factory=list)
+    targets: dict[int, int] | None = None
+    trades: dict[int, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def report(self) -> dict:
+        return {
+            "exposure": self.exposure,
+            "signals": None if self.signals is None else {
+                "weights": None if self.signals.weights is None else _str_keys(self.signals.weights),
+                "hold": self.signals.hold, "details": self.signals.details},
+            "holdings": _str_keys(self.holdings),
+            "inFlight": _str_keys(self.in_flight),
+            "contractIds": self.contract_ids,
+            "targetPositions": None if self.targets is None else _str_keys(self.targets),
+            "trades": _str_keys(self.trades),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """A netted trade and whether it may be sent."""
+
+    trade: ConsolidatedTrade
+    contract: ContractInfo
+    notional: float | None
+    refused: str | None = None
+
+    def report(self) -> dict:
+        return {**self.trade.as_record(), "localSymbol": self.contract.local_symbol, "action": self.trade.action,
+                "notionalInBase": self.notional, "refused": self.refused}
+
+
+def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multipliers: Mapping[int, float],
+         fx_by_con_id: Mapping[int, float | Exception]) -> None:
+    """Fill in the plan's targets and trades from its signals (a held signal trades nothing)."""
+    if plan.error is not None or plan.signals is None or plan.signals.hold:
+        return
+    weights = plan.signals.weights
+    for con_id in weights:
+        for what, table in (("price", prices), ("FX rate", fx_by_con_id)):
+            value = table.get(con_id)
+            if isinstance(value, Exception) or value is None:
+                plan.error = f"no {what} for conId {con_id}: {value}"
+                return
+    plan.targets = target_positions(weights, plan.exposure, prices, multipliers, fx_by_con_id)
+    plan.trades = strategy_trades(plan.targets, plan.holdings, plan.in_flight)
+
+
+def net_orders(plans: list[StrategyPlan], contracts: Mapping[int, ContractInfo],
+               prices: Mapping[int, float | Exception], fx_by_con_id: Mapping[int, float | Exception],
+               max_order_notional: float | None) -> list[PlannedOrder]:
+    """One order per contract with each strategy's share; orders above `max_order_notional` (base currency) are
+    refused, and so is any order whose notional cannot be computed while a limit is set."""
+    trades = consolidate({plan.strategy: plan.trades for plan in plans if plan.error is None and plan.trades})
+    orders = []
+    for con_id, trade in trades.items():
+        if not trade.quantity:
+            continue
+        contract = contracts[con_id]
+        price, fx = prices.get(con_id), fx_by_con_id.get(con_id)
+        notional = None
+        if isinstance(price, float) and isinstance(fx, float):
+            notional = round(abs(trade.quantity) * price * contract.multiplier * fx, 2)
+        refused = None
+        if max_order_notional is not None:
+            if notional is None:
+                refused = "no price to check maxOrderNotional against"
+            elif notional > max_order_notional:
+                refused = f"notional {notional:,.2f} exceeds maxOrderNotional {max_order_notional:,.2f}"
+        orders.append(PlannedOrder(trade, contract, notional, refused))
+    return orders
+
+
+def _str_keys(mapping: Mapping) -> dict:
+    return {str(key): value for key, value in mapping.items()}

@@ -1,0 +1,222 @@
+"""Per-strategy holdings ledger: broker executions applied exactly once, split among the strategies of an order."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Mapping
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutionFill:
+    """One broker execution, as much of it as the ledger needs.
+
+    Attributes:
+        exec_id: IB's execution id, the exactly-once key.
+        perm_id, order_id, client_id, order_ref: what identifies the order it belongs to.
+        con_id: the contract traded.
+        side: "BOT" or "SLD".
+        shares: unsigned quantity of this execution.
+        price: execution price in the contract's currency.
+        time: ISO-8601 UTC time of the execution.
+    """
+
+    exec_id: str
+    perm_id: int
+    order_id: int
+    client_id: int
+    con_id: int
+    order_ref: str
+    side: str
+    shares: float
+    price: float
+    time: str
+
+    @property
+    def signed_shares(self) -> int:
+        quantity = int(round(self.shares))
+        return quantity if self.side == "BOT" else -quantity
+
+
+def cumulative_split(source: Mapping[str, int], net: int, cumulative: int) -> dict[str, int]:
+    """Each strategy's part of the first `cumulative` units filled of an order of `net` units.
+
+    Largest-remainder rule: every strategy gets floor(source[s] x cumulative / net) (signs taken as for a buy and
+    mirrored for a sell); the units that flooring leaves over go one each to the largest fractional parts, ties in
+    strategy-id order. The parts always sum to `cumulative` and equal `source` once the order is complete.
+    Splitting the cumulative quantity, not each execution, keeps partial fills from drifting from the final split.
+    """
+    if cumulative == 0:
+        return {strategy: 0 for strategy in source}
+    if net == 0 or abs(cumulative) > abs(net) or (cumulative > 0) != (net > 0):
+        raise ValueError(f"filled {cumulative} is outside the order's quantity {net}")
+    sign = 1 if net > 0 else -1
+    exact = {strategy: Fraction(source[strategy] * cumulative, abs(net)) for strategy in source}
+    parts = {strategy: math.floor(value) for strategy, value in exact.items()}
+    leftover = sign * cumulative - sum(parts.values())
+    by_remainder = sorted(exact, key=lambda strategy: (-(exact[strategy] - parts[strategy]), strategy))
+    for strategy in by_remainder[:leftover]:
+        parts[strategy] += 1
+    return {strategy: sign * part for strategy, part in parts.items()}
+
+
+def order_key(client_id: int, order_id: int) -> str:
+    """The openOrders document id of an order: IB's (clientId, orderId) pair, known before the order is sent."""
+    return f"c{client_id}-o{order_id}"
+
+
+class Ledger:
+    """Holdings per strategy and the orders still working for them, in the store.
+
+    Paths: `positions/{mode}/holdings/{strategy}` ({conId: quantity}), `positions/{mode}/openOrders/{key}` (see
+    `record_pending`; key from `order_key`), `positions/{mode}/executions/{execId}` (the applied mark).
+
+    An order is recorded before it is sent, so an execution can always be traced to its strategies even when the
+    connection drops between sending the order and hearing back from IB.
+
+    Args:
+        store: a DocumentStore.
+        mode: trading mode ("paper" or "live").
+    """
+
+    def __init__(self, store, mode: str):
+        self.store = store
+        self.root = f"positions/{mode}"
+
+    def holdings(self, strategy: str) -> dict[int, int]:
+        return {int(con_id): int(qty) for con_id, qty in (self.store.get(self._holdings(strategy)) or {}).items()}
+
+    def all_holdings(self) -> dict[str, dict[int, int]]:
+        return {doc.path.rsplit("/", 1)[-1]: {int(c): int(q) for c, q in doc.data.items()}
+                for doc in self.store.query(f"{self.root}/holdings")}
+
+    def open_orders(self) -> list[dict]:
+        return [doc.data for doc in self.store.query(f"{self.root}/openOrders")]
+
+    def in_flight(self, strategy: str) -> dict[int, int]:
+        """Signed quantities still to be filled for this strategy, by conId."""
+        pending: dict[int, int] = {}
+        for order in self.open_orders():
+            share = order["source"].get(strategy, 0) - order.get("allocated", {}).get(strategy, 0)
+            if share:
+                pending[order["conId"]] = pending.get(order["conId"], 0) + share
+        return pending
+
+    def is_applied(self, exec_id: str) -> bool:
+        return self.store.get(self._mark(exec_id)) is not None
+
+    def record_pending(self, orders: list[dict]) -> None:
+        """Record orders about to be sent, in one transaction.
+
+        Each dict has orderId, clientId, conId, orderRef, quantity (signed net), source ({strategy: signed
+        quantity}) and placedAt; the record gets permId 0 and status "PendingSubmit" until `settle`.
+        """
+        def write(tx):
+            for order in orders:
+                tx.create(self._open_order(order_key(order["clientId"], order["orderId"])), {
+                    **order, "permId": 0, "status": "PendingSubmit",
+                    "allocated": {strategy: 0 for strategy in order["source"]}})
+
+        self.store.run_transaction(write)
+
+    def settle(self, *, client_id: int, order_id: int, perm_id: int, status: str, fills: list[ExecutionFill],
+               done: bool) -> dict[str, int]:
+        """What IB said of a recorded order: its permId and status, its executions applied exactly once, in one
+        transaction. A `done` order (final at the broker) is removed with its unfilled part once every one of
+        its executions is applied; so is one whose executions fill it completely.
+
+        Returns the change of each strategy's holdings.
+        """
+        path = self._open_order(order_key(client_id, order_id))
+
+        def work(tx):
+            order = tx.get(path)
+            if order is None:
+                return {}
+            order = {**order, "permId": perm_id or order.get("permId", 0), "status": status}
+            return self._apply_in(tx, path, order, fills, done=done)
+
+        return self.store.run_transaction(work)
+
+    def remove_order(self, client_id: int, order_id: int) -> None:
+        self.store.delete(self._open_order(order_key(client_id, order_id)))
+
+    def apply(self, fill: ExecutionFill) -> dict[str, int] | None:
+        """Apply one execution to the holdings of its order's strategies, exactly once.
+
+        Returns each strategy's change, or None when the execution was applied before or belongs to no recorded
+        order (reconciliation reports those).
+        """
+        def work(tx):
+            if tx.get(self._mark(fill.exec_id)) is not None:
+                return None
+            path, order = self._find_order(tx, fill)
+            if order is None:
+                return None
+            return self._apply_in(tx, path, order, [fill], done=False)
+
+        return self.store.run_transaction(work)
+
+    def _apply_in(self, tx, path: str, order: dict, fills: list[ExecutionFill], *, done: bool) -> dict[str, int]:
+        """Reads marks and holdings, then writes; every read before the first write, as transactions require."""
+        fresh = [fill for fill in sorted(fills, key=lambda f: (f.time, f.exec_id))
+                 if tx.get(self._mark(fill.exec_id)) is None]
+        source = order["source"]
+        holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
+        allocated = dict(order.get("allocated", {}))
+        changes = {strategy: 0 for strategy in source}
+        marks = []
+        for fill in fresh:
+            after = cumulative_split(source, order["quantity"], sum(allocated.values()) + fill.signed_shares)
+            split = {strategy: after[strategy] - allocated.get(strategy, 0) for strategy in source}
+            for strategy, delta in split.items():
+                changes[strategy] += delta
+            allocated = after
+            marks.append((fill, split))
+        for strategy, delta in changes.items():
+            if delta:
+                doc = holdings[strategy]
+                key = str(order["conId"])
+                quantity = int(doc.get(key, 0)) + delta
+                if quantity:
+                    doc[key] = quantity
+                else:
+                    doc.pop(key, None)
+                tx.set(self._holdings(strategy), doc)
+        for fill, split in marks:
+            tx.create(self._mark(fill.exec_id), {
+                "orderKey": path.rsplit("/", 1)[-1], "permId": order.get("permId", 0), "conId": fill.con_id,
+                "side": fill.side, "shares": fill.shares, "price": fill.price, "time": fill.time, "split": split})
+        if done or sum(allocated.values()) == order["quantity"]:
+            tx.delete(path)
+        else:
+            tx.set(path, {**order, "allocated": allocated})
+        return changes
+
+    def _find_order(self, tx, fill: ExecutionFill):
+        # permId is IB's stable order key; orderId + conId + clientId and orderRef + conId are fallbacks for
+        # records whose permId was never heard (the connection dropped right after the order was sent).
+        for where in (
+            [("permId", "==", fill.perm_id)] if fill.perm_id else None,
+            [("orderId", "==", fill.order_id), ("conId", "==", fill.con_id), ("clientId", "==", fill.client_id)],
+            [("orderRef", "==", fill.order_ref), ("conId", "==", fill.con_id)] if fill.order_ref else None,
+        ):
+            if where is None:
+                continue
+            found = tx.query(f"{self.root}/openOrders", where=where)
+            if len(found) == 1:
+                return found[0].path, found[0].data
+        log.warning("execution %s matches no recorded order", fill.exec_id)
+        return None, None
+
+    def _mark(self, exec_id: str) -> str:
+        return f"{self.root}/executions/{exec_id}"
+
+    def _holdings(self, strategy: str) -> str:
+        return f"{self.root}/holdings/{strategy}"
+
+    def _open_order(self, key: str) -> str:
+        return f"{self.root}/openOrders/{key}"

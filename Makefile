@@ -36,6 +36,7 @@ test: $(PY_STAMP) $(NODE_STAMP)
 
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency
+	$(PY) -m tests.bench.allocation_orders
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

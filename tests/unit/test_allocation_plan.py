@@ -1,0 +1,59 @@
+"""Sizing a strategy's plan and netting orders with the notional limit."""
+from lib.allocation_plan import StrategyPlan, net_orders, size
+from lib.instruments import ContractInfo, PriceUnavailable
+from strategies.base import Signals
+
+SPY = ContractInfo(756733, "SPY", "SPY", "STK", "USD", "SMART")
+MNQ = ContractInfo(1, "MNQ", "MNQZ6", "FUT", "USD", "CME", multiplier=2.0)
+CONTRACTS = {SPY.con_id: SPY, MNQ.con_id: MNQ}
+PRICES = {SPY.con_id: 500.0, MNQ.con_id: 20000.0}
+FX = {SPY.con_id: 1.0, MNQ.con_id: 1.0}
+MULTIPLIERS = {SPY.con_id: 1.0, MNQ.con_id: 2.0}
+
+
+def plan(strategy, weights, holdings=None, exposure=100_000.0):
+    p = StrategyPlan(strategy, holdings or {}, {}, exposure=exposure)
+    p.signals = Signals.target(weights)
+    return p
+
+
+def test_targets_and_trades_follow_price_multiplier_and_holdings():
+    p = plan("a", {SPY.con_id: 1.0, MNQ.con_id: -1.0}, holdings={SPY.con_id: 50})
+    size(p, PRICES, MULTIPLIERS, FX)
+    # MNQ: 100,000 / (20,000 x 2) = 2.5 contracts, rounded half away from zero
+    assert p.targets == {1: -3, SPY.con_id: 200}
+    assert p.trades == {1: -3, SPY.con_id: 150}
+
+
+def test_a_missing_price_is_that_strategys_error():
+    p = plan("a", {SPY.con_id: 1.0})
+    size(p, {SPY.con_id: PriceUnavailable("no quotes")}, MULTIPLIERS, FX)
+    assert p.error.startswith("no price for conId 756733") and p.trades == {}
+
+
+def test_held_signals_trade_nothing():
+    p = StrategyPlan("a", {SPY.con_id: 10}, {}, exposure=1.0)
+    p.signals = Signals.keep()
+    size(p, PRICES, MULTIPLIERS, FX)
+    assert p.trades == {} and p.targets is None
+
+
+def test_netting_keeps_shares_and_refuses_orders_above_the_limit():
+    a, b = plan("a", {SPY.con_id: 1.0}), plan("b", {SPY.con_id: -0.5, MNQ.con_id: 1.0})
+    for p in (a, b):
+        size(p, PRICES, MULTIPLIERS, FX)
+    orders = net_orders([a, b], CONTRACTS, PRICES, FX, max_order_notional=60_000)
+    by_symbol = {o.contract.local_symbol: o for o in orders}
+    assert by_symbol["SPY"].trade.source == {"a": 200, "b": -100}
+    assert by_symbol["SPY"].trade.quantity == 100 and by_symbol["SPY"].notional == 50_000
+    assert by_symbol["SPY"].refused is None
+    assert by_symbol["MNQZ6"].notional == 120_000
+    assert "exceeds maxOrderNotional" in by_symbol["MNQZ6"].refused
+
+
+def test_failed_strategies_are_left_out_of_the_netting():
+    a, b = plan("a", {SPY.con_id: 1.0}), plan("b", {SPY.con_id: 1.0})
+    size(a, PRICES, MULTIPLIERS, FX)
+    b.error = "boom"
+    [order] = net_orders([a, b], CONTRACTS, PRICES, FX, None)
+    assert order.trade.source == {"a": 200}

@@ -1,0 +1,40 @@
+"""Duplicate-run claims on SQLite (real transactions: the Firestore emulator has no isolation to test this on)."""
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+import threading
+
+from lib.run_claims import RunClaims
+from lib.store_sqlite import SqliteStore
+
+NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+WINDOW = timedelta(minutes=60)
+
+
+def test_only_one_of_many_simultaneous_claims_wins(tmp_path):
+    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    claims = RunClaims(store, "paper", "allocation")
+    start = threading.Barrier(8)
+
+    def claim(n):
+        start.wait()
+        return claims.claim("sig", f"run-{n}", NOW, WINDOW)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(claim, range(8)))
+    assert results.count(None) == 1
+    winner = f"run-{results.index(None)}"
+    assert all(r["activityId"] == winner for r in results if r is not None)
+    store.close()
+
+
+def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_window(tmp_path):
+    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    claims = RunClaims(store, "paper", "allocation")
+    assert claims.claim("sig", "run-1", NOW, WINDOW) is None
+    claims.finish("sig", "run-1", orders_placed=0, status="done")
+    assert claims.claim("sig", "run-2", NOW, WINDOW) is None
+    claims.finish("sig", "run-2", orders_placed=3, status="done")
+    held = claims.claim("sig", "run-3", NOW + timedelta(minutes=59), WINDOW)
+    assert held["activityId"] == "run-2" and held["ordersPlaced"] == 3
+    assert claims.claim("sig", "run-4", NOW + timedelta(minutes=61), WINDOW) is None
+    store.close()

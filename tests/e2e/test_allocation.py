@@ -131,20 +131,29 @@ def test_the_same_request_twice_inside_the_window_places_once(trading):
     assert len(t.broker_orders()) == 1
 
 
-def test_identical_requests_at_the_same_moment_place_once(trading):
-    t = trading(workers=2, threads=4)
+def test_identical_requests_at_the_same_moment_on_two_workers_place_once(trading, tmp_path, request):
+    from tests.support.service_process import ServiceProcess
+
+    t = trading(workers=1)
+    # a second gunicorn on the same store and gateway: the two workers are certainly different processes
+    second = ServiceProcess(ib_port=t.simulator.port, store_path=tmp_path / "store.sqlite3",
+                            log_path=tmp_path / "second-service.log", workers=1)
+    request.addfinalizer(second.stop)
+    second.start()
+    second.wait_ready()
     body = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}}
-    start = threading.Barrier(6)
+    services = [t.service, second] * 3
+    start = threading.Barrier(len(services))
 
-    def send(_):
+    def send(service):
         start.wait()
-        return t.post("allocation", body)
+        return service.request("POST", "/allocation", body)
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(send, range(6)))
-    assert [status for status, _ in answers] == [200] * 6
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        answers = list(pool.map(send, services))
+    assert [status for status, _ in answers] == [200] * len(services)
     statuses = sorted(result["status"] for _, result in answers)
-    assert statuses == ["done"] + ["duplicate"] * 5
+    assert statuses == ["done"] + ["duplicate"] * (len(services) - 1)
     assert len(t.broker_orders()) == 1
 
 

@@ -6,15 +6,20 @@ import json
 import logging
 from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar
+from zoneinfo import ZoneInfo
 
-from intents.params import as_positive_number
+from intents.params import as_bool, as_positive_number
+from lib import ib_requests
 from lib.config import Settings, TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, TradingDisabled
+from lib.market_calendar import DEFAULT_CALENDAR, is_trading_day
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_PARAM = "timeoutSeconds"
+FORCE_PARAM = "force"
+MARKET_ZONE = ZoneInfo("America/New_York")
 MAX_TIMEOUT_S = 3600.0
 
 
@@ -70,6 +75,9 @@ class Intent:
     def run(self, raw_params: dict) -> dict:
         """Validate, check the kill switch, execute within the time budget; order-capable runs leave activity."""
         raw_params = dict(raw_params)
+        force = False
+        if self.places_orders and FORCE_PARAM in raw_params:
+            force = as_bool(raw_params.pop(FORCE_PARAM), FORCE_PARAM)
         budget_s = self.timeout_s
         if TIMEOUT_PARAM in raw_params:
             budget_s = as_positive_number(raw_params.pop(TIMEOUT_PARAM), TIMEOUT_PARAM, maximum=MAX_TIMEOUT_S)
@@ -78,9 +86,11 @@ class Intent:
         config = TradingConfig.load(self.store, self.settings.trading_mode)
         if not (self.places_orders or self.records_activity):
             return self.execute(params, config, deadline)
+        gated = False
         if self.places_orders and self.may_place_orders(params):
             self._check_trading_allowed(config)
-        return self._run_recorded(params, config, deadline)
+            gated = not force
+        return self._run_recorded(params, config, deadline, gated)
 
     def may_place_orders(self, params: dict) -> bool:
         """Whether this run could send orders (a dry run cannot, so the kill switch lets it through)."""
@@ -93,7 +103,19 @@ class Intent:
         if enabled is not True:
             raise TradingDisabled(f"trading is disabled (tradingEnabled={enabled!r}); {self.name!r} places orders")
 
-    def _run_recorded(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+    def _market_closed(self, config: TradingConfig, deadline: Deadline) -> dict | None:
+        """A reason to place nothing when the exchange has no session today (by the gateway's clock)."""
+        calendar = config.get("marketCalendar", DEFAULT_CALENDAR)
+        gateway_now = self.bridge.run(ib_requests.current_time, timeout_s=deadline.remaining_s())
+        day = gateway_now.astimezone(MARKET_ZONE).date()
+        if is_trading_day(day, calendar):
+            return None
+        log.info("%s skipped: %s has no session on %s", self.name, calendar, day)
+        return {"status": "market closed", "gatewayTime": gateway_now.isoformat(),
+                "reason": f"{calendar} has no session on {day.strftime('%A %Y-%m-%d')}; nothing placed "
+                          f"(pass {FORCE_PARAM}: true to run anyway)"}
+
+    def _run_recorded(self, params: dict, config: TradingConfig, deadline: Deadline, gated: bool) -> dict:
         started = self.clock()
         activity = {
             "intent": self.name,
@@ -108,7 +130,8 @@ class Intent:
         self.activity_id = activity_id
         self.signature = activity["signature"]
         try:
-            result = self.execute(params, config, deadline)
+            result = (self._market_closed(config, deadline) if gated else None) or self.execute(params, config,
+                                                                                                 deadline)
         except Exception as exc:
             self.store.update(f"activity/{activity_id}", {
                 "status": "failed",

@@ -273,3 +273,24 @@ def test_a_gateway_drop_during_allocation_is_503_without_phantom_holdings(tradin
     t.service.wait_ready()
     retry = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
     assert retry["status"] == "done" and len(retry["orders"]) == 1
+
+
+def test_a_holiday_skips_order_placement_unless_forced(trading):
+    thanksgiving = "2026-11-26T16:00:00+00:00"
+    t = trading(simulator_options={"now": thanksgiving})
+    body = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}}
+    result = t.allocate(**body)
+    assert result["status"] == "market closed"
+    assert "XNYS has no session on Thursday 2026-11-26" in result["reason"]
+    assert t.broker_orders() == []
+    [activity] = t.activity("allocation")
+    assert activity["result"]["status"] == "market closed"
+
+    forced = t.allocate(**body, force=True)
+    assert forced["status"] == "done" and len(forced["orders"]) == 1
+
+
+def test_a_weekend_skips_order_placement(trading):
+    t = trading(simulator_options={"now": "2026-11-28T15:00:00+00:00"})
+    result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
+    assert result["status"] == "market closed" and "Saturday" in result["reason"]

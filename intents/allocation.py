@@ -12,14 +12,16 @@ from ib_insync import IB, Contract
 from intents.base import Intent
 from intents.params import as_bool, as_str_list
 from lib import ib_requests, market_data
+from lib.account import net_liquidation as account_net_liquidation
 from lib.allocation_plan import PlannedOrder, StrategyPlan, net_orders, size
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, GatewayUnavailable, InvalidConfig, ServiceError
+from lib.errors import BadRequest, InvalidConfig, ServiceError
 from lib.instruments import ByConId, ContractInfo, bars_frame
 from lib.ledger import Ledger
 from lib.order_time import to_ib_utc
-from lib.orders import ADAPTIVE_PRIORITIES, FINAL_STATES, adaptive_market_order, place_and_confirm
+from lib.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
+from lib.orders import ADAPTIVE_PRIORITIES
 from lib.run_claims import RunClaims
 from strategies import get_strategy
 from strategies.base import Strategy, StrategyError, StrategyInputs
@@ -28,8 +30,6 @@ log = logging.getLogger(__name__)
 
 MARKET_ZONE = ZoneInfo("America/New_York")
 ORDER_PROPERTIES = frozenset({"goodAfterTime", "outsideRth"})
-# time kept back from the request budget for recording what the broker said after confirmation ends
-SETTLE_RESERVE_S = 3.0
 
 
 class Allocation(Intent):
@@ -79,6 +79,7 @@ class Allocation(Intent):
         overall = _number(config.require("exposure.overall"), "exposure.overall")
         if overall == 0:
             return {"status": "aborted", "reason": "exposure.overall is 0: nothing to allocate, nothing placed"}
+        self._sent = SendResult()
         if params["dryRun"]:
             return self._allocate(params, config, deadline, overall)
         window = timedelta(minutes=_number(config.require("retryCheckMinutes"), "retryCheckMinutes"))
@@ -90,13 +91,13 @@ class Allocation(Intent):
             return {"status": "duplicate", "earlierActivityId": earlier["activityId"],
                     "reason": f"an identical allocation started at {earlier['claimedAt']} {state}; within "
                               f"retryCheckMinutes ({window.total_seconds() / 60:g}) nothing is placed again"}
-        self._orders_sent = 0
+        self._sent = SendResult()
         try:
             result = self._allocate(params, config, deadline, overall)
         except Exception:
-            claims.finish(self.signature, self.activity_id, self._orders_sent, "failed")
+            claims.finish(self.signature, self.activity_id, self._sent.sent, "failed")
             raise
-        claims.finish(self.signature, self.activity_id, self._orders_sent, "done")
+        claims.finish(self.signature, self.activity_id, self._sent.sent, "done")
         return result
 
     # --- the run ---------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class Allocation(Intent):
         gateway_now, values, resolved, frames = self.bridge.run(
             lambda ib: _fetch_inputs(ib, self.strategies, held), timeout_s=deadline.remaining_s())
         today = gateway_now.astimezone(MARKET_ZONE).date()
-        net_liquidation, base = _net_liquidation(values, account)
+        net_liquidation, base = account_net_liquidation(values, account)
         if not params["dryRun"]:
             self._record_start_of_day(today, net_liquidation, base)
 
@@ -201,59 +202,21 @@ class Allocation(Intent):
 
         self.store.run_transaction(record)
 
-    def _place(self, planned: list[PlannedOrder], ib_contracts: dict[int, Contract], properties: dict, config: TradingConfig, account: str,
-               ledger: Ledger, gateway_now: datetime, deadline: Deadline) -> list[dict]:
-        if not planned:
-            return []
+    def _place(self, planned: list[PlannedOrder], ib_contracts: dict[int, Contract], properties: dict,
+               config: TradingConfig, account: str, ledger: Ledger, gateway_now: datetime,
+               deadline: Deadline) -> list[dict]:
         priority = config.get("adaptivePriority", "Normal")
         if priority not in ADAPTIVE_PRIORITIES:
             raise InvalidConfig("adaptivePriority", f"one of {', '.join(ADAPTIVE_PRIORITIES)}", priority)
-        good_after = (to_ib_utc(properties["goodAfterTime"], gateway_now) if "goodAfterTime" in properties else "")
-        order_ref = f"allocation-{self.activity_id}"
-        client_id, order_ids = self.bridge.call(
-            lambda ib: (ib.client.clientId, [ib.client.getReqId() for _ in planned]),
-            timeout_s=deadline.remaining_s())
-        placed_at = self.clock().isoformat()
-        ledger.record_pending([
-            {"orderId": order_id, "clientId": client_id, "conId": order.trade.con_id, "orderRef": order_ref,
-             "quantity": order.trade.quantity, "source": order.trade.source, "placedAt": placed_at}
-            for order, order_id in zip(planned, order_ids)])
-        self._orders_sent = len(planned)
-        orders = [adaptive_market_order(order.trade.action, abs(order.trade.quantity), priority=priority,
-                                        order_ref=order_ref, account=account, order_id=order_id,
-                                        good_after_time=good_after,
-                                        outside_rth=properties.get("outsideRth", False))
-                  for order, order_id in zip(planned, order_ids)]
-
-        async def send(ib: IB):
-            if ib.client.clientId != client_id:
-                # the connection changed after the ids were reserved: they belong to another session
-                raise GatewayUnavailable("the gateway connection changed before the orders were sent")
-            pairs = [(ib_contracts[order.trade.con_id], ib_order) for order, ib_order in zip(planned, orders)]
-            return await place_and_confirm(ib, pairs, timeout_s=max(0.5, deadline.remaining_s() - SETTLE_RESERVE_S))
-
-        try:
-            outcomes = self.bridge.run(send, timeout_s=deadline.remaining_s())
-        except GatewayUnavailable as exc:
-            if "changed before the orders were sent" in str(exc):
-                for order_id in order_ids:
-                    ledger.remove_order(client_id, order_id)
-                self._orders_sent = 0
-            raise
-        reports = []
-        for order, result in zip(planned, outcomes):
-            filled = sum(fill.shares for fill in result.fills)
-            done = result.status in FINAL_STATES and result.status != "Filled" and filled >= result.filled
-            changes = ledger.settle(client_id=client_id, order_id=result.order_id, perm_id=result.perm_id,
-                                    status=result.status, fills=result.fills, done=done)
-            report = result.to_dict()
-            report["source"] = order.trade.source
-            report["holdingChanges"] = {s: q for s, q in changes.items() if q}
-            reports.append(report)
-            if not result.working and result.status != "Filled":
-                log.warning("order %s %s %s ended %s: %s", result.action, result.quantity, result.local_symbol,
-                            result.status, result.error or "no reason given")
-        return reports
+        style = OrderStyle(
+            order_ref=f"allocation-{self.activity_id}", priority=priority, account=account,
+            good_after_time=to_ib_utc(properties["goodAfterTime"], gateway_now) if "goodAfterTime" in properties
+            else "",
+            outside_rth=properties.get("outsideRth", False))
+        orders = [StrategyOrder(ib_contracts[order.trade.con_id], order.trade.quantity, order.trade.source)
+                  for order in planned]
+        send_recorded(self.bridge, ledger, orders, style, deadline, lambda: self.clock().isoformat(), self._sent)
+        return self._sent.reports
 
 
 async def _fetch_inputs(ib: IB, strategies: list[Strategy], held: set[int]):
@@ -281,15 +244,6 @@ async def _fetch_prices(ib: IB, contracts: list[Contract], base: str, market_dat
     prices = await market_data.prices(ib, contracts, market_data_type)
     fx = await market_data.fx_rates(ib, {c.currency for c in contracts}, base, market_data_type, today)
     return prices, fx
-
-
-def _net_liquidation(values, account: str) -> tuple[float, str]:
-    """NetLiquidation in the account's base currency (the one IB reports it in)."""
-    for value in values:
-        if value.tag == "NetLiquidation" and value.currency and value.currency != "BASE" \
-                and (not account or value.account == account):
-            return float(value.value), value.currency
-    raise ServiceError(f"IB reports no NetLiquidation for account {account or '(any)'}: check config key 'account'")
 
 
 def _json_object(value, name: str) -> dict:

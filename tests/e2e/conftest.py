@@ -110,6 +110,12 @@ class Trading:
         state = self.simulator.state()
         return state["open_orders"] + state["completed_orders"]
 
+    def restart_simulator(self) -> None:
+        """Restart the simulator and wait until the service's (single) worker is back on a new connection."""
+        before = self.service.reconnects()
+        self.simulator.restart()
+        self.service.wait_reconnected(before)
+
     def wait_filled(self, quantities: dict[int, float], timeout_s: float = 10) -> None:
         from tests.support.simulator_process import wait_until
 

@@ -252,7 +252,7 @@ def test_good_after_time_reaches_the_broker_in_ib_form(trading):
 
 
 def test_a_gateway_drop_during_allocation_is_503_without_phantom_holdings(trading):
-    t = trading()
+    t = trading(workers=1)
     t.simulator.admin("POST", "/latency", {"ms": 1500})
     answer = {}
     worker = threading.Thread(target=lambda: answer.update(
@@ -268,9 +268,8 @@ def test_a_gateway_drop_during_allocation_is_503_without_phantom_holdings(tradin
     assert activity["status"] == "failed"
     assert t.holdings("dummy") == {} and t.open_order_records() == []
 
-    t.simulator.restart()
+    t.restart_simulator()
     t.simulator.admin("POST", "/latency", {"ms": 0})
-    t.service.wait_ready()
     retry = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
     assert retry["status"] == "done" and len(retry["orders"]) == 1
 

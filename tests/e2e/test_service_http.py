@@ -108,7 +108,8 @@ def test_time_budget_overrun_is_504(start_simulator, start_service):
 
 def test_gateway_loss_is_503_quickly_and_the_service_recovers(start_simulator, start_service):
     simulator = start_simulator()
-    service = start_service(simulator)
+    service = start_service(simulator, workers=1)
+    reconnects = service.reconnects()
     simulator.kill()
 
     service.poll(lambda: service.request("GET", "/readyz", timeout_s=5)[0] == 503, 15, "/readyz 503")
@@ -119,7 +120,7 @@ def test_gateway_loss_is_503_quickly_and_the_service_recovers(start_simulator, s
     assert time.monotonic() - started < 10
 
     simulator.restart()
-    service.wait_ready(timeout_s=30)
+    service.wait_reconnected(reconnects)
     status, body = service.request("GET", "/summary")
     assert status == 200, body
 

@@ -81,6 +81,18 @@ class ServiceProcess:
     def wait_ready(self, timeout_s: float = 30) -> None:
         self.poll(lambda: self.request("GET", "/readyz", timeout_s=5)[0] == 200, timeout_s, "/readyz 200")
 
+    def reconnects(self) -> int:
+        """How many times the worker answering /readyz has reconnected (meaningful with one worker)."""
+        return self.request("GET", "/readyz", timeout_s=5)[1]["reconnects"]
+
+    def wait_reconnected(self, reconnects_before: int, timeout_s: float = 30) -> None:
+        """Wait until the worker is ready on a connection newer than the one counted in `reconnects_before`."""
+        def reconnected():
+            status, body = self.request("GET", "/readyz", timeout_s=5)
+            return status == 200 and body["reconnects"] > reconnects_before
+
+        self.poll(reconnected, timeout_s, "the worker to reconnect")
+
     def poll(self, condition, timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -1,0 +1,123 @@
+"""`close-all`: cancel the service's working orders and flatten every position the ledger holds (or only the
+listed strategies'), with orders recorded and confirmed as in `allocation`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ib_insync import IB
+
+from intents.base import Intent
+from intents.params import as_bool, as_str_list
+from lib import ib_requests, market_data
+from lib.config import TradingConfig
+from lib.deadline import Deadline
+from lib.errors import BadRequest, ServiceError
+from lib.instruments import ByConId
+from lib.ledger import Ledger
+from lib.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
+from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+from lib.sizing import consolidate
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_S = 0.1
+
+
+async def cancel_and_wait(ib: IB, orders: list[dict], everything: bool, timeout_s: float) -> dict:
+    """Cancel the given recorded orders (all orders of the account with `everything`), then wait until the broker
+    no longer lists them as open. IB lets a client cancel only its own orders; reqGlobalCancel reaches all."""
+    targets = {order["permId"] for order in orders if order.get("permId")}
+    not_cancellable = []
+    if everything:
+        ib.reqGlobalCancel()
+    else:
+        mine = {(t.order.clientId, t.order.orderId): t for t in ib.trades()}
+        for order in orders:
+            trade = mine.get((order["clientId"], order["orderId"]))
+            if trade is None or ib.client.clientId != order["clientId"]:
+                not_cancellable.append(order)
+            else:
+                ib.cancelOrder(trade.order)
+        targets -= {order.get("permId") for order in not_cancellable}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        still_open = {t.order.permId for t in await ib_requests.all_open_orders(ib)} & targets
+        if not still_open or loop.time() >= deadline:
+            break
+        await asyncio.sleep(CANCEL_POLL_S)
+    return {"stillOpen": sorted(still_open), "notCancellable": not_cancellable}
+
+
+class CloseAll(Intent):
+    """Parameters: strategies (optional list of strategy ids; default all in the ledger), dryRun."""
+
+    name = "close-all"
+    params = frozenset({"strategies", "dryRun"})
+    places_orders = True
+    timeout_s = 120.0
+
+    def validate(self, params: dict) -> dict:
+        params = super().validate(params)
+        strategies = as_str_list(params["strategies"], "strategies") if "strategies" in params else None
+        if strategies is not None and not strategies:
+            raise BadRequest("parameter 'strategies' must name at least one strategy when given")
+        return {"strategies": strategies, "dryRun": as_bool(params.get("dryRun", False), "dryRun")}
+
+    def may_place_orders(self, params: dict) -> bool:
+        return not params["dryRun"]
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        account = config.get("account", "")
+        ledger = Ledger(self.store, self.settings.trading_mode)
+        snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
+        apply_executions(ledger, snapshot.fills, account)
+        clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+        chosen = params["strategies"]
+        warnings = []
+        differences = ledger_differences(ledger, snapshot.positions, account)
+        if differences:
+            warnings.append({"ledgerBrokerDifferences": differences})
+            log.warning("close-all: ledger and broker positions differ", extra={"fields": {"differences": differences}})
+
+        to_cancel = [o for o in ledger.open_orders() if chosen is None or set(o["source"]) & set(chosen)]
+        result = {"status": "dryRun" if params["dryRun"] else "done", "warnings": warnings,
+                  "cancelled": [{"permId": o.get("permId"), "orderId": o["orderId"], "conId": o["conId"],
+                                 "source": o["source"]} for o in to_cancel]}
+        if to_cancel and not params["dryRun"]:
+            outcome = self.bridge.run(
+                lambda ib: cancel_and_wait(ib, to_cancel, chosen is None, max(0.5, deadline.remaining_s() / 3)),
+                timeout_s=deadline.remaining_s())
+            if outcome["notCancellable"] or outcome["stillOpen"]:
+                warnings.append({"notCancelled": outcome})
+            # fills that raced the cancels belong in the holdings before the closing trades are sized
+            snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
+            apply_executions(ledger, snapshot.fills, account)
+            clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+
+        holdings = ledger.all_holdings()
+        strategies = sorted(holdings) if chosen is None else chosen
+        closing = consolidate({s: {c: -q for c, q in holdings.get(s, {}).items() if q} for s in strategies})
+        closing = {con_id: trade for con_id, trade in closing.items() if trade.quantity}
+        contracts = {}
+        if closing:
+            resolved = self.bridge.run(
+                lambda ib: market_data.resolve(ib, [ByConId(c) for c in closing], self.clock().date()),
+                timeout_s=deadline.remaining_s())
+            for instrument, contract in resolved.items():
+                if isinstance(contract, Exception):
+                    raise ServiceError(f"cannot close conId {instrument.con_id}: {contract}")
+                contracts[instrument.con_id] = contract
+        result["closingTrades"] = [{**trade.as_record(), "localSymbol": contracts[c].localSymbol,
+                                    "action": trade.action} for c, trade in closing.items()]
+        if params["dryRun"]:
+            result["orders"] = []
+            return result
+        orders = [StrategyOrder(contracts[c], trade.quantity, trade.source) for c, trade in closing.items()]
+        style = OrderStyle(order_ref=f"close-all-{self.activity_id}",
+                           priority=config.get("adaptivePriority", "Normal"), account=account)
+        sent = send_recorded(self.bridge, ledger, orders, style, deadline, lambda: self.clock().isoformat(),
+                             SendResult())
+        result["orders"] = sent.reports
+        return result

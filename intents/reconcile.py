@@ -1,0 +1,89 @@
+"""`reconcile`: the broker's picture of the account saved for operators (`positions/{mode}` field
+`latest_portfolio`), and, when asked, positions the ledger cannot
+explain adopted into a named strategy so manual trades stop showing as mismatches."""
+from __future__ import annotations
+
+import logging
+import re
+
+from intents.base import Intent
+from intents.params import as_bool
+from lib.account import account_value, net_liquidation
+from lib.config import TradingConfig
+from lib.deadline import Deadline
+from lib.errors import BadRequest
+from lib.ledger import Ledger
+from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ADOPTER = "manual"
+
+
+class Reconcile(Intent):
+    """Parameters: adopt (bool; write unexplained positions to a strategy), strategy (the adopting strategy id,
+    default "manual")."""
+
+    name = "reconcile"
+    params = frozenset({"adopt", "strategy"})
+    records_activity = True
+    timeout_s = 60.0
+
+    def validate(self, params: dict) -> dict:
+        params = super().validate(params)
+        strategy = params.get("strategy", DEFAULT_ADOPTER)
+        if not isinstance(strategy, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", strategy):
+            raise BadRequest(f"parameter 'strategy' must be a strategy id (letters, digits, - or _), got {strategy!r}")
+        return {"adopt": as_bool(params.get("adopt", False), "adopt"), "strategy": strategy}
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        account = config.get("account", "")
+        mode = self.settings.trading_mode
+        ledger = Ledger(self.store, mode)
+        snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
+        # executions still unapplied would otherwise look unexplained and be adopted twice
+        applied = apply_executions(ledger, snapshot.fills, account)
+        clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+        value, currency = net_liquidation(snapshot.account_values, account)
+        portfolio = {
+            "takenAt": self.clock().isoformat(),
+            "currency": currency,
+            "netLiquidation": value,
+            "availableFunds": account_value(snapshot.account_values, "AvailableFunds", account),
+            "positions": [{"conId": p.contract.conId, "localSymbol": p.contract.localSymbol or p.contract.symbol,
+                           "position": p.position, "avgCost": p.avgCost}
+                          for p in snapshot.positions if p.position and (not account or p.account == account)],
+            "openOrders": [{"permId": t.order.permId, "clientId": t.order.clientId, "orderId": t.order.orderId,
+                            "localSymbol": t.contract.localSymbol, "action": t.order.action,
+                            "totalQuantity": t.order.totalQuantity, "status": t.orderStatus.status,
+                            "orderRef": t.order.orderRef} for t in snapshot.open_trades],
+        }
+        # a field of the mode's positions document: Firestore paths alternate collection/document
+        self.store.set(f"positions/{mode}", {"latest_portfolio": portfolio}, merge=True)
+        differences = ledger_differences(ledger, snapshot.positions, account)
+        result = {"portfolio": portfolio, "executionsApplied": len(applied["applied"]), "differences": differences,
+                  "adopted": {}}
+        if params["adopt"] and differences:
+            result["adopted"] = self._adopt(ledger, params["strategy"], differences)
+            log.warning("adopted positions into %s", params["strategy"],
+                        extra={"fields": {"adopted": result["adopted"]}})
+        return result
+
+    def _adopt(self, ledger: Ledger, strategy: str, differences: dict[str, dict]) -> dict[str, int]:
+        """Give `strategy` the broker quantity the ledger does not explain, per contract, in one transaction."""
+        path = f"{ledger.root}/holdings/{strategy}"
+        adopted = {symbol: d["broker"] - d["ledger"] for symbol, d in differences.items()}
+
+        def write(tx):
+            holdings = dict(tx.get(path) or {})
+            for d in differences.values():
+                key = str(d["conId"])
+                quantity = int(holdings.get(key, 0)) + d["broker"] - d["ledger"]
+                if quantity:
+                    holdings[key] = quantity
+                else:
+                    holdings.pop(key, None)
+            tx.set(path, holdings)
+
+        self.store.run_transaction(write)
+        return adopted

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs
-from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, TradingDisabled
+from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, PreconditionFailed, TradingDisabled
 from lib.services import Services
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR = (
     (BadRequest, 400),
     (TradingDisabled, 403),
+    (PreconditionFailed, 409),
     (GatewayUnavailable, 503),
     (GatewayTimeout, 504),
 )

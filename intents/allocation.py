@@ -72,7 +72,7 @@ class Allocation(Intent):
         return {"strategies": ids, "dryRun": as_bool(params.get("dryRun", False), "dryRun"),
                 "orderProperties": properties, "strategyParams": strategy_params}
 
-    def may_place_orders(self, params: dict) -> bool:
+    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         return not params["dryRun"]
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:

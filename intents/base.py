@@ -87,12 +87,12 @@ class Intent:
         if not (self.places_orders or self.records_activity):
             return self.execute(params, config, deadline)
         gated = False
-        if self.places_orders and self.may_place_orders(params):
+        if self.places_orders and self.may_place_orders(params, config):
             self._check_trading_allowed(config)
             gated = not force
         return self._run_recorded(params, config, deadline, gated)
 
-    def may_place_orders(self, params: dict) -> bool:
+    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         """Whether this run could send orders (a dry run cannot, so the kill switch lets it through)."""
         return self.places_orders
 

@@ -65,7 +65,7 @@ class CloseAll(Intent):
             raise BadRequest("parameter 'strategies' must name at least one strategy when given")
         return {"strategies": strategies, "dryRun": as_bool(params.get("dryRun", False), "dryRun")}
 
-    def may_place_orders(self, params: dict) -> bool:
+    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         return not params["dryRun"]
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:

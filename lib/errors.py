@@ -13,6 +13,10 @@ class TradingDisabled(ServiceError):
     """The kill switch (config `tradingEnabled: false`) refuses an order-capable intent (HTTP 403)."""
 
 
+class PreconditionFailed(ServiceError):
+    """The intent cannot run now because something it depends on has not happened (HTTP 409)."""
+
+
 class MissingConfigKey(ServiceError):
     """An intent needs a config key that neither config/common nor config/{mode} defines."""
 

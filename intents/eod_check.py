@@ -1,0 +1,54 @@
+"""`eod-check`: the end-of-day picture (ledger against broker, orders still open) and, with config
+`enforceFlatEod: true`, everything closed through `close-all`."""
+from __future__ import annotations
+
+import logging
+
+from intents.base import Intent
+from intents.close_all import CloseAll
+from lib.config import TradingConfig
+from lib.deadline import Deadline
+from lib.errors import InvalidConfig
+from lib.ledger import Ledger
+from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+
+log = logging.getLogger(__name__)
+
+
+def _enforce_flat(config: TradingConfig) -> bool:
+    enforce = config.get("enforceFlatEod", False)
+    if not isinstance(enforce, bool):
+        raise InvalidConfig("enforceFlatEod", "true or false", enforce)
+    return enforce
+
+
+class EodCheck(Intent):
+    name = "eod-check"
+    places_orders = True
+    timeout_s = 120.0
+
+    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
+        return _enforce_flat(config)
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        account = config.get("account", "")
+        ledger = Ledger(self.store, self.settings.trading_mode)
+        snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
+        apply_executions(ledger, snapshot.fills, account)
+        clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+        differences = ledger_differences(ledger, snapshot.positions, account)
+        if differences:
+            log.error("end of day: ledger and broker positions differ", extra={"fields": {"differences": differences}})
+        open_orders = [{"permId": t.order.permId, "clientId": t.order.clientId, "localSymbol": t.contract.localSymbol,
+                        "action": t.order.action, "totalQuantity": t.order.totalQuantity,
+                        "status": t.orderStatus.status, "orderRef": t.order.orderRef} for t in snapshot.open_trades]
+        if open_orders:
+            log.warning("end of day: %d order(s) still open", len(open_orders))
+        result = {"ledgerBrokerDifferences": differences, "openOrders": open_orders,
+                  "holdings": {s: {str(c): q for c, q in h.items()} for s, h in ledger.all_holdings().items()},
+                  "enforceFlatEod": _enforce_flat(config), "closeAll": None}
+        if result["enforceFlatEod"]:
+            closer = CloseAll(bridge=self.bridge, store=self.store, settings=self.settings, clock=self.clock)
+            closer.activity_id = self.activity_id
+            result["closeAll"] = closer.execute({"strategies": None, "dryRun": False}, config, deadline)
+        return result

@@ -1,0 +1,53 @@
+"""`risk-check`: today's drawdown from the start-of-day NetLiquidation, and the morning's orders still open."""
+from __future__ import annotations
+
+import logging
+
+from intents.base import MARKET_ZONE, Intent
+from lib import ib_requests
+from lib.account import net_liquidation
+from lib.config import TradingConfig
+from lib.deadline import Deadline
+from lib.errors import InvalidConfig, PreconditionFailed
+from lib.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+async def _account_now(ib):
+    return await ib_requests.current_time(ib), ib.accountValues(), await ib_requests.all_open_orders(ib)
+
+
+class RiskCheck(Intent):
+    """Alerts (HTTP 200, `alertTriggered: true`, an ERROR log line) when NetLiquidation has fallen more than
+    `maxDailyDrawdownPercent` below the start of day that the morning's `allocation` recorded."""
+
+    name = "risk-check"
+    timeout_s = 30.0
+
+    def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        limit = config.require("maxDailyDrawdownPercent")
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
+            raise InvalidConfig("maxDailyDrawdownPercent", "a number >= 0", limit)
+        mode = self.settings.trading_mode
+        gateway_now, values, open_trades = self.bridge.run(_account_now, timeout_s=deadline.remaining_s())
+        today = gateway_now.astimezone(MARKET_ZONE).date().isoformat()
+        start = self.store.get(f"status/{mode}") or {}
+        if start.get("date") != today:
+            raise PreconditionFailed(f"no start-of-day NetLiquidation for {today}: the morning allocation did not "
+                                     f"run today (last recorded: {start.get('date') or 'never'})")
+        now_value, currency = net_liquidation(values, config.get("account", ""))
+        start_value = start["startOfDayNetLiquidation"]
+        drawdown = max(0.0, (start_value - now_value) / start_value * 100) if start_value > 0 else 0.0
+        triggered = drawdown > limit
+        working = {t.order.permId: t.orderStatus.status for t in open_trades}
+        morning_orders = [{"permId": o.get("permId"), "orderId": o["orderId"], "conId": o["conId"],
+                           "quantity": o["quantity"], "source": o["source"], "placedAt": o["placedAt"],
+                           "status": working.get(o.get("permId"), o.get("status"))}
+                          for o in Ledger(self.store, mode).open_orders() if o["placedAt"] >= start["recordedAt"]]
+        result = {"alertTriggered": triggered, "drawdownPercent": round(drawdown, 4),
+                  "maxDailyDrawdownPercent": limit, "startOfDayNetLiquidation": start_value,
+                  "netLiquidation": now_value, "currency": currency, "openMorningOrders": morning_orders}
+        if triggered:
+            log.error("daily drawdown %.2f%% exceeds %.2f%%", drawdown, limit, extra={"fields": {"riskCheck": result}})
+        return result

@@ -26,19 +26,24 @@ CANCEL_POLL_S = 0.1
 
 async def cancel_and_wait(ib: IB, orders: list[dict], everything: bool, timeout_s: float) -> dict:
     """Cancel the given recorded orders (all orders of the account with `everything`), then wait until the broker
-    no longer lists them as open. IB lets a client cancel only its own orders; reqGlobalCancel reaches all."""
+    no longer lists them as open.
+
+    IB lets a client cancel only the orders it placed; reqGlobalCancel reaches every client's. So orders another
+    worker placed are cancelled with reqGlobalCancel when that cancels nothing else, and reported otherwise.
+    """
     targets = {order["permId"] for order in orders if order.get("permId")}
     not_cancellable = []
-    if everything:
+    broker_open = {t.order.permId for t in await ib_requests.all_open_orders(ib)}
+    mine = {(t.order.clientId, t.order.orderId): t for t in ib.trades()}
+    foreign = [o for o in orders if o["clientId"] != ib.client.clientId or (o["clientId"], o["orderId"]) not in mine]
+    if everything or (foreign and broker_open <= targets):
         ib.reqGlobalCancel()
     else:
-        mine = {(t.order.clientId, t.order.orderId): t for t in ib.trades()}
         for order in orders:
-            trade = mine.get((order["clientId"], order["orderId"]))
-            if trade is None or ib.client.clientId != order["clientId"]:
+            if order in foreign:
                 not_cancellable.append(order)
             else:
-                ib.cancelOrder(trade.order)
+                ib.cancelOrder(mine[(order["clientId"], order["orderId"])].order)
         targets -= {order.get("permId") for order in not_cancellable}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

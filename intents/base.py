@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 from zoneinfo import ZoneInfo
 
 from intents.params import as_bool, as_positive_number

@@ -16,6 +16,8 @@ timeout = 60
 # Cloud Run sends SIGTERM and kills 10 s later: finish in-flight requests and disconnect inside that window.
 graceful_timeout = 8
 keepalive = 5
+# Cloud Run manages the process; a control socket in $HOME would also be shared by every gunicorn on a machine
+control_socket_disable = True
 accesslog = None
 logconfig_dict = {
     "version": 1,

@@ -95,7 +95,7 @@ def fills(fill_list) -> dict:
 
 async def _snapshot(ib):
     # One bridge round trip: both broker requests run concurrently on the IB loop.
-    trades, fill_list = await asyncio.gather(ib_requests.all_open_orders(ib), ib.reqExecutionsAsync())
+    trades, fill_list = await asyncio.gather(ib_requests.all_open_orders(ib), ib_requests.executions(ib))
     return ib.accountValues(), ib.portfolio(), trades, fill_list
 
 

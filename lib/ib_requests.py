@@ -1,10 +1,11 @@
-"""Broker requests that ib_insync tracks under one fixed key per connection, made safe to call concurrently.
+"""Broker requests made safe for a connection that many request threads share.
 
 ib_insync files the pending reply of reqAllOpenOrders under the key 'openOrders' (reqPositions under 'positions',
 reqCurrentTime under 'currentTime', ...). A second request on the same connection before the first one's reply
 ends replaces the first caller's future, which then never resolves, and both replies land in one list. Request
 threads of a worker share one connection, so these requests take turns per connection; each caller still gets a
-reply that started after it asked. Run these coroutines on the bridge's loop only.
+reply that started after it asked. `executions` works around how ib_insync attaches commission reports. Run these
+coroutines on the bridge's loop only.
 """
 from __future__ import annotations
 
@@ -43,3 +44,14 @@ async def completed_orders(ib: IB, api_only: bool = True) -> list:
 
 async def positions(ib: IB) -> list:
     return await _in_turn(ib, "positions", ib.reqPositionsAsync)
+
+
+async def executions(ib: IB) -> list:
+    """reqExecutions' fills, each carrying its commission report.
+
+    ib_insync answers with a new Fill for an execution it had already seen (live, or from an earlier request)
+    and files the commission report on the first one, so the answer's Fill may lack it: the first one is used.
+    """
+    fills = await ib.reqExecutionsAsync()
+    known = ib.wrapper.fills
+    return [known.get(fill.execution.execId, fill) for fill in fills]

@@ -43,7 +43,7 @@ class BrokerSnapshot:
 async def broker_snapshot(ib) -> BrokerSnapshot:
     """Everything reconciliation reads from IB, in one bridge round trip."""
     fills, open_trades, completed, positions = await asyncio.gather(
-        ib.reqExecutionsAsync(), ib_requests.all_open_orders(ib), ib_requests.completed_orders(ib),
+        ib_requests.executions(ib), ib_requests.all_open_orders(ib), ib_requests.completed_orders(ib),
         ib_requests.positions(ib))
     return BrokerSnapshot(fills, open_trades, completed, positions, ib.accountValues())
 

@@ -139,9 +139,6 @@ class TradingConfig:
             raise MissingConfigKey(key)
         return value
 
-    def as_dict(self) -> dict:
-        return copy.deepcopy(self._values)
-
     def _lookup(self, key: str) -> Any:
         node: Any = self._values
         for part in key.split("."):

@@ -315,24 +315,6 @@ def fx_rate_to_base(currency: str, base: str, pair: Forex, price: float) -> floa
     raise ValueError(f"{pair} does not convert {currency} to {base}")
 
 
-def fx_rate_from_ticker(ticker: Any, currency: str, base: str) -> float:
-    """`fx_rate_to_base` from a forex ticker (its contract names the pair); 1.0 when `currency` is `base`.
-
-    Args:
-        ticker: an ib_insync Ticker of a CASH contract, or None when the currencies are equal.
-
-    Raises:
-        PriceUnavailable: the ticker has no usable price.
-        ValueError: no ticker although the currencies differ, or its pair does not join them.
-    """
-    if currency.upper() == base.upper():
-        return 1.0
-    if ticker is None:
-        raise ValueError(f"an FX ticker is needed to convert {currency} to {base}")
-    pair = Forex(ticker.contract.symbol + ticker.contract.currency)
-    return fx_rate_to_base(currency, base, pair, ticker_price(ticker))
-
-
 def bars_frame(bars: Iterable[Any]) -> pd.DataFrame:
     """Historical bars (ib_insync BarData or dicts with the same names) as a DataFrame sorted by date.
 

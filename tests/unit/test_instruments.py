@@ -5,11 +5,10 @@ from datetime import date
 
 import pytest
 from ib_insync import BarData, Contract, ContractDetails, Ticker
-from ib_insync import Forex as IBForex
 from ib_insync import Future as IBFuture
 
 from lib.instruments import (ByConId, ContractInfo, ContractNotFound, Forex, Future, HistoryRequest, Index,
-                             PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_from_ticker, fx_rate_to_base,
+                             PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_to_base,
                              select_future, ticker_price)
 
 
@@ -169,17 +168,6 @@ def quote(contract, **fields):
     for name, value in fields.items():
         setattr(ticker, name, value)
     return ticker
-
-
-def test_fx_rate_from_ticker_inverts_base_quoted_pairs():
-    eurusd = quote(IBForex("EURUSD"), bid=1.0999, ask=1.1001, bidSize=1e6, askSize=1e6)
-    assert fx_rate_from_ticker(eurusd, "EUR", "USD") == pytest.approx(1.1)
-    assert fx_rate_from_ticker(eurusd, "USD", "EUR") == pytest.approx(1 / 1.1)
-    assert fx_rate_from_ticker(None, "USD", "USD") == 1.0
-    with pytest.raises(ValueError):
-        fx_rate_from_ticker(None, "EUR", "USD")
-    with pytest.raises(PriceUnavailable):
-        fx_rate_from_ticker(quote(IBForex("EURUSD")), "EUR", "USD")
 
 
 @pytest.mark.parametrize("fields, price", [

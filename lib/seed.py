@@ -18,6 +18,12 @@ def local_paper_config(account: str) -> dict:
         "tradingEnabled": True,
         "retryCheckMinutes": 60,
         "exposure": {"overall": 0.9, "strategies": {"dummy": 0.1, "spymacdvixy": 0.9}},
+        "adaptivePriority": "Normal",
+        "cashBalanceThresholdInBaseCurrency": 10000,
+        "maxDailyDrawdownPercent": 5,
+        "enforceFlatEod": False,
+        "marketData": {"instruments": [{"kind": "stock", "symbol": "SPY", "primary_exchange": "ARCA"},
+                                       {"kind": "stock", "symbol": "VIXY", "primary_exchange": "BATS"}]},
     }
 
 

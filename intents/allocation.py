@@ -13,7 +13,7 @@ from intents.base import Intent
 from intents.params import as_bool, as_str_list
 from lib import ib_requests, market_data
 from lib.account import net_liquidation as account_net_liquidation
-from lib.allocation_plan import PlannedOrder, StrategyPlan, net_orders, size
+from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, InvalidConfig, ServiceError

@@ -1,5 +1,5 @@
 """Sizing a strategy's plan and netting orders with the notional limit."""
-from lib.allocation_plan import StrategyPlan, net_orders, size
+from strategies.plan import StrategyPlan, net_orders, size
 from lib.instruments import ContractInfo, PriceUnavailable
 from strategies.base import Signals
 

@@ -77,8 +77,8 @@ class CloseAll(Intent):
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
         snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-        apply_executions(ledger, snapshot.fills, account)
-        clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+        apply_executions(ledger, snapshot.executions, account)
+        clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
         chosen = params["strategies"]
         warnings = []
         differences = ledger_differences(ledger, snapshot.positions, account)
@@ -98,8 +98,8 @@ class CloseAll(Intent):
                 warnings.append({"notCancelled": outcome})
             # fills that raced the cancels belong in the holdings before the closing trades are sized
             snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-            apply_executions(ledger, snapshot.fills, account)
-            clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+            apply_executions(ledger, snapshot.executions, account)
+            clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
 
         holdings = ledger.all_holdings()
         strategies = sorted(holdings) if chosen is None else chosen

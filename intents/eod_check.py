@@ -34,14 +34,12 @@ class EodCheck(Intent):
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
         snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-        apply_executions(ledger, snapshot.fills, account)
-        clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+        apply_executions(ledger, snapshot.executions, account)
+        clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
         differences = ledger_differences(ledger, snapshot.positions, account)
         if differences:
             log.error("end of day: ledger and broker positions differ", extra={"fields": {"differences": differences}})
-        open_orders = [{"permId": t.order.permId, "clientId": t.order.clientId, "localSymbol": t.contract.localSymbol,
-                        "action": t.order.action, "totalQuantity": t.order.totalQuantity,
-                        "status": t.orderStatus.status, "orderRef": t.order.orderRef} for t in snapshot.open_trades]
+        open_orders = [order.report() for order in snapshot.open_orders]
         if open_orders:
             log.warning("end of day: %d order(s) still open", len(open_orders))
         result = {"ledgerBrokerDifferences": differences, "openOrders": open_orders,

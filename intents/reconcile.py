@@ -42,21 +42,18 @@ class Reconcile(Intent):
         ledger = Ledger(self.store, mode)
         snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
         # executions still unapplied would otherwise look unexplained and be adopted twice
-        applied = apply_executions(ledger, snapshot.fills, account)
-        clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed, self.clock())
+        applied = apply_executions(ledger, snapshot.executions, account)
+        clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
         value, currency = net_liquidation(snapshot.account_values, account)
         portfolio = {
             "takenAt": self.clock().isoformat(),
             "currency": currency,
             "netLiquidation": value,
             "availableFunds": account_value(snapshot.account_values, "AvailableFunds", account),
-            "positions": [{"conId": p.contract.conId, "localSymbol": p.contract.localSymbol or p.contract.symbol,
-                           "position": p.position, "avgCost": p.avgCost}
+            "positions": [{"conId": p.con_id, "localSymbol": p.local_symbol, "position": p.position,
+                           "avgCost": p.avg_cost}
                           for p in snapshot.positions if p.position and (not account or p.account == account)],
-            "openOrders": [{"permId": t.order.permId, "clientId": t.order.clientId, "orderId": t.order.orderId,
-                            "localSymbol": t.contract.localSymbol, "action": t.order.action,
-                            "totalQuantity": t.order.totalQuantity, "status": t.orderStatus.status,
-                            "orderRef": t.order.orderRef} for t in snapshot.open_trades],
+            "openOrders": [order.report() for order in snapshot.open_orders],
         }
         # a field of the mode's positions document: Firestore paths alternate collection/document
         self.store.set(f"positions/{mode}", {"latest_portfolio": portfolio}, merge=True)

@@ -10,12 +10,14 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig, PreconditionFailed
 from lib.ledger import Ledger
+from lib.reconciliation import broker_orders
 
 log = logging.getLogger(__name__)
 
 
 async def _account_now(ib):
-    return await ib_requests.current_time(ib), ib.accountValues(), await ib_requests.all_open_orders(ib)
+    gateway_now = await ib_requests.current_time(ib)
+    return gateway_now, list(ib.accountValues()), broker_orders(await ib_requests.all_open_orders(ib))
 
 
 class RiskCheck(Intent):
@@ -30,7 +32,7 @@ class RiskCheck(Intent):
         if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
             raise InvalidConfig("maxDailyDrawdownPercent", "a number >= 0", limit)
         mode = self.settings.trading_mode
-        gateway_now, values, open_trades = self.bridge.run(_account_now, timeout_s=deadline.remaining_s())
+        gateway_now, values, open_orders = self.bridge.run(_account_now, timeout_s=deadline.remaining_s())
         today = gateway_now.astimezone(MARKET_ZONE).date().isoformat()
         start = self.store.get(f"status/{mode}") or {}
         if start.get("date") != today:
@@ -40,7 +42,7 @@ class RiskCheck(Intent):
         start_value = start["startOfDayNetLiquidation"]
         drawdown = max(0.0, (start_value - now_value) / start_value * 100) if start_value > 0 else 0.0
         triggered = drawdown > limit
-        working = {t.order.permId: t.orderStatus.status for t in open_trades}
+        working = {order.perm_id: order.status for order in open_orders}
         morning_orders = [{"permId": o.get("permId"), "orderId": o["orderId"], "conId": o["conId"],
                            "quantity": o["quantity"], "source": o["source"], "placedAt": o["placedAt"],
                            "status": working.get(o.get("permId"), o.get("status"))}

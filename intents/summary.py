@@ -93,10 +93,16 @@ def fills(fill_list) -> dict:
     return dict(by_symbol)
 
 
-async def _snapshot(ib):
-    # One bridge round trip: both broker requests run concurrently on the IB loop.
+async def _snapshot(ib) -> dict:
+    # One bridge round trip: both broker requests run concurrently on the IB loop, and ib_insync's live objects
+    # are copied into plain data there, before ib_insync can change them again.
     trades, fill_list = await asyncio.gather(ib_requests.all_open_orders(ib), ib_requests.executions(ib))
-    return ib.accountValues(), ib.portfolio(), trades, fill_list
+    return {
+        "accountSummary": account_summary(ib.accountValues()),
+        "portfolio": portfolio(ib.portfolio()),
+        "openTrades": open_trades(trades),
+        "fills": fills(fill_list),
+    }
 
 
 class Summary(Intent):
@@ -106,10 +112,4 @@ class Summary(Intent):
     timeout_s = 20.0
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
-        values, items, trades, fill_list = self.bridge.run(_snapshot, timeout_s=deadline.remaining_s())
-        return {
-            "accountSummary": account_summary(values),
-            "portfolio": portfolio(items),
-            "openTrades": open_trades(trades),
-            "fills": fills(fill_list),
-        }
+        return self.bridge.run(_snapshot, timeout_s=deadline.remaining_s())

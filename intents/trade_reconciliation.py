@@ -35,11 +35,11 @@ class TradeReconciliation(Intent):
         result = {"executionsSeen": 0, "applied": [], "unmatchedExecutions": [], "removedOrders": []}
         for _ in range(SNAPSHOTS):
             snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-            applied = apply_executions(ledger, snapshot.fills, account)
+            applied = apply_executions(ledger, snapshot.executions, account)
             result["executionsSeen"] = applied["executionsSeen"]
             result["applied"] += applied["applied"]
             result["unmatchedExecutions"] = applied["unmatchedExecutions"]
-            result["removedOrders"] += clear_finished_orders(ledger, snapshot.open_trades, snapshot.completed,
+            result["removedOrders"] += clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed,
                                                              self.clock())
             differences = ledger_differences(ledger, snapshot.positions, account)
             if not differences:

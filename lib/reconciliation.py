@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lib import ib_requests
 from lib.errors import ServiceError
-from lib.ledger import Ledger
+from lib.ledger import ExecutionFill, Ledger
 from lib.orders import execution_fill
 
 log = logging.getLogger(__name__)
@@ -29,15 +29,58 @@ class LedgerMismatch(ServiceError):
         self.differences = differences
 
 
-@dataclass
-class BrokerSnapshot:
-    """Executions, open and completed orders of every client, positions and account values."""
+@dataclass(frozen=True)
+class BrokerExecution:
+    fill: ExecutionFill
+    local_symbol: str
+    account: str
 
-    fills: list
-    open_trades: list
-    completed: list
-    positions: list
-    account_values: list = field(default_factory=list)
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """An order the broker lists as open, as plain data."""
+
+    perm_id: int
+    client_id: int
+    order_id: int
+    local_symbol: str
+    action: str
+    total_quantity: float
+    status: str
+    order_ref: str
+
+    def report(self) -> dict:
+        return {"permId": self.perm_id, "clientId": self.client_id, "orderId": self.order_id,
+                "localSymbol": self.local_symbol, "action": self.action, "totalQuantity": self.total_quantity,
+                "status": self.status, "orderRef": self.order_ref}
+
+
+@dataclass(frozen=True)
+class BrokerPosition:
+    account: str
+    con_id: int
+    local_symbol: str
+    position: float
+    avg_cost: float
+
+
+@dataclass(frozen=True)
+class BrokerSnapshot:
+    """Executions, open orders, final states of completed orders (by permId), positions and account values of
+    every client of the account, copied out of ib_insync's live objects on the IB loop."""
+
+    executions: list[BrokerExecution]
+    open_orders: list[BrokerOrder]
+    completed: dict[int, str]
+    positions: list[BrokerPosition]
+    account_values: list
+
+
+def broker_orders(trades) -> list[BrokerOrder]:
+    """Plain copies of ib_insync Trades; call on the IB loop."""
+    return [BrokerOrder(t.order.permId, t.order.clientId, t.order.orderId,
+                        t.contract.localSymbol or t.contract.symbol, t.order.action, t.order.totalQuantity,
+                        t.orderStatus.status, t.order.orderRef) for t in trades]
 
 
 async def broker_snapshot(ib) -> BrokerSnapshot:
@@ -45,36 +88,43 @@ async def broker_snapshot(ib) -> BrokerSnapshot:
     fills, open_trades, completed, positions = await asyncio.gather(
         ib_requests.executions(ib), ib_requests.all_open_orders(ib), ib_requests.completed_orders(ib),
         ib_requests.positions(ib))
-    return BrokerSnapshot(fills, open_trades, completed, positions, ib.accountValues())
+    return BrokerSnapshot(
+        executions=[BrokerExecution(execution_fill(f), f.contract.localSymbol or f.contract.symbol,
+                                    f.execution.acctNumber) for f in fills],
+        open_orders=broker_orders(open_trades),
+        completed={t.order.permId: t.orderStatus.status for t in completed if t.order.permId},
+        positions=[BrokerPosition(p.account, p.contract.conId, p.contract.localSymbol or p.contract.symbol,
+                                  p.position, p.avgCost) for p in positions],
+        account_values=list(ib.accountValues()))
 
 
-def apply_executions(ledger: Ledger, fills, account: str) -> dict:
+def apply_executions(ledger: Ledger, executions: list[BrokerExecution], account: str) -> dict:
     """Apply every execution of `account` the ledger has not seen; returns what was applied and what matched no
     recorded order."""
     applied, unmatched, seen = [], [], 0
-    for fill in sorted(fills, key=lambda f: (f.execution.time, f.execution.execId)):
-        if account and fill.execution.acctNumber and fill.execution.acctNumber != account:
+    for execution in sorted(executions, key=lambda e: (e.fill.time, e.fill.exec_id)):
+        if account and execution.account and execution.account != account:
             continue
         seen += 1
-        execution = execution_fill(fill)
-        changes = ledger.apply(execution)
+        fill = execution.fill
+        changes = ledger.apply(fill)
         if changes is not None:
-            applied.append({"execId": execution.exec_id, "localSymbol": fill.contract.localSymbol,
-                            "side": execution.side, "shares": execution.shares, "split": changes})
-        elif not ledger.is_applied(execution.exec_id):
-            unmatched.append({"execId": execution.exec_id, "localSymbol": fill.contract.localSymbol,
-                              "side": execution.side, "shares": execution.shares, "orderRef": execution.order_ref})
+            applied.append({"execId": fill.exec_id, "localSymbol": execution.local_symbol, "side": fill.side,
+                            "shares": fill.shares, "split": changes})
+        elif not ledger.is_applied(fill.exec_id):
+            unmatched.append({"execId": fill.exec_id, "localSymbol": execution.local_symbol, "side": fill.side,
+                              "shares": fill.shares, "orderRef": fill.order_ref})
     return {"executionsSeen": seen, "applied": applied, "unmatchedExecutions": unmatched}
 
 
-def clear_finished_orders(ledger: Ledger, open_trades, completed, now: datetime) -> list[dict]:
+def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], final_status: dict[int, str],
+                          now: datetime) -> list[dict]:
     """Remove records of orders that ended without filling the rest, or that never reached the broker.
 
     Run after `apply_executions`, so the filled part of an ended order is in the holdings before its record goes.
     """
-    working_perm_ids = {t.order.permId for t in open_trades if t.order.permId}
-    working_ids = {(t.order.clientId, t.order.orderId) for t in open_trades}
-    final_status = {t.order.permId: t.orderStatus.status for t in completed if t.order.permId}
+    working_perm_ids = {o.perm_id for o in open_orders if o.perm_id}
+    working_ids = {(o.client_id, o.order_id) for o in open_orders}
     removed = []
     for order in ledger.open_orders():
         perm_id, key = order.get("permId", 0), (order["clientId"], order["orderId"])
@@ -95,15 +145,15 @@ def clear_finished_orders(ledger: Ledger, open_trades, completed, now: datetime)
     return removed
 
 
-def broker_positions(positions, account: str) -> tuple[dict[int, int], dict[int, str]]:
+def broker_positions(positions: list[BrokerPosition], account: str) -> tuple[dict[int, int], dict[int, str]]:
     """Broker quantities and localSymbols by conId."""
     quantities: dict[int, int] = defaultdict(int)
     symbols: dict[int, str] = {}
     for position in positions:
         if account and position.account != account:
             continue
-        quantities[position.contract.conId] += int(round(position.position))
-        symbols[position.contract.conId] = position.contract.localSymbol or position.contract.symbol
+        quantities[position.con_id] += int(round(position.position))
+        symbols[position.con_id] = position.local_symbol
     return dict(quantities), symbols
 
 

@@ -22,6 +22,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY main.py gunicorn.conf.py ./
 COPY lib lib
 COPY intents intents
+COPY strategies strategies
 
 ENV PYTHONUNBUFFERED=1 DISPLAY=:1 TRADING_MODE=paper STORE_BACKEND=firestore
 

@@ -16,13 +16,13 @@ from lib.account import net_liquidation as account_net_liquidation
 from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, InvalidConfig, ServiceError
+from lib.errors import BadRequest, InvalidConfig, PreconditionFailed, ServiceError
 from lib.instruments import ByConId, ContractInfo, bars_frame
 from lib.ledger import Ledger
 from lib.order_time import to_ib_utc
 from lib.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
 from lib.orders import ADAPTIVE_PRIORITIES
-from lib.run_claims import RunClaims
+from lib.run_claims import LOCK_MARGIN_S, RunClaims, StrategyLocks, busy_message
 from strategies import get_strategy
 from strategies.base import Strategy, StrategyError, StrategyInputs
 
@@ -92,11 +92,20 @@ class Allocation(Intent):
                     "reason": f"an identical allocation started at {earlier['claimedAt']} {state}; within "
                               f"retryCheckMinutes ({window.total_seconds() / 60:g}) nothing is placed again"}
         self._sent = SendResult()
+        strategy_ids = [strategy.id for strategy in self.strategies]
+        locks = StrategyLocks(self.store, self.settings.trading_mode)
+        busy = locks.acquire(strategy_ids, self.activity_id, self.clock(),
+                             timedelta(seconds=deadline.remaining_s() + LOCK_MARGIN_S))
+        if busy:
+            claims.finish(self.signature, self.activity_id, 0, "refused")
+            raise PreconditionFailed(busy_message(busy))
         try:
             result = self._allocate(params, config, deadline, overall)
         except Exception:
             claims.finish(self.signature, self.activity_id, self._sent.sent, "failed")
             raise
+        finally:
+            locks.release(strategy_ids, self.activity_id)
         claims.finish(self.signature, self.activity_id, self._sent.sent, "done")
         return result
 

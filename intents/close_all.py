@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from ib_insync import IB
 
@@ -12,11 +13,12 @@ from intents.params import as_bool, as_str_list
 from lib import ib_requests, market_data
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, ServiceError
+from lib.errors import BadRequest, PreconditionFailed, ServiceError
 from lib.instruments import ByConId
 from lib.ledger import Ledger
 from lib.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
 from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+from lib.run_claims import LOCK_MARGIN_S, StrategyLocks, busy_message
 from lib.sizing import consolidate
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,22 @@ class CloseAll(Intent):
         return not params["dryRun"]
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        if params["dryRun"]:
+            return self._close(params, config, deadline)
+        ledger = Ledger(self.store, self.settings.trading_mode)
+        strategies = params["strategies"] or sorted(
+            set(ledger.all_holdings()) | {s for order in ledger.open_orders() for s in order["source"]})
+        locks = StrategyLocks(self.store, self.settings.trading_mode)
+        busy = locks.acquire(strategies, self.activity_id, self.clock(),
+                             timedelta(seconds=deadline.remaining_s() + LOCK_MARGIN_S))
+        if busy:
+            raise PreconditionFailed(busy_message(busy))
+        try:
+            return self._close(params, config, deadline)
+        finally:
+            locks.release(strategies, self.activity_id)
+
+    def _close(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
         snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())

@@ -1,4 +1,4 @@
-"""The duplicate-run guard: one claim per request signature, taken in a store transaction.
+"""Guards against sending the same orders twice: duplicate-run claims and per-strategy locks.
 
 Cloud Scheduler retries and people re-send requests. A run that may place orders first claims its signature; an
 identical request inside the window finds the claim and places nothing. The claim is taken in a transaction, so
@@ -8,6 +8,9 @@ its claim back, so it can simply be run again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+
+# a lock outlives its run's time budget by this much before another run may take it over
+LOCK_MARGIN_S = 60.0
 
 
 class RunClaims:
@@ -52,3 +55,48 @@ class RunClaims:
                 tx.delete(path)
 
         self.store.run_transaction(settle)
+
+
+class StrategyLocks:
+    """While one run sizes and sends orders for a strategy, no other run may do so for the same strategy.
+
+    Two different requests naming the same strategy (Cloud Scheduler's and an operator's, say) would otherwise both
+    read the same holdings and orders in flight, and both send the strategy's trades. Locks live under
+    `runs/{mode}/strategyLocks/{strategy}`; a lock whose run died expires after its time-to-live.
+    """
+
+    def __init__(self, store, mode: str):
+        self.store = store
+        self.collection = f"runs/{mode}/strategyLocks"
+
+    def acquire(self, strategies: list[str], holder: str, now: datetime, ttl: timedelta) -> dict[str, dict]:
+        """Lock every strategy for `holder`, or none; returns the locks other runs hold (empty on success)."""
+        paths = {strategy: f"{self.collection}/{strategy}" for strategy in strategies}
+
+        def take(tx):
+            held = {}
+            for strategy, path in paths.items():
+                lock = tx.get(path)
+                if lock is not None and lock["holder"] != holder and now < datetime.fromisoformat(lock["expiresAt"]):
+                    held[strategy] = lock
+            if not held:
+                for path in paths.values():
+                    tx.set(path, {"holder": holder, "lockedAt": now.isoformat(), "expiresAt": (now + ttl).isoformat()})
+            return held
+
+        return self.store.run_transaction(take)
+
+    def release(self, strategies: list[str], holder: str) -> None:
+        paths = [f"{self.collection}/{strategy}" for strategy in strategies]
+
+        def drop(tx):
+            mine = [path for path in paths if (tx.get(path) or {}).get("holder") == holder]
+            for path in mine:
+                tx.delete(path)
+
+        self.store.run_transaction(drop)
+
+
+def busy_message(held: dict[str, dict]) -> str:
+    listed = "; ".join(f"{strategy} by run {lock['holder']} since {lock['lockedAt']}" for strategy, lock in held.items())
+    return f"another run is trading the same strategies ({listed}); nothing placed, try again once it has finished"

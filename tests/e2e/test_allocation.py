@@ -157,6 +157,28 @@ def test_identical_requests_at_the_same_moment_on_two_workers_place_once(trading
     assert len(t.broker_orders()) == 1
 
 
+def test_different_requests_for_the_same_strategy_do_not_trade_it_twice(trading):
+    t = trading(workers=2, threads=4)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    t.simulator.admin("POST", "/latency", {"ms": 300})    # each run takes over a second
+    bodies = [{"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}},
+              {"strategies": ["spymacdvixy", "dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}}]
+    start = threading.Barrier(2)
+
+    def send(body):
+        start.wait()
+        return t.post("allocation", body)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(send, bodies))
+    assert sorted(status for status, _ in answers) == [200, 409], answers
+    [(_, refused)] = [answer for answer in answers if answer[0] == 409]
+    assert "another run is trading the same strategies (dummy by run" in refused["error"]
+    mnq_orders = [o for o in t.broker_orders() if o["contract"]["local_symbol"].startswith("MNQ")]
+    assert len(mnq_orders) == 1
+    assert t.store.query("runs/paper/strategyLocks") == []
+
+
 def test_a_run_that_placed_nothing_can_run_again(trading):
     t = trading()
     t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": no_crossover_closes()})

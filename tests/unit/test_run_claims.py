@@ -38,3 +38,38 @@ def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_
     assert held["activityId"] == "run-2" and held["ordersPlaced"] == 3
     assert claims.claim("sig", "run-4", NOW + timedelta(minutes=61), WINDOW) is None
     store.close()
+
+
+def test_strategy_locks_are_all_or_nothing_and_expire(tmp_path):
+    from lib.run_claims import StrategyLocks
+
+    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    locks = StrategyLocks(store, "paper")
+    ttl = timedelta(minutes=2)
+    assert locks.acquire(["dummy", "spymacdvixy"], "run-1", NOW, ttl) == {}
+    held = locks.acquire(["dummy", "other"], "run-2", NOW, ttl)
+    assert list(held) == ["dummy"] and held["dummy"]["holder"] == "run-1"
+    assert store.get("runs/paper/strategyLocks/other") is None
+    assert locks.acquire(["other"], "run-2", NOW, ttl) == {}
+    assert locks.acquire(["dummy"], "run-3", NOW + timedelta(minutes=3), ttl) == {}   # run-1's lock expired
+    locks.release(["dummy", "spymacdvixy"], "run-1")    # releases only what run-1 still holds
+    assert store.get("runs/paper/strategyLocks/dummy")["holder"] == "run-3"
+    assert store.get("runs/paper/strategyLocks/spymacdvixy") is None
+    store.close()
+
+
+def test_only_one_of_simultaneous_lockers_wins(tmp_path):
+    from lib.run_claims import StrategyLocks
+
+    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    locks = StrategyLocks(store, "paper")
+    start = threading.Barrier(6)
+
+    def lock(n):
+        start.wait()
+        return locks.acquire(["dummy"], f"run-{n}", NOW, WINDOW)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lock, range(6)))
+    assert [r == {} for r in results].count(True) == 1
+    store.close()

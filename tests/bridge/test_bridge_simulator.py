@@ -12,20 +12,12 @@ from ib_insync import MarketOrder, Stock
 from lib.bridge import IBBridge
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from simulator.app import SimulatorConfig, SimulatorThread
+from tests.support.simulator_process import wait_until
 
 # a Tuesday, 10:30 in New York: US stock sessions are open
 SIM_NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 READY_TIMEOUT_S = 10
 CALL_TIMEOUT_S = 5
-
-
-def wait_for(condition, *, timeout_s: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.01)
-    return result
 
 
 class Simulators:
@@ -121,7 +113,7 @@ def test_call_reads_the_real_portfolio_on_the_loop_thread(simulator, bridge):
         spy_items = [i for i in portfolio if i.contract.conId == con_id]
         return spy_positions and spy_items and (thread_name, spy_positions[0], spy_items[0])
 
-    thread_name, position, item = wait_for(holds_spy, what="SPY in positions and portfolio")
+    thread_name, position, item = wait_until(holds_spy, what="SPY in positions and portfolio")
 
     assert thread_name.startswith("ib-bridge-")
     assert thread_name != threading.current_thread().name
@@ -215,7 +207,7 @@ def test_losing_the_gateway_fails_calls_fast_and_it_comes_back_by_itself(simulat
     assert not caller.is_alive()
     [(error, elapsed_s)] = outcome
     assert isinstance(error, GatewayUnavailable) and elapsed_s < 3
-    wait_for(lambda: not bridge.ready, timeout_s=2, what="ready to go false")
+    wait_until(lambda: not bridge.ready, timeout_s=2, what="ready to go false")
     started = time.monotonic()
     with pytest.raises(GatewayUnavailable):
         bridge.call(lambda ib: ib.positions(), timeout_s=CALL_TIMEOUT_S)
@@ -232,7 +224,7 @@ def test_losing_the_gateway_fails_calls_fast_and_it_comes_back_by_itself(simulat
 def test_dropped_connections_are_re_established(simulator, bridge):
     assert simulator.call("drop_connections")["dropped"] == 1
 
-    wait_for(lambda: bridge.status()["reconnects"] == 1 and bridge.ready, timeout_s=5, what="a reconnect")
+    wait_until(lambda: bridge.status()["reconnects"] == 1 and bridge.ready, timeout_s=5, what="a reconnect")
     assert bridge.call(lambda ib: ib.isConnected(), timeout_s=CALL_TIMEOUT_S) is True
 
 
@@ -242,7 +234,7 @@ def test_a_silent_socket_is_found_by_the_idle_probe(simulator, make_bridge):
 
     # replies now lag well past the probe and connect timeouts (kept short: the simulator flushes them on stop)
     simulator.call("set_latency", 2_000)
-    wait_for(lambda: not bridge.ready, timeout_s=3, what="the probe to declare the socket dead")
+    wait_until(lambda: not bridge.ready, timeout_s=3, what="the probe to declare the socket dead")
     assert "probe" in bridge.status()["lastError"]
 
     simulator.call("set_latency", 0)
@@ -261,7 +253,7 @@ def test_stop_disconnects_and_joins_within_the_limit(simulator, make_bridge):
     assert elapsed_s < 2
     assert not [t for t in threading.enumerate() if t.name.startswith("ib-bridge-") and t.is_alive()]
     assert bridge.ready is False
-    wait_for(lambda: 9 not in session_client_ids(simulator), timeout_s=2, what="the simulator to see the client go")
+    wait_until(lambda: 9 not in session_client_ids(simulator), timeout_s=2, what="the simulator to see the client go")
     with pytest.raises(GatewayUnavailable):
         bridge.call(lambda ib: None, timeout_s=1)
     bridge.stop()

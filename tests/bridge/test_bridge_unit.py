@@ -12,17 +12,9 @@ from lib.bridge import IBBridge, worker_client_ids
 from lib.errors import GatewayTimeout, GatewayUnavailable
 from lib.loop_thread import LoopThread
 from lib.supervisor import BACKOFF_JITTER, Session, backoff_delays
+from tests.support.simulator_process import wait_until
 
 STATUS_KEYS = {"connected", "ready", "clientId", "lastError", "reconnects", "serverVersion"}
-
-
-def wait_for(condition, *, timeout_s: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.01)
-    return result
 
 
 @pytest.fixture
@@ -331,7 +323,7 @@ def test_invalid_settings_are_refused(options):
 def test_calls_fail_fast_while_the_gateway_is_unreachable(make_bridge, refused_port):
     bridge = make_bridge(refused_port)
     bridge.start()
-    wait_for(lambda: bridge.status()["lastError"], what="a failed connection attempt")
+    wait_until(lambda: bridge.status()["lastError"], what="a failed connection attempt")
 
     for method in (bridge.call, bridge.run):
         started = time.monotonic()
@@ -350,7 +342,7 @@ def test_failed_attempts_back_off_exponentially_up_to_the_cap(make_bridge, bare_
     server = bare_server("close")
     bridge = make_bridge(server.port, backoff_initial_s=0.05, backoff_max_s=0.2)
     bridge.start()
-    wait_for(lambda: len(server.accepted_at) >= 6, timeout_s=5, what="six connection attempts")
+    wait_until(lambda: len(server.accepted_at) >= 6, timeout_s=5, what="six connection attempts")
     bridge.stop()
 
     gaps = [b - a for a, b in zip(server.accepted_at, server.accepted_at[1:])][:5]
@@ -365,7 +357,7 @@ def test_a_gateway_that_never_answers_times_the_attempt_out(make_bridge, bare_se
     bridge = make_bridge(server.port, connect_timeout_s=0.3)
     bridge.start()
 
-    error = wait_for(lambda: bridge.status()["lastError"], timeout_s=3, what="the attempt to time out")
+    error = wait_until(lambda: bridge.status()["lastError"], timeout_s=3, what="the attempt to time out")
 
     assert "0.3 s" in error or "TimeoutError" in error
     assert len(server.accepted_at) >= 1
@@ -379,7 +371,7 @@ def test_start_returns_at_once_and_stop_joins_within_the_limit(make_bridge, bare
     started = time.monotonic()
     bridge.start()
     assert time.monotonic() - started < 0.5
-    wait_for(lambda: server.accepted_at, what="the connection attempt")
+    wait_until(lambda: server.accepted_at, what="the connection attempt")
     assert bridge_threads()
 
     started = time.monotonic()

@@ -1,12 +1,12 @@
 """Account views through ib_insync over a real socket: values, portfolio, positions, summary, PnL."""
 
-import time
 from datetime import datetime, timezone
 
 import pytest
 from ib_insync import IB, MarketOrder, Stock
 
 from simulator.app import SimulatorConfig, SimulatorThread
+from tests.support.simulator_process import wait_until
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 ACCOUNT = "DU7654321"
@@ -26,12 +26,6 @@ def ib(gateway):
     client.disconnect()
 
 
-def wait_for(ib: IB, condition, timeout_s: float = 5) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        ib.waitOnUpdate(timeout=0.1)
-
 
 def values(ib: IB, tag: str) -> dict[str, float]:
     return {v.currency: float(v.value) for v in ib.accountValues() if v.tag == tag and v.modelCode == ""}
@@ -49,15 +43,15 @@ def test_fill_updates_positions_portfolio_and_values(ib, gateway):
     spy = Stock("SPY", "SMART", "USD")
     ib.qualifyContracts(spy)
     trade = ib.placeOrder(spy, MarketOrder("BUY", 20))
-    wait_for(ib, lambda: trade.isDone())
-    wait_for(ib, lambda: any(p.contract.conId == spy.conId for p in ib.positions()))
-    wait_for(ib, lambda: any(i.contract.conId == spy.conId for i in ib.portfolio()))
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.isDone())
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: any(p.contract.conId == spy.conId for p in ib.positions()))
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: any(i.contract.conId == spy.conId for i in ib.portfolio()))
     [position] = [p for p in ib.positions() if p.contract.conId == spy.conId]
     assert position.position == 20 and position.avgCost > 0 and position.account == ACCOUNT
     [item] = [i for i in ib.portfolio() if i.contract.conId == spy.conId]
     assert item.position == 20 and item.marketValue == pytest.approx(20 * item.marketPrice, rel=1e-6)
     spent = 20 * trade.orderStatus.avgFillPrice
-    wait_for(ib, lambda: values(ib, "TotalCashValue")["USD"] < 250_000 - spent + 1)
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: values(ib, "TotalCashValue")["USD"] < 250_000 - spent + 1)
     assert values(ib, "TotalCashValue")["USD"] == pytest.approx(250_000 - spent, abs=20)
 
 
@@ -75,7 +69,7 @@ def test_account_summary_with_ledger(ib):
 def test_pnl_subscription(ib):
     pnl = ib.reqPnL(ACCOUNT)
     try:
-        wait_for(ib, lambda: pnl.unrealizedPnL == pnl.unrealizedPnL and pnl.dailyPnL == pnl.dailyPnL)
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: pnl.unrealizedPnL == pnl.unrealizedPnL and pnl.dailyPnL == pnl.dailyPnL)
         assert pnl.account == ACCOUNT
     finally:
         ib.cancelPnL(ACCOUNT)
@@ -85,6 +79,6 @@ def test_price_move_updates_portfolio_value(ib, gateway):
     spy = Stock("SPY", "SMART", "USD")
     ib.qualifyContracts(spy)
     gateway.call("set_price", "SPY", 700.0)
-    wait_for(ib, lambda: any(i.contract.conId == spy.conId and i.marketPrice == 700.0 for i in ib.portfolio()))
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: any(i.contract.conId == spy.conId and i.marketPrice == 700.0 for i in ib.portfolio()))
     [item] = [i for i in ib.portfolio() if i.contract.conId == spy.conId]
     assert item.marketValue == pytest.approx(20 * 700.0)

@@ -1,7 +1,6 @@
 """Contracts and market data through ib_insync over a real socket: qualification, tickers, history."""
 
 import logging
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -9,6 +8,7 @@ from ib_insync import IB, ContFuture, Forex, Future, Index, Stock
 from ib_insync.wrapper import RequestError
 
 from simulator.app import SimulatorConfig, SimulatorThread
+from tests.support.simulator_process import wait_until
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 
@@ -96,24 +96,18 @@ def test_quotes_are_consistent_with_history(ib):
     assert bars[-1].close == pytest.approx(ticker.last, rel=0.02)
 
 
-def wait_for(ib: IB, condition, timeout_s: float = 5) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        ib.waitOnUpdate(timeout=0.1)
-
 
 def test_streaming_ticks_follow_price_changes(ib, gateway):
     qqq = Stock("QQQ", "SMART", "USD")
     ib.qualifyContracts(qqq)
     ticker = ib.reqMktData(qqq)
     try:
-        wait_for(ib, lambda: ticker.bid > 0)
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: ticker.bid > 0)
         gateway.call("set_price", "QQQ", 432.1)
-        wait_for(ib, lambda: ticker.last == 432.1)
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: ticker.last == 432.1)
         assert ticker.bid < 432.1 < ticker.ask
         gateway.call("move_price", "QQQ", -10)
-        wait_for(ib, lambda: ticker.last < 400)
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: ticker.last < 400)
         assert ticker.last == pytest.approx(388.89, abs=0.01)
     finally:
         ib.cancelMktData(qqq)

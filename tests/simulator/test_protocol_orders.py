@@ -1,12 +1,12 @@
 """Orders through ib_insync over a real socket: fills, commissions, resting limits, visibility, cancels."""
 
-import time
 from datetime import datetime, timezone
 
 import pytest
 from ib_insync import IB, Contract, ExecutionFilter, Forex, LimitOrder, MarketOrder, Stock, TagValue
 
 from simulator.app import SimulatorConfig, SimulatorThread
+from tests.support.simulator_process import wait_until
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 
@@ -33,12 +33,6 @@ def other(gateway):
     client.disconnect()
 
 
-def wait_for(ib: IB, condition, timeout_s: float = 5) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        ib.waitOnUpdate(timeout=0.1)
-
 
 def qualified(ib: IB, contract: Contract) -> Contract:
     ib.qualifyContracts(contract)
@@ -50,7 +44,7 @@ def test_market_order_fills_with_execution_and_commission(ib):
     spy = qualified(ib, Stock("SPY", "SMART", "USD"))
     [ticker] = ib.reqTickers(spy)
     trade = ib.placeOrder(spy, MarketOrder("BUY", 10, orderRef="test-mkt", tif="DAY"))
-    wait_for(ib, lambda: trade.isDone() and trade.fills and trade.fills[-1].commissionReport.commission)
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.isDone() and trade.fills and trade.fills[-1].commissionReport.commission)
     assert trade.orderStatus.status == "Filled" and trade.orderStatus.filled == 10
     assert trade.order.permId > 0 and trade.orderStatus.avgFillPrice == pytest.approx(ticker.ask, rel=0.01)
     [fill] = trade.fills
@@ -60,20 +54,20 @@ def test_market_order_fills_with_execution_and_commission(ib):
     assert 0.35 <= fill.commissionReport.commission <= 10 and fill.commissionReport.currency == "USD"
     statuses = [entry.status for entry in trade.log]
     assert statuses.index("Submitted") < statuses.index("Filled")
-    wait_for(ib, lambda: any(p.contract.conId == spy.conId and p.position >= 10 for p in ib.positions()))
-    wait_for(ib, lambda: any(p.contract.conId == spy.conId for p in ib.portfolio()))
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: any(p.contract.conId == spy.conId and p.position >= 10 for p in ib.positions()))
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: any(p.contract.conId == spy.conId for p in ib.portfolio()))
 
 
 def test_limit_order_rests_then_cancels(ib):
     spy = qualified(ib, Stock("SPY", "SMART", "USD"))
     [ticker] = ib.reqTickers(spy)
     trade = ib.placeOrder(spy, LimitOrder("BUY", 5, round(ticker.bid * 0.8, 2), tif="GTC", outsideRth=True))
-    wait_for(ib, lambda: trade.orderStatus.status == "Submitted")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.orderStatus.status == "Submitted")
     ib.sleep(0.05)
     assert trade.orderStatus.status == "Submitted" and not trade.fills
     assert trade in ib.openTrades()
     ib.cancelOrder(trade.order)
-    wait_for(ib, lambda: trade.orderStatus.status == "Cancelled")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.orderStatus.status == "Cancelled")
     assert trade not in ib.openTrades() and not trade.fills
 
 
@@ -82,9 +76,9 @@ def test_resting_limit_fills_when_the_price_crosses(ib, gateway):
     [ticker] = ib.reqTickers(iwm)
     limit = round(ticker.ask * 0.95, 2)
     trade = ib.placeOrder(iwm, LimitOrder("BUY", 3, limit))
-    wait_for(ib, lambda: trade.orderStatus.status == "Submitted")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.orderStatus.status == "Submitted")
     gateway.call("set_price", "IWM", round(limit * 0.98, 2))
-    wait_for(ib, lambda: trade.orderStatus.status == "Filled")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.orderStatus.status == "Filled")
     assert trade.orderStatus.avgFillPrice <= limit
 
 
@@ -92,7 +86,7 @@ def test_adaptive_algo_and_forex_conversion_order(ib):
     eurusd = qualified(ib, Forex("EURUSD", exchange="FXCONV"))
     order = MarketOrder("BUY", 20000, algoStrategy="Adaptive", algoParams=[TagValue("adaptivePriority", "Normal")])
     trade = ib.placeOrder(eurusd, order)
-    wait_for(ib, lambda: trade.isDone())
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.isDone())
     assert trade.orderStatus.status == "Filled" and trade.fills[0].contract.symbol == "EUR"
 
 
@@ -100,7 +94,7 @@ def test_open_orders_are_visible_per_client(ib, other):
     spy = qualified(ib, Stock("SPY", "SMART", "USD"))
     [ticker] = ib.reqTickers(spy)
     trade = ib.placeOrder(spy, LimitOrder("SELL", 1, round(ticker.ask * 1.5, 2), tif="GTC"))
-    wait_for(ib, lambda: trade.orderStatus.status == "Submitted")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.orderStatus.status == "Submitted")
     try:
         assert trade.order.orderId in [t.order.orderId for t in ib.reqOpenOrders()]
         assert trade.order.permId not in [t.order.permId for t in other.reqOpenOrders()]
@@ -111,7 +105,7 @@ def test_open_orders_are_visible_per_client(ib, other):
         assert mine.order.clientId == 21 and mine.order.lmtPrice == trade.order.lmtPrice
     finally:
         ib.cancelOrder(trade.order)
-        wait_for(ib, lambda: trade.orderStatus.status == "Cancelled")
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.orderStatus.status == "Cancelled")
 
 
 def test_global_cancel_cancels_every_client(ib, other):
@@ -119,25 +113,25 @@ def test_global_cancel_cancels_every_client(ib, other):
     [ticker] = other.reqTickers(spy)
     mine = ib.placeOrder(spy, LimitOrder("BUY", 1, round(ticker.bid * 0.5, 2)))
     theirs = other.placeOrder(spy, LimitOrder("BUY", 1, round(ticker.bid * 0.5, 2)))
-    wait_for(ib, lambda: mine.orderStatus.status == "Submitted")
-    wait_for(other, lambda: theirs.orderStatus.status == "Submitted")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: mine.orderStatus.status == "Submitted")
+    wait_until(pump=other.waitOnUpdate, condition=lambda: theirs.orderStatus.status == "Submitted")
     ib.reqGlobalCancel()
-    wait_for(ib, lambda: mine.orderStatus.status == "Cancelled")
-    wait_for(other, lambda: theirs.orderStatus.status == "Cancelled")
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: mine.orderStatus.status == "Cancelled")
+    wait_until(pump=other.waitOnUpdate, condition=lambda: theirs.orderStatus.status == "Cancelled")
 
 
 def test_rejections_reach_the_client(ib, gateway):
     spy = qualified(ib, Stock("SPY", "SMART", "USD"))
     zero = ib.placeOrder(spy, MarketOrder("BUY", 0))
-    wait_for(ib, lambda: zero.isDone())
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: zero.isDone())
     assert zero.orderStatus.status in ("Cancelled", "Inactive")
     assert any(entry.errorCode for entry in zero.log)
     unknown = ib.placeOrder(Contract(conId=999999999, exchange="SMART"), MarketOrder("BUY", 1))
-    wait_for(ib, lambda: unknown.isDone())
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: unknown.isDone())
     assert [entry.errorCode for entry in unknown.log if entry.errorCode] == [200]
     gateway.call("reject_next_order", 201, "Order rejected - reason:test rejection")
     rejected = ib.placeOrder(spy, MarketOrder("BUY", 1))
-    wait_for(ib, lambda: rejected.isDone())
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: rejected.isDone())
     assert any(entry.errorCode == 201 and "test rejection" in entry.message for entry in rejected.log)
 
 
@@ -146,7 +140,7 @@ def test_partial_fills_arrive_as_several_executions(ib, gateway):
     try:
         tlt = qualified(ib, Stock("TLT", "SMART", "USD"))
         trade = ib.placeOrder(tlt, MarketOrder("BUY", 30))
-        wait_for(ib, lambda: trade.isDone())
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: trade.isDone())
     finally:
         gateway.call("set_partial_fills", 1)
     assert trade.orderStatus.status == "Filled" and len(trade.fills) == 3

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from ib_insync import IB, Contract
 
@@ -13,22 +11,21 @@ from intents.base import Intent
 from intents.params import as_bool, as_str_list
 from lib import ib_requests, market_data
 from lib.account import net_liquidation as account_net_liquidation
-from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, InvalidConfig, PreconditionFailed, ServiceError
+from lib.errors import BadRequest, PreconditionFailed, ServiceError
 from lib.instruments import ByConId, ContractInfo, bars_frame
 from lib.ledger import Ledger
+from lib.market_calendar import trading_date
+from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.order_time import to_ib_utc
-from lib.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
-from lib.orders import ADAPTIVE_PRIORITIES
 from lib.run_claims import LOCK_MARGIN_S, RunClaims, StrategyLocks, busy_message
 from strategies import get_strategy
-from strategies.base import Strategy, StrategyError, StrategyInputs
+from strategies.base import Requirements, Strategy, StrategyError, StrategyInputs
+from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size
 
 log = logging.getLogger(__name__)
 
-MARKET_ZONE = ZoneInfo("America/New_York")
 ORDER_PROPERTIES = frozenset({"goodAfterTime", "outsideRth"})
 
 
@@ -76,13 +73,13 @@ class Allocation(Intent):
         return not params["dryRun"]
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
-        overall = _number(config.require("exposure.overall"), "exposure.overall")
+        overall = config.number("exposure.overall")
         if overall == 0:
             return {"status": "aborted", "reason": "exposure.overall is 0: nothing to allocate, nothing placed"}
         self._sent = SendResult()
         if params["dryRun"]:
             return self._allocate(params, config, deadline, overall)
-        window = timedelta(minutes=_number(config.require("retryCheckMinutes"), "retryCheckMinutes"))
+        window = timedelta(minutes=config.number("retryCheckMinutes"))
         claims = RunClaims(self.store, self.settings.trading_mode, self.name)
         earlier = claims.claim(self.signature, self.activity_id, self.clock(), window)
         if earlier is not None:
@@ -114,13 +111,14 @@ class Allocation(Intent):
     def _allocate(self, params: dict, config: TradingConfig, deadline: Deadline, overall: float) -> dict:
         mode = self.settings.trading_mode
         ledger = Ledger(self.store, mode)
-        plans = [StrategyPlan(s.id, ledger.holdings(s.id), ledger.in_flight(s.id)) for s in self.strategies]
+        in_flight = ledger.in_flight_by_strategy()
+        plans = [StrategyPlan(s.id, ledger.holdings(s.id), in_flight.get(s.id, {})) for s in self.strategies]
         held = {con_id for plan in plans for con_id in (*plan.holdings, *plan.in_flight)}
         account = config.get("account", "")
 
-        gateway_now, values, resolved, frames = self.bridge.run(
+        gateway_now, values, requirements, resolved, frames = self.bridge.run(
             lambda ib: _fetch_inputs(ib, self.strategies, held), timeout_s=deadline.remaining_s())
-        today = gateway_now.astimezone(MARKET_ZONE).date()
+        today = trading_date(gateway_now)
         net_liquidation, base = account_net_liquidation(values, account)
         if not params["dryRun"]:
             self._record_start_of_day(today, net_liquidation, base)
@@ -128,7 +126,8 @@ class Allocation(Intent):
         ib_contracts = {c.conId: c for c in resolved.values() if not isinstance(c, Exception)}
         contracts = {con_id: ContractInfo.from_contract(c) for con_id, c in ib_contracts.items()}
         for strategy, plan in zip(self.strategies, plans):
-            self._decide(strategy, plan, config, overall, net_liquidation, resolved, frames, today)
+            self._decide(strategy, plan, config, overall, net_liquidation, requirements[strategy.id], resolved,
+                         frames)
         unresolved_held = sorted(con_id for con_id in held if con_id not in contracts)
         for plan in plans:
             missing = [c for c in (*plan.holdings, *plan.in_flight) if c in unresolved_held]
@@ -151,10 +150,7 @@ class Allocation(Intent):
             except ValueError as exc:
                 plan.error = str(exc)
 
-        max_notional = config.get("maxOrderNotional")
-        if max_notional is not None:
-            max_notional = _number(max_notional, "maxOrderNotional")
-        planned = net_orders(plans, contracts, prices, fx_by_con_id, max_notional)
+        planned = net_orders(plans, contracts, prices, fx_by_con_id, config.number("maxOrderNotional", None))
         result = {
             "status": "dryRun" if params["dryRun"] else "done",
             "netLiquidation": {"value": net_liquidation, "currency": base},
@@ -180,11 +176,10 @@ class Allocation(Intent):
         return result
 
     def _decide(self, strategy: Strategy, plan: StrategyPlan, config: TradingConfig, overall: float,
-                net_liquidation: float, resolved: dict, frames: dict, today) -> None:
+                net_liquidation: float, requirements: Requirements, resolved: dict, frames: dict) -> None:
         try:
-            share = _number(config.require(f"exposure.strategies.{strategy.id}"), f"exposure.strategies.{strategy.id}")
+            share = config.number(f"exposure.strategies.{strategy.id}")
             plan.exposure = round(net_liquidation * overall * share, 2)
-            requirements = strategy.requirements(today)
             contracts = {}
             for name, instrument in requirements.instruments.items():
                 contract = resolved[instrument]
@@ -214,11 +209,8 @@ class Allocation(Intent):
     def _place(self, planned: list[PlannedOrder], ib_contracts: dict[int, Contract], properties: dict,
                config: TradingConfig, account: str, ledger: Ledger, gateway_now: datetime,
                deadline: Deadline) -> list[dict]:
-        priority = config.get("adaptivePriority", "Normal")
-        if priority not in ADAPTIVE_PRIORITIES:
-            raise InvalidConfig("adaptivePriority", f"one of {', '.join(ADAPTIVE_PRIORITIES)}", priority)
         style = OrderStyle(
-            order_ref=f"allocation-{self.activity_id}", priority=priority, account=account,
+            order_ref=f"allocation-{self.activity_id}", priority=adaptive_priority(config), account=account,
             good_after_time=to_ib_utc(properties["goodAfterTime"], gateway_now) if "goodAfterTime" in properties
             else "",
             outside_rth=properties.get("outsideRth", False))
@@ -229,9 +221,10 @@ class Allocation(Intent):
 
 
 async def _fetch_inputs(ib: IB, strategies: list[Strategy], held: set[int]):
-    """Gateway time, account values, every instrument resolved, every history fetched: one bridge round trip."""
+    """Gateway time, account values, each strategy's requirements on the gateway's trading day, every instrument
+    resolved and every history fetched: one bridge round trip."""
     gateway_now = await ib_requests.current_time(ib)
-    today = gateway_now.astimezone(MARKET_ZONE).date()
+    today = trading_date(gateway_now)
     requirements = {strategy.id: strategy.requirements(today) for strategy in strategies}
     instruments = [i for r in requirements.values() for i in r.instruments.values()]
     instruments += [ByConId(con_id) for con_id in sorted(held)]
@@ -246,7 +239,7 @@ async def _fetch_inputs(ib: IB, strategies: list[Strategy], held: set[int]):
     for strategy_id, requirement in requirements.items():
         for name in requirement.histories:
             frames.setdefault((strategy_id, name), bars_frame([]))
-    return gateway_now, ib.accountValues(), resolved, frames
+    return gateway_now, ib.accountValues(), requirements, resolved, frames
 
 
 async def _fetch_prices(ib: IB, contracts: list[Contract], base: str, market_data_type: int, today):
@@ -264,12 +257,6 @@ def _json_object(value, name: str) -> dict:
     if not isinstance(value, dict):
         raise BadRequest(f"parameter {name!r} must be a JSON object, got {value!r}")
     return dict(value)
-
-
-def _number(value, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise InvalidConfig(key, "a number >= 0", value)
-    return float(value)
 
 
 def _reportable(value):

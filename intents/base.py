@@ -6,20 +6,18 @@ import json
 import logging
 from datetime import datetime, timezone
 from typing import Callable, ClassVar
-from zoneinfo import ZoneInfo
 
 from intents.params import as_bool, as_positive_number
 from lib import ib_requests
 from lib.config import Settings, TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, TradingDisabled
-from lib.market_calendar import DEFAULT_CALENDAR, is_trading_day
+from lib.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_PARAM = "timeoutSeconds"
 FORCE_PARAM = "force"
-MARKET_ZONE = ZoneInfo("America/New_York")
 MAX_TIMEOUT_S = 3600.0
 
 
@@ -107,7 +105,7 @@ class Intent:
         """A reason to place nothing when the exchange has no session today (by the gateway's clock)."""
         calendar = config.get("marketCalendar", DEFAULT_CALENDAR)
         gateway_now = self.bridge.run(ib_requests.current_time, timeout_s=deadline.remaining_s())
-        day = gateway_now.astimezone(MARKET_ZONE).date()
+        day = trading_date(gateway_now)
         if is_trading_day(day, calendar):
             return None
         log.info("%s skipped: %s has no session on %s", self.name, calendar, day)

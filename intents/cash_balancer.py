@@ -11,7 +11,6 @@ from intents.params import as_bool
 from lib.account import cash_balances, exchange_rates, net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import InvalidConfig
 from lib.instruments import fx_pair_for
 from lib.orders import place_and_confirm
 
@@ -57,9 +56,7 @@ class CashBalancer(Intent):
         return not params["dryRun"]
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
-        threshold = config.require("cashBalanceThresholdInBaseCurrency")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
-            raise InvalidConfig("cashBalanceThresholdInBaseCurrency", "a number >= 0", threshold)
+        threshold = config.number("cashBalanceThresholdInBaseCurrency")
         account = config.get("account", "")
         values = self.bridge.call(lambda ib: ib.accountValues(), timeout_s=deadline.remaining_s())
         _, base = net_liquidation(values, account)

@@ -16,8 +16,8 @@ from lib.deadline import Deadline
 from lib.errors import BadRequest, PreconditionFailed, ServiceError
 from lib.instruments import ByConId
 from lib.ledger import Ledger
-from lib.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
-from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
+from lib.reconciliation import catch_up, ledger_differences
 from lib.run_claims import LOCK_MARGIN_S, StrategyLocks, busy_message
 from lib.sizing import consolidate
 
@@ -94,9 +94,7 @@ class CloseAll(Intent):
     def _close(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
-        snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-        apply_executions(ledger, snapshot.executions, account)
-        clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
+        snapshot, _ = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
         chosen = params["strategies"]
         warnings = []
         differences = ledger_differences(ledger, snapshot.positions, account)
@@ -115,9 +113,7 @@ class CloseAll(Intent):
             if outcome["notCancellable"] or outcome["stillOpen"]:
                 warnings.append({"notCancelled": outcome})
             # fills that raced the cancels belong in the holdings before the closing trades are sized
-            snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-            apply_executions(ledger, snapshot.executions, account)
-            clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
+            catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
 
         holdings = ledger.all_holdings()
         strategies = sorted(holdings) if chosen is None else chosen
@@ -139,7 +135,7 @@ class CloseAll(Intent):
             return result
         orders = [StrategyOrder(contracts[c], trade.quantity, trade.source) for c, trade in closing.items()]
         style = OrderStyle(order_ref=f"close-all-{self.activity_id}",
-                           priority=config.get("adaptivePriority", "Normal"), account=account)
+                           priority=adaptive_priority(config), account=account)
         sent = send_recorded(self.bridge, ledger, orders, style, deadline, lambda: self.clock().isoformat(),
                              SendResult())
         result["orders"] = sent.reports

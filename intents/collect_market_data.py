@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import MARKET_ZONE, Intent
+from intents.base import Intent
 from lib import ib_requests, market_data
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
 from lib.instruments import Forex, Future, HistoryRequest, Index, Instrument, Stock
+from lib.market_calendar import trading_date
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class CollectMarketData(Intent):
 
         async def fetch(ib):
             gateway_now = await ib_requests.current_time(ib)
-            today = gateway_now.astimezone(MARKET_ZONE).date()
+            today = trading_date(gateway_now)
             resolved = await market_data.resolve(ib, instruments, today)
             requests = {str(i): (resolved[i], HistoryRequest(str(i), duration, "1 day",
                                                              "MIDPOINT" if isinstance(i, Forex) else "TRADES", True))

@@ -10,7 +10,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
 from lib.ledger import Ledger
-from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+from lib.reconciliation import catch_up, ledger_differences
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ class EodCheck(Intent):
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
-        snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-        apply_executions(ledger, snapshot.executions, account)
-        clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
+        snapshot, _ = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
         differences = ledger_differences(ledger, snapshot.positions, account)
         if differences:
             log.error("end of day: ledger and broker positions differ", extra={"fields": {"differences": differences}})

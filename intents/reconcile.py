@@ -13,7 +13,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest
 from lib.ledger import Ledger
-from lib.reconciliation import apply_executions, broker_snapshot, clear_finished_orders, ledger_differences
+from lib.reconciliation import catch_up, ledger_differences
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,8 @@ class Reconcile(Intent):
         account = config.get("account", "")
         mode = self.settings.trading_mode
         ledger = Ledger(self.store, mode)
-        snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
         # executions still unapplied would otherwise look unexplained and be adopted twice
-        applied = apply_executions(ledger, snapshot.executions, account)
-        clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, self.clock())
+        snapshot, applied = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
         value, currency = net_liquidation(snapshot.account_values, account)
         portfolio = {
             "takenAt": self.clock().isoformat(),

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import MARKET_ZONE, Intent
+from intents.base import Intent
 from lib import ib_requests
 from lib.account import net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import InvalidConfig, PreconditionFailed
+from lib.errors import PreconditionFailed
 from lib.ledger import Ledger
+from lib.market_calendar import trading_date
 from lib.reconciliation import broker_orders
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,10 @@ class RiskCheck(Intent):
     timeout_s = 30.0
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
-        limit = config.require("maxDailyDrawdownPercent")
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0:
-            raise InvalidConfig("maxDailyDrawdownPercent", "a number >= 0", limit)
+        limit = config.number("maxDailyDrawdownPercent")
         mode = self.settings.trading_mode
         gateway_now, values, open_orders = self.bridge.run(_account_now, timeout_s=deadline.remaining_s())
-        today = gateway_now.astimezone(MARKET_ZONE).date().isoformat()
+        today = trading_date(gateway_now).isoformat()
         start = self.store.get(f"status/{mode}") or {}
         if start.get("date") != today:
             raise PreconditionFailed(f"no start-of-day NetLiquidation for {today}: the morning allocation did not "

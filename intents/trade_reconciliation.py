@@ -8,8 +8,7 @@ from intents.base import Intent
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.ledger import Ledger
-from lib.reconciliation import (LedgerMismatch, apply_executions, broker_snapshot, clear_finished_orders,
-                                ledger_differences)
+from lib.reconciliation import LedgerMismatch, catch_up, ledger_differences
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +33,11 @@ class TradeReconciliation(Intent):
         ledger = Ledger(self.store, self.settings.trading_mode)
         result = {"executionsSeen": 0, "applied": [], "unmatchedExecutions": [], "removedOrders": []}
         for _ in range(SNAPSHOTS):
-            snapshot = self.bridge.run(broker_snapshot, timeout_s=deadline.remaining_s())
-            applied = apply_executions(ledger, snapshot.executions, account)
-            result["executionsSeen"] = applied["executionsSeen"]
-            result["applied"] += applied["applied"]
-            result["unmatchedExecutions"] = applied["unmatchedExecutions"]
-            result["removedOrders"] += clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed,
-                                                             self.clock())
+            snapshot, changed = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
+            result["executionsSeen"] = changed["executionsSeen"]
+            result["applied"] += changed["applied"]
+            result["unmatchedExecutions"] = changed["unmatchedExecutions"]
+            result["removedOrders"] += changed["removedOrders"]
             differences = ledger_differences(ledger, snapshot.positions, account)
             if not differences:
                 break

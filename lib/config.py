@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from lib.errors import MissingConfigKey
+from lib.errors import InvalidConfig, MissingConfigKey
 
 TRADING_MODES = ("paper", "live")
 STORE_BACKENDS = ("sqlite", "firestore")
@@ -138,6 +139,21 @@ class TradingConfig:
         if value is _MISSING:
             raise MissingConfigKey(key)
         return value
+
+    def number(self, key: str, default: Any = _MISSING) -> float | None:
+        """A number >= 0 at a dotted key; `default` when absent (MissingConfigKey without one).
+
+        Raises:
+            InvalidConfig: the value is not a finite number >= 0.
+        """
+        value = self._lookup(key)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise MissingConfigKey(key)
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise InvalidConfig(key, "a number >= 0", value)
+        return float(value)
 
     def _lookup(self, key: str) -> Any:
         node: Any = self._values

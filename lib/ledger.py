@@ -98,11 +98,17 @@ class Ledger:
 
     def in_flight(self, strategy: str) -> dict[int, int]:
         """Signed quantities still to be filled for this strategy, by conId."""
-        pending: dict[int, int] = {}
+        return self.in_flight_by_strategy().get(strategy, {})
+
+    def in_flight_by_strategy(self) -> dict[str, dict[int, int]]:
+        """Every strategy's signed quantities still to be filled, by conId, from one read of the open orders."""
+        pending: dict[str, dict[int, int]] = {}
         for order in self.open_orders():
-            share = order["source"].get(strategy, 0) - order.get("allocated", {}).get(strategy, 0)
-            if share:
-                pending[order["conId"]] = pending.get(order["conId"], 0) + share
+            for strategy, quantity in order["source"].items():
+                share = quantity - order.get("allocated", {}).get(strategy, 0)
+                if share:
+                    mine = pending.setdefault(strategy, {})
+                    mine[order["conId"]] = mine.get(order["conId"], 0) + share
         return pending
 
     def is_applied(self, exec_id: str) -> bool:

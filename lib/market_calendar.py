@@ -1,14 +1,22 @@
 """Exchange trading days, from exchange-calendars (maintained holiday rules for the world's exchanges)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import exchange_calendars
 
 from lib.errors import InvalidConfig
 
 DEFAULT_CALENDAR = "XNYS"
+# the trading day of the US markets the strategies trade: a day starts at midnight in New York
+MARKET_ZONE = ZoneInfo("America/New_York")
+
+
+def trading_date(moment: datetime) -> date:
+    """The New York calendar day of an aware moment (the gateway's clock)."""
+    return moment.astimezone(MARKET_ZONE).date()
 
 
 @lru_cache(maxsize=16)

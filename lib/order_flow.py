@@ -14,9 +14,9 @@ from typing import Callable
 from ib_insync import IB, Contract
 
 from lib.deadline import Deadline
-from lib.errors import GatewayUnavailable
+from lib.errors import GatewayUnavailable, InvalidConfig
 from lib.ledger import Ledger
-from lib.orders import FINAL_STATES, adaptive_market_order, place_and_confirm
+from lib.orders import ADAPTIVE_PRIORITIES, FINAL_STATES, adaptive_market_order, place_and_confirm
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ class OrderStyle:
     account: str = ""
     good_after_time: str = ""
     outside_rth: bool = False
+
+
+def adaptive_priority(config) -> str:
+    """Config `adaptivePriority` (default Normal), checked before anything is sent."""
+    priority = config.get("adaptivePriority", "Normal")
+    if priority not in ADAPTIVE_PRIORITIES:
+        raise InvalidConfig("adaptivePriority", f"one of {', '.join(ADAPTIVE_PRIORITIES)}", priority)
+    return priority
 
 
 @dataclass

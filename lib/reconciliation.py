@@ -145,6 +145,17 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], final_
     return removed
 
 
+def catch_up(bridge, ledger: Ledger, account: str, now: datetime, timeout_s: float) -> tuple[BrokerSnapshot, dict]:
+    """A broker snapshot, and the ledger brought up to it: new executions applied, finished orders cleared.
+
+    Returns the snapshot and what changed (`apply_executions`' report plus `removedOrders`).
+    """
+    snapshot = bridge.run(broker_snapshot, timeout_s=timeout_s)
+    report = apply_executions(ledger, snapshot.executions, account)
+    report["removedOrders"] = clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, now)
+    return snapshot, report
+
+
 def broker_positions(positions: list[BrokerPosition], account: str) -> tuple[dict[int, int], dict[int, str]]:
     """Broker quantities and localSymbols by conId."""
     quantities: dict[int, int] = defaultdict(int)

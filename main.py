@@ -88,7 +88,8 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
 
     @app.get("/readyz")
     def readyz():
-        status = services.status()
+        # Each gunicorn worker has its own gateway connection; the pid says which one answered.
+        status = {**services.status(), "pid": os.getpid()}
         return jsonify(status), (200 if status["ready"] else 503)
 
     @app.route("/", defaults={"intent": ""}, methods=["GET", "POST"])

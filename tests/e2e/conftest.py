@@ -112,6 +112,7 @@ class Trading:
 
     def restart_simulator(self) -> None:
         """Restart the simulator and wait until the service's (single) worker is back on a new connection."""
+        assert self.service.workers == 1, "reconnects are counted per worker; restart with one worker"
         before = self.service.reconnects()
         self.simulator.restart()
         self.service.wait_reconnected(before)

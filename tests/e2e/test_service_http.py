@@ -16,6 +16,7 @@ def test_readyz_and_healthz_once_the_gateway_is_synced(start_simulator, start_se
     status, body = service.request("GET", "/readyz")
     assert status == 200
     assert body["connected"] is True and body["ready"] is True
+    assert isinstance(body["pid"], int) and isinstance(body["clientId"], int)
 
 
 def test_default_intent_reports_the_gateway_clock(start_simulator, start_service):

@@ -47,6 +47,7 @@ class ServiceProcess:
                  env: dict | None = None):
         self.port = free_port()
         self.log_path = log_path
+        self.workers = workers
         self._env = {
             **os.environ,
             "TRADING_MODE": "paper",
@@ -79,7 +80,16 @@ class ServiceProcess:
         return self
 
     def wait_ready(self, timeout_s: float = 30) -> None:
-        self.poll(lambda: self.request("GET", "/readyz", timeout_s=5)[0] == 200, timeout_s, "/readyz 200")
+        """Wait until every worker has answered /readyz with 200 (each worker has its own connection)."""
+        ready_pids: set[int] = set()
+
+        def all_workers_ready():
+            status, body = self.request("GET", "/readyz", timeout_s=5)
+            if status == 200:
+                ready_pids.add(body["pid"])
+            return len(ready_pids) >= self.workers
+
+        self.poll(all_workers_ready, timeout_s, f"/readyz 200 from all {self.workers} workers")
 
     def reconnects(self) -> int:
         """How many times the worker answering /readyz has reconnected (meaningful with one worker)."""

@@ -16,24 +16,26 @@ from lib.deadline import Deadline
 from lib.errors import BadRequest, PreconditionFailed, ServiceError
 from lib.instruments import ByConId, ContractInfo, bars_frame
 from lib.ledger import Ledger
+from lib.limit_prices import check_offset
 from lib.market_calendar import trading_date
 from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.order_time import to_ib_utc
 from lib.run_claims import LOCK_MARGIN_S, RunClaims, StrategyLocks, busy_message
 from strategies import get_strategy
 from strategies.base import Requirements, Strategy, StrategyError, StrategyInputs
-from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size
+from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size, with_limit_prices
 
 log = logging.getLogger(__name__)
 
-ORDER_PROPERTIES = frozenset({"goodAfterTime", "outsideRth"})
+ORDER_PROPERTIES = frozenset({"goodAfterTime", "outsideRth", "limitOffsetPercent"})
 
 
 class Allocation(Intent):
     """`allocation`: run the listed strategies and place the netted orders.
 
     Parameters: strategies (required list of strategy ids), dryRun (compute everything, place nothing),
-    orderProperties ({goodAfterTime: "today 15:55 America/New_York", outsideRth: bool}), strategyParams
+    orderProperties ({goodAfterTime: "today 15:55 America/New_York", outsideRth: bool, limitOffsetPercent: number
+    for limit orders instead of market orders}), strategyParams
     ({strategy id: {its parameters}}, e.g. {"dummy": {"seed": 7}}).
     """
 
@@ -66,6 +68,11 @@ class Allocation(Intent):
             to_ib_utc(properties["goodAfterTime"], self.clock())
         if "outsideRth" in properties:
             properties["outsideRth"] = as_bool(properties["outsideRth"], "orderProperties.outsideRth")
+        if "limitOffsetPercent" in properties:
+            try:
+                properties["limitOffsetPercent"] = check_offset(properties["limitOffsetPercent"])
+            except ValueError as exc:
+                raise BadRequest(f"orderProperties: {exc}") from None
         return {"strategies": ids, "dryRun": as_bool(params.get("dryRun", False), "dryRun"),
                 "orderProperties": properties, "strategyParams": strategy_params}
 
@@ -151,6 +158,11 @@ class Allocation(Intent):
                 plan.error = str(exc)
 
         planned = net_orders(plans, contracts, prices, fx_by_con_id, config.number("maxOrderNotional", None))
+        offset = params["orderProperties"].get("limitOffsetPercent")
+        to_price = [ib_contracts[order.trade.con_id] for order in planned if order.refused is None]
+        if offset is not None and to_price:
+            ticks = self.bridge.run(lambda ib: market_data.min_ticks(ib, to_price), timeout_s=deadline.remaining_s())
+            planned = with_limit_prices(planned, prices, ticks, offset)
         result = {
             "status": "dryRun" if params["dryRun"] else "done",
             "netLiquidation": {"value": net_liquidation, "currency": base},
@@ -214,8 +226,8 @@ class Allocation(Intent):
             good_after_time=to_ib_utc(properties["goodAfterTime"], gateway_now) if "goodAfterTime" in properties
             else "",
             outside_rth=properties.get("outsideRth", False))
-        orders = [StrategyOrder(ib_contracts[order.trade.con_id], order.trade.quantity, order.trade.source)
-                  for order in planned]
+        orders = [StrategyOrder(ib_contracts[order.trade.con_id], order.trade.quantity, order.trade.source,
+                                order.limit_price) for order in planned]
         send_recorded(self.bridge, ledger, orders, style, deadline, lambda: self.clock().isoformat(), self._sent)
         return self._sent.reports
 

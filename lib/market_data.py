@@ -12,8 +12,8 @@ from datetime import date
 import pandas as pd
 from ib_insync import IB, Contract
 
-from lib.instruments import (HistoryRequest, Instrument, PriceUnavailable, bars_frame, fx_pair_for,
-                             fx_rate_to_base, ticker_price)
+from lib.instruments import (ContractNotFound, HistoryRequest, Instrument, PriceUnavailable, bars_frame,
+                             fx_pair_for, fx_rate_to_base, ticker_price)
 
 
 async def resolve(ib: IB, instruments: Iterable[Instrument], today: date) -> dict[Instrument, Contract | Exception]:
@@ -85,3 +85,19 @@ async def fx_rates(ib: IB, currencies: Iterable[str], base: str, market_data_typ
         price = quotes[contract.conId]
         rates[currency] = price if isinstance(price, Exception) else fx_rate_to_base(currency, base, pair, price)
     return rates
+
+
+async def min_ticks(ib: IB, contracts: Iterable[Contract]) -> dict[int, float | Exception]:
+    """Each contract's minimum price increment by conId, from concurrent reqContractDetails requests."""
+    unique = list({contract.conId: contract for contract in contracts}.values())
+
+    async def one(contract: Contract) -> float:
+        details = await ib.reqContractDetailsAsync(Contract(conId=contract.conId))
+        ticks = sorted({detail.minTick for detail in details})
+        if len(ticks) != 1 or not ticks[0] > 0:
+            raise ContractNotFound(f"IB gave no single minimum tick for {contract.localSymbol or contract.conId}: "
+                                   f"{ticks}")
+        return ticks[0]
+
+    results = await asyncio.gather(*(one(contract) for contract in unique), return_exceptions=True)
+    return {contract.conId: result for contract, result in zip(unique, results)}

@@ -16,7 +16,7 @@ from ib_insync import IB, Contract
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
 from lib.ledger import Ledger
-from lib.orders import ADAPTIVE_PRIORITIES, FINAL_STATES, adaptive_market_order, place_and_confirm
+from lib.orders import ADAPTIVE_PRIORITIES, FINAL_STATES, adaptive_order, place_and_confirm
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,13 @@ class ConnectionChanged(GatewayUnavailable):
 
 @dataclass(frozen=True)
 class StrategyOrder:
-    """A net order for one contract and each strategy's signed share of it (quantity = sum of source)."""
+    """A net order for one contract and each strategy's signed share of it (quantity = sum of source); a market
+    order unless it has a limit price."""
 
     contract: Contract
     quantity: int
     source: dict[str, int]
+    limit_price: float | None = None
 
     @property
     def action(self) -> str:
@@ -43,7 +45,7 @@ class StrategyOrder:
 
 @dataclass
 class OrderStyle:
-    """How orders are sent: Adaptive market orders, tif DAY, with these properties."""
+    """How orders are sent: Adaptive orders, tif DAY, with these properties."""
 
     order_ref: str
     priority: str = "Normal"
@@ -84,12 +86,13 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
     placed_at = now()
     ledger.record_pending([
         {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,
-         "quantity": order.quantity, "source": order.source, "placedAt": placed_at}
+         "quantity": order.quantity, "source": order.source, "placedAt": placed_at,
+         **({} if order.limit_price is None else {"limitPrice": order.limit_price})}
         for order, order_id in zip(orders, order_ids)])
     result.sent = len(orders)
-    ib_orders = [adaptive_market_order(order.action, abs(order.quantity), priority=style.priority,
-                                       order_ref=style.order_ref, account=style.account, order_id=order_id,
-                                       good_after_time=style.good_after_time, outside_rth=style.outside_rth)
+    ib_orders = [adaptive_order(order.action, abs(order.quantity), priority=style.priority, order_ref=style.order_ref,
+                                account=style.account, order_id=order_id, good_after_time=style.good_after_time,
+                                outside_rth=style.outside_rth, limit_price=order.limit_price)
                  for order, order_id in zip(orders, order_ids)]
 
     async def send(ib: IB):

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
 
-from ib_insync import Contract, MarketOrder, Order, TagValue, Trade
+from ib_insync import Contract, LimitOrder, MarketOrder, Order, TagValue, Trade
 
 from lib.ledger import ExecutionFill
 
@@ -37,6 +37,8 @@ class OrderOutcome:
     client_id: int
     perm_id: int
     order_ref: str
+    order_type: str
+    limit_price: float | None
     status: str
     filled: float
     remaining: float
@@ -56,14 +58,19 @@ class OrderOutcome:
         return data
 
 
-def adaptive_market_order(action: str, quantity: int, *, priority: str, order_ref: str, account: str = "",
-                          order_id: int = 0, good_after_time: str = "", outside_rth: bool = False) -> Order:
-    """IB's Adaptive algo on a market order, tif DAY: it works the order inside the spread instead of crossing it."""
+def adaptive_order(action: str, quantity: int, *, priority: str, order_ref: str, account: str = "",
+                   order_id: int = 0, good_after_time: str = "", outside_rth: bool = False,
+                   limit_price: float | None = None) -> Order:
+    """IB's Adaptive algo, tif DAY: it works the order inside the spread instead of crossing it. A market order,
+    or a limit order when `limit_price` is given."""
     if priority not in ADAPTIVE_PRIORITIES:
         raise ValueError(f"adaptive priority must be one of {', '.join(ADAPTIVE_PRIORITIES)}, got {priority!r}")
-    return MarketOrder(action, quantity, orderId=order_id, algoStrategy="Adaptive",
-                       algoParams=[TagValue("adaptivePriority", priority)], tif="DAY", orderRef=order_ref,
-                       account=account, goodAfterTime=good_after_time, outsideRth=outside_rth)
+    common = dict(orderId=order_id, algoStrategy="Adaptive", algoParams=[TagValue("adaptivePriority", priority)],
+                  tif="DAY", orderRef=order_ref, account=account, goodAfterTime=good_after_time,
+                  outsideRth=outside_rth)
+    if limit_price is None:
+        return MarketOrder(action, quantity, **common)
+    return LimitOrder(action, quantity, limit_price, **common)
 
 
 def execution_fill(fill) -> ExecutionFill:
@@ -82,6 +89,7 @@ def outcome(trade: Trade, status: str | None = None) -> OrderOutcome:
         con_id=trade.contract.conId, local_symbol=trade.contract.localSymbol or trade.contract.symbol,
         action=trade.order.action, quantity=trade.order.totalQuantity, order_id=trade.order.orderId,
         client_id=trade.order.clientId, perm_id=trade.order.permId, order_ref=trade.order.orderRef,
+        order_type=trade.order.orderType, limit_price=trade.order.lmtPrice if trade.order.orderType == "LMT" else None,
         status=status or trade.orderStatus.status, filled=trade.orderStatus.filled,
         remaining=trade.orderStatus.remaining, avg_fill_price=trade.orderStatus.avgFillPrice,
         error_code=last_error.errorCode if last_error else 0, error=last_error.message if last_error else "",

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lib.instruments import ContractInfo
+from lib.limit_prices import limit_price
 from lib.sizing import ConsolidatedTrade, consolidate, strategy_trades, target_positions
 from strategies.base import Signals
 
@@ -46,10 +47,14 @@ class PlannedOrder:
     contract: ContractInfo
     notional: float | None
     refused: str | None = None
+    limit_price: float | None = None
 
     def report(self) -> dict:
-        return {**self.trade.as_record(), "localSymbol": self.contract.local_symbol, "action": self.trade.action,
-                "notionalInBase": self.notional, "refused": self.refused}
+        report = {**self.trade.as_record(), "localSymbol": self.contract.local_symbol, "action": self.trade.action,
+                  "notionalInBase": self.notional, "refused": self.refused}
+        if self.limit_price is not None:
+            report["limitPrice"] = self.limit_price
+        return report
 
 
 def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multipliers: Mapping[int, float],
@@ -91,6 +96,25 @@ def net_orders(plans: list[StrategyPlan], contracts: Mapping[int, ContractInfo],
                 refused = f"notional {notional:,.2f} exceeds maxOrderNotional {max_order_notional:,.2f}"
         orders.append(PlannedOrder(trade, contract, notional, refused))
     return orders
+
+
+def with_limit_prices(orders: list[PlannedOrder], prices: Mapping[int, float | Exception],
+                      min_ticks: Mapping[int, float | Exception], offset_percent: float) -> list[PlannedOrder]:
+    """The orders with their limits `offset_percent` from their prices; one that cannot be priced is refused."""
+    return [order if order.refused is not None else _priced(order, prices.get(order.trade.con_id),
+                                                             min_ticks.get(order.trade.con_id), offset_percent)
+            for order in orders]
+
+
+def _priced(order: PlannedOrder, price, tick, offset_percent: float) -> PlannedOrder:
+    if not isinstance(price, float):
+        return replace(order, refused=f"no price to set a limit from: {price}")
+    if not isinstance(tick, float):
+        return replace(order, refused=f"no minimum tick to set a limit on: {tick}")
+    try:
+        return replace(order, limit_price=limit_price(order.trade.action, price, offset_percent, tick))
+    except ValueError as exc:
+        return replace(order, refused=str(exc))
 
 
 def _str_keys(mapping: Mapping) -> dict:

@@ -19,7 +19,7 @@ from lib import market_data
 from lib.bridge import IBBridge
 from lib.instruments import Stock
 from lib.ledger import Ledger
-from lib.orders import adaptive_market_order, place_and_confirm
+from lib.orders import adaptive_order, place_and_confirm
 from lib.store_sqlite import SqliteStore
 from tests.support.simulator_process import SimulatorProcess
 
@@ -37,7 +37,7 @@ def one_run(bridge: IBBridge, ledger: Ledger, contracts: list, run: int) -> floa
     ledger.record_pending([{"orderId": order_id, "clientId": client_id, "conId": contract.conId, "orderRef": ref,
                             "quantity": 1 + i % 3, "source": {"bench": 1 + i % 3}, "placedAt": "now"}
                            for i, (contract, order_id) in enumerate(zip(contracts, order_ids))])
-    orders = [(contract, adaptive_market_order("BUY", 1 + i % 3, priority="Normal", order_ref=ref, order_id=order_id))
+    orders = [(contract, adaptive_order("BUY", 1 + i % 3, priority="Normal", order_ref=ref, order_id=order_id))
               for i, (contract, order_id) in enumerate(zip(contracts, order_ids))]
     outcomes = bridge.run(lambda ib: place_and_confirm(ib, orders, timeout_s=20), timeout_s=30)
     for outcome in outcomes:

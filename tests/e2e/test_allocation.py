@@ -1,6 +1,7 @@
 """`allocation` end to end: HTTP -> gunicorn -> bridge -> simulator, ledger and activity in SQLite."""
 from __future__ import annotations
 
+import math
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -257,6 +258,7 @@ def test_kill_switch_blocks_orders_but_not_a_dry_run(trading):
     ({"strategies": ["dummy"], "strategyParams": {"dummy": {"colour": 1}}}, "does not accept parameter(s) colour"),
     ({"strategies": ["dummy"], "orderProperties": {"goodAfterTime": "soon"}}, "goodAfterTime must look like"),
     ({"strategies": ["dummy"], "orderProperties": {"lmtPrice": 1}}, "does not accept lmtPrice"),
+    ({"strategies": ["dummy"], "orderProperties": {"limitOffsetPercent": 80}}, "limitOffsetPercent must lie within"),
 ])
 def test_bad_allocation_requests_are_400(trading, body, message):
     t = trading()
@@ -271,6 +273,28 @@ def test_good_after_time_reaches_the_broker_in_ib_form(trading):
     assert len(result["orders"]) == 1
     [broker_order] = t.broker_orders()
     assert broker_order["request"]["good_after_time"] == "20261124-20:55:00"
+
+
+def test_limit_orders_reach_the_broker_on_the_tick_and_are_reported(trading):
+    t = trading()
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}},
+                        orderProperties={"limitOffsetPercent": 0.5})
+    mnq = mnq_con_id(result)
+    # a marketable buy: at most 0.5% over the price, rounded down to MNQ's quarter-point tick
+    limit = math.floor(round(result["prices"][str(mnq)] * 1.005 / 0.25, 9)) * 0.25
+    [trade] = result["consolidatedTrades"]
+    assert trade["limitPrice"] == limit
+    [order] = result["orders"]
+    assert order["orderType"] == "LMT" and order["limitPrice"] == limit
+    t.wait_filled({mnq: 2})
+    [broker_order] = t.broker_orders()
+    assert broker_order["request"]["order_type"] == "LMT"
+    assert broker_order["request"]["lmt_price"] == limit
+    assert broker_order["request"]["algo_strategy"] == "Adaptive"
+    status, body = t.post("trade-reconciliation")
+    assert status == 200, body
+    assert t.holdings("dummy") == {mnq: 2}
 
 
 def test_a_gateway_drop_during_allocation_is_503_without_phantom_holdings(trading):

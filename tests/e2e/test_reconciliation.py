@@ -70,19 +70,22 @@ def test_a_second_reconciliation_with_nothing_new_changes_nothing(trading):
     assert len(t.store.query("positions/paper/executions")) == marks
 
 
-def test_an_order_that_fills_after_allocation_returned_is_picked_up_later(trading):
+def test_a_limit_order_that_fills_after_allocation_returned_is_picked_up_later(trading):
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
-    # the simulator's clock stands at 10:30 New York: the order waits for 15:00
+    # a buy limit 1% under the market rests until the price comes down to it
     result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}},
-                        orderProperties={"goodAfterTime": "today 15:00 America/New_York"})
+                        orderProperties={"limitOffsetPercent": -1})
     [order] = result["orders"]
     assert order["status"] in ("PreSubmitted", "Submitted") and order["filled"] == 0
+    assert order["orderType"] == "LMT" and order["limitPrice"] < MNQ_PRICE
     mnq = mnq_con_id(result)
     assert reconcile_ok(t)["openOrders"] == 1
-    assert t.holdings("dummy") == {}
+    [record] = t.open_order_records()
+    assert record["limitPrice"] == order["limitPrice"] and record["source"] == {"dummy": 2}
+    assert t.holdings("dummy") == {} and t.broker_positions() == {}
 
-    t.simulator.admin("POST", "/clock/step", {"seconds": 5 * 3600})
+    t.simulator.admin("POST", "/price/move", {"symbol": "MNQ", "pct": -2})
     t.wait_filled({mnq: 2})
     body = reconcile_ok(t)
     assert [a["split"] for a in body["applied"]] == [{"dummy": 2}]

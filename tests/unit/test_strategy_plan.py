@@ -1,5 +1,5 @@
-"""Sizing a strategy's plan and netting orders with the notional limit."""
-from strategies.plan import StrategyPlan, net_orders, size
+"""Sizing a strategy's plan, netting orders with the notional limit, and their limit prices."""
+from strategies.plan import StrategyPlan, net_orders, size, with_limit_prices
 from lib.instruments import ContractInfo, PriceUnavailable
 from strategies.base import Signals
 
@@ -57,3 +57,22 @@ def test_failed_strategies_are_left_out_of_the_netting():
     b.error = "boom"
     [order] = net_orders([a, b], CONTRACTS, PRICES, FX, None)
     assert order.trade.source == {"a": 200}
+
+
+def test_limit_prices_go_to_sendable_orders_and_unpriceable_orders_are_refused():
+    a = plan("a", {SPY.con_id: 1.0, MNQ.con_id: -1.0})
+    size(a, PRICES, MULTIPLIERS, FX)
+    orders = net_orders([a], CONTRACTS, PRICES, FX, None)
+    orders = with_limit_prices(orders, PRICES, {SPY.con_id: 0.01, MNQ.con_id: PriceUnavailable("no details")}, -1.0)
+    by_symbol = {o.contract.local_symbol: o for o in orders}
+    assert by_symbol["SPY"].limit_price == 495.0 and by_symbol["SPY"].report()["limitPrice"] == 495.0
+    assert by_symbol["MNQZ6"].limit_price is None
+    assert by_symbol["MNQZ6"].refused.startswith("no minimum tick")
+
+
+def test_refused_orders_get_no_limit_price():
+    a = plan("a", {SPY.con_id: 1.0})
+    size(a, PRICES, MULTIPLIERS, FX)
+    [order] = with_limit_prices(net_orders([a], CONTRACTS, PRICES, FX, max_order_notional=1.0), PRICES,
+                                {SPY.con_id: 0.01}, 1.0)
+    assert order.limit_price is None and "limitPrice" not in order.report()

@@ -27,6 +27,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
             "logger": record.name,
+            # gunicorn workers share stdout: the pid tells their lines apart
+            "pid": record.process,
         }
         rid = request_id.get()
         if rid:

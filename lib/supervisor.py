@@ -285,7 +285,8 @@ class ConnectionSupervisor:
         version = session.ib.client.serverVersion()
         self._update(connected=True, ready=True, last_error=None, reconnects=reconnects, server_version=version)
         log.info("IB Gateway at %s:%s ready (clientId %s, server version %s)",
-                 self.host, self.port, self._status.client_id, version)
+                 self.host, self.port, self._status.client_id, version,
+                 extra={"fields": {"event": "gatewayReady", "clientId": self._status.client_id}})
 
     def _deactivate(self, session: Session, reason: str, *, expected: bool = False) -> None:
         session.end(reason)

@@ -48,6 +48,7 @@ class ServiceProcess:
         self.port = free_port()
         self.log_path = log_path
         self.workers = workers
+        self._log_offset = 0
         self._env = {
             **os.environ,
             "TRADING_MODE": "paper",
@@ -71,6 +72,7 @@ class ServiceProcess:
         return http(method, self.url(path), body, **kwargs)
 
     def start(self, *, timeout_s: float = 30) -> "ServiceProcess":
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "main:app"],
@@ -80,16 +82,16 @@ class ServiceProcess:
         return self
 
     def wait_ready(self, timeout_s: float = 30) -> None:
-        """Wait until every worker has answered /readyz with 200 (each worker has its own connection)."""
-        ready_pids: set[int] = set()
+        """Wait until every worker has logged a ready gateway connection and /readyz answers 200.
 
+        Each worker has its own connection, and which worker answers /readyz is up to the kernel (under load one
+        worker can take every request for a long time), so readiness of all of them is read from the log.
+        """
         def all_workers_ready():
-            status, body = self.request("GET", "/readyz", timeout_s=5)
-            if status == 200:
-                ready_pids.add(body["pid"])
-            return len(ready_pids) >= self.workers
+            ready = {entry["pid"] for entry in self.log_entries() if entry.get("event") == "gatewayReady"}
+            return len(ready) >= self.workers and self.request("GET", "/readyz", timeout_s=5)[0] == 200
 
-        self.poll(all_workers_ready, timeout_s, f"/readyz 200 from all {self.workers} workers")
+        self.poll(all_workers_ready, timeout_s, f"all {self.workers} workers to connect to the gateway")
 
     def reconnects(self) -> int:
         """How many times the worker answering /readyz has reconnected (meaningful with one worker)."""
@@ -118,6 +120,21 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_entries(self) -> list[dict]:
+        """The JSON log lines written since this service started (a log file can hold earlier runs)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        entries = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
 
     def terminate(self, *, timeout_s: float = 15) -> tuple[int, float]:
         """SIGTERM gunicorn's master; returns (exit code, seconds it took)."""

@@ -57,7 +57,7 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
     app.config.update(config or {})
     app.json.sort_keys = False
     if services is None:
-        services = Services.from_settings(settings_module.load(os.environ))
+        services = Services(settings_module.load(os.environ))
     app.extensions["services"] = services
     registry = REGISTRY if intents is None else intents
 

@@ -13,14 +13,14 @@ from lib import ib_requests, market_data
 from lib.account import net_liquidation as account_net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, PreconditionFailed, ServiceError
+from lib.errors import BadRequest, ServiceError
 from lib.instruments import ByConId, ContractInfo, bars_frame
 from lib.ledger import Ledger
 from lib.limit_prices import check_offset
 from lib.market_calendar import trading_date
 from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.order_time import to_ib_utc
-from lib.run_claims import LOCK_MARGIN_S, RunClaims, StrategyLocks, busy_message
+from lib.run_claims import RunClaims, StrategyLocks
 from strategies import get_strategy
 from strategies.base import Requirements, Strategy, StrategyError, StrategyInputs
 from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size, with_limit_prices
@@ -76,9 +76,6 @@ class Allocation(Intent):
         return {"strategies": ids, "dryRun": as_bool(params.get("dryRun", False), "dryRun"),
                 "orderProperties": properties, "strategyParams": strategy_params}
 
-    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
-        return not params["dryRun"]
-
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         overall = config.number("exposure.overall")
         if overall == 0:
@@ -95,21 +92,15 @@ class Allocation(Intent):
             return {"status": "duplicate", "earlierActivityId": earlier["activityId"],
                     "reason": f"an identical allocation started at {earlier['claimedAt']} {state}; within "
                               f"retryCheckMinutes ({window.total_seconds() / 60:g}) nothing is placed again"}
-        self._sent = SendResult()
-        strategy_ids = [strategy.id for strategy in self.strategies]
         locks = StrategyLocks(self.store, self.settings.trading_mode)
-        busy = locks.acquire(strategy_ids, self.activity_id, self.clock(),
-                             timedelta(seconds=deadline.remaining_s() + LOCK_MARGIN_S))
-        if busy:
-            claims.finish(self.signature, self.activity_id, 0, "refused")
-            raise PreconditionFailed(busy_message(busy))
         try:
-            result = self._allocate(params, config, deadline, overall)
+            with locks.holding([s.id for s in self.strategies], self.activity_id, self.clock(),
+                               deadline.remaining_s()):
+                result = self._allocate(params, config, deadline, overall)
         except Exception:
+            # a run that placed nothing (refused by a lock, or failed before sending) gives its claim back
             claims.finish(self.signature, self.activity_id, self._sent.sent, "failed")
             raise
-        finally:
-            locks.release(strategy_ids, self.activity_id)
         claims.finish(self.signature, self.activity_id, self._sent.sent, "done")
         return result
 
@@ -119,12 +110,15 @@ class Allocation(Intent):
         mode = self.settings.trading_mode
         ledger = Ledger(self.store, mode)
         in_flight = ledger.in_flight_by_strategy()
-        plans = [StrategyPlan(s.id, ledger.holdings(s.id), in_flight.get(s.id, {})) for s in self.strategies]
+        holdings = ledger.all_holdings()
+        plans = [StrategyPlan(s.id, holdings.get(s.id, {}), in_flight.get(s.id, {})) for s in self.strategies]
         held = {con_id for plan in plans for con_id in (*plan.holdings, *plan.in_flight)}
         account = config.get("account", "")
 
-        gateway_now, values, requirements, resolved, frames = self.bridge.run(
+        gateway_now, values, requirements, resolved, min_ticks, bars = self.bridge.run(
             lambda ib: _fetch_inputs(ib, self.strategies, held), timeout_s=deadline.remaining_s())
+        frames = {(strategy.id, name): bars_frame(bars.get((strategy.id, name), []))
+                  for strategy in self.strategies for name in requirements[strategy.id].histories}
         today = trading_date(gateway_now)
         net_liquidation, base = account_net_liquidation(values, account)
         if not params["dryRun"]:
@@ -159,10 +153,8 @@ class Allocation(Intent):
 
         planned = net_orders(plans, contracts, prices, fx_by_con_id, config.number("maxOrderNotional", None))
         offset = params["orderProperties"].get("limitOffsetPercent")
-        to_price = [ib_contracts[order.trade.con_id] for order in planned if order.refused is None]
-        if offset is not None and to_price:
-            ticks = self.bridge.run(lambda ib: market_data.min_ticks(ib, to_price), timeout_s=deadline.remaining_s())
-            planned = with_limit_prices(planned, prices, ticks, offset)
+        if offset is not None:
+            planned = with_limit_prices(planned, prices, min_ticks, offset)
         result = {
             "status": "dryRun" if params["dryRun"] else "done",
             "netLiquidation": {"value": net_liquidation, "currency": base},
@@ -234,24 +226,24 @@ class Allocation(Intent):
 
 async def _fetch_inputs(ib: IB, strategies: list[Strategy], held: set[int]):
     """Gateway time, account values, each strategy's requirements on the gateway's trading day, every instrument
-    resolved and every history fetched: one bridge round trip."""
+    resolved (with its minimum tick by conId) and the bars of every history: one bridge round trip."""
     gateway_now = await ib_requests.current_time(ib)
     today = trading_date(gateway_now)
     requirements = {strategy.id: strategy.requirements(today) for strategy in strategies}
     instruments = [i for r in requirements.values() for i in r.instruments.values()]
     instruments += [ByConId(con_id) for con_id in sorted(held)]
-    resolved = await market_data.resolve(ib, instruments, today)
+    details = await market_data.resolve_details(ib, instruments, today)
+    resolved = market_data.contracts_of(details)
+    min_ticks = {found.contract.conId: found.minTick for found in details.values()
+                 if not isinstance(found, Exception)}
     history_requests = {}
     for strategy_id, requirement in requirements.items():
         for name, request in requirement.histories.items():
             contract = resolved[requirement.instruments[request.instrument]]
             if not isinstance(contract, Exception):
                 history_requests[(strategy_id, name)] = (contract, request)
-    frames = await market_data.histories(ib, history_requests)
-    for strategy_id, requirement in requirements.items():
-        for name in requirement.histories:
-            frames.setdefault((strategy_id, name), bars_frame([]))
-    return gateway_now, ib.accountValues(), requirements, resolved, frames
+    bars = await market_data.histories(ib, history_requests)
+    return gateway_now, ib.accountValues(), requirements, resolved, min_ticks, bars
 
 
 async def _fetch_prices(ib: IB, contracts: list[Contract], base: str, market_data_type: int, today):

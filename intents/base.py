@@ -91,11 +91,12 @@ class Intent:
         return self._run_recorded(params, config, deadline, gated)
 
     def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
-        """Whether this run could send orders (a dry run cannot, so the kill switch lets it through)."""
-        return self.places_orders
+        """Whether this run could send orders (a dry run, validated `dryRun: true`, cannot, so the kill switch lets
+        it through)."""
+        return self.places_orders and not params.get("dryRun", False)
 
     def _check_trading_allowed(self, config: TradingConfig) -> None:
-        if self.settings.trading_mode == "live" and self.store.get("config/live") is None:
+        if self.settings.trading_mode == "live" and not config.has_mode_document:
             raise TradingDisabled("live trading needs a config/live document")
         enabled = config.require("tradingEnabled")
         if enabled is not True:

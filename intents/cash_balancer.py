@@ -52,9 +52,6 @@ class CashBalancer(Intent):
         params = super().validate(params)
         return {"dryRun": as_bool(params.get("dryRun", False), "dryRun")}
 
-    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
-        return not params["dryRun"]
-
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         threshold = config.number("cashBalanceThresholdInBaseCurrency")
         account = config.get("account", "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from ib_insync import IB
 
@@ -13,12 +12,13 @@ from intents.params import as_bool, as_str_list
 from lib import ib_requests, market_data
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, PreconditionFailed, ServiceError
+from lib.errors import BadRequest, ServiceError
 from lib.instruments import ByConId
 from lib.ledger import Ledger
+from lib.market_calendar import trading_date
 from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.reconciliation import catch_up, ledger_differences
-from lib.run_claims import LOCK_MARGIN_S, StrategyLocks, busy_message
+from lib.run_claims import StrategyLocks
 from lib.sizing import consolidate
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,6 @@ class CloseAll(Intent):
             raise BadRequest("parameter 'strategies' must name at least one strategy when given")
         return {"strategies": strategies, "dryRun": as_bool(params.get("dryRun", False), "dryRun")}
 
-    def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
-        return not params["dryRun"]
-
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         if params["dryRun"]:
             return self._close(params, config, deadline)
@@ -82,14 +79,8 @@ class CloseAll(Intent):
         strategies = params["strategies"] or sorted(
             set(ledger.all_holdings()) | {s for order in ledger.open_orders() for s in order["source"]})
         locks = StrategyLocks(self.store, self.settings.trading_mode)
-        busy = locks.acquire(strategies, self.activity_id, self.clock(),
-                             timedelta(seconds=deadline.remaining_s() + LOCK_MARGIN_S))
-        if busy:
-            raise PreconditionFailed(busy_message(busy))
-        try:
+        with locks.holding(strategies, self.activity_id, self.clock(), deadline.remaining_s()):
             return self._close(params, config, deadline)
-        finally:
-            locks.release(strategies, self.activity_id)
 
     def _close(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
@@ -122,7 +113,7 @@ class CloseAll(Intent):
         contracts = {}
         if closing:
             resolved = self.bridge.run(
-                lambda ib: market_data.resolve(ib, [ByConId(c) for c in closing], self.clock().date()),
+                lambda ib: market_data.resolve(ib, [ByConId(c) for c in closing], trading_date(self.clock())),
                 timeout_s=deadline.remaining_s())
             for instrument, contract in resolved.items():
                 if isinstance(contract, Exception):

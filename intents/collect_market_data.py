@@ -8,7 +8,7 @@ from lib import ib_requests, market_data
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
-from lib.instruments import Forex, Future, HistoryRequest, Index, Instrument, Stock
+from lib.instruments import Forex, Future, HistoryRequest, Index, Instrument, Stock, bars_frame
 from lib.market_calendar import trading_date
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,14 @@ class CollectMarketData(Intent):
                         for i in instruments if not isinstance(resolved[i], Exception)}
             return today, resolved, await market_data.histories(ib, requests)
 
-        today, resolved, frames = self.bridge.run(fetch, timeout_s=deadline.remaining_s())
+        today, resolved, bars_by_instrument = self.bridge.run(fetch, timeout_s=deadline.remaining_s())
         report = {}
         for instrument in instruments:
             contract = resolved[instrument]
             if isinstance(contract, Exception):
                 report[str(instrument)] = {"error": f"{type(contract).__name__}: {contract}"}
                 continue
-            frame = frames[str(instrument)]
+            frame = bars_frame(bars_by_instrument[str(instrument)])
             bars = [row for row in frame.to_dict("records") if str(row["date"]) < today.isoformat()]
             written = self._store_bars(contract, bars)
             report[contract.localSymbol] = {"conId": contract.conId, "bars": len(bars), "written": written}

@@ -66,19 +66,6 @@ class Reconcile(Intent):
 
     def _adopt(self, ledger: Ledger, strategy: str, differences: dict[str, dict]) -> dict[str, int]:
         """Give `strategy` the broker quantity the ledger does not explain, per contract, in one transaction."""
-        path = f"{ledger.root}/holdings/{strategy}"
         adopted = {symbol: d["broker"] - d["ledger"] for symbol, d in differences.items()}
-
-        def write(tx):
-            holdings = dict(tx.get(path) or {})
-            for d in differences.values():
-                key = str(d["conId"])
-                quantity = int(holdings.get(key, 0)) + d["broker"] - d["ledger"]
-                if quantity:
-                    holdings[key] = quantity
-                else:
-                    holdings.pop(key, None)
-            tx.set(path, holdings)
-
-        self.store.run_transaction(write)
+        ledger.adjust_holdings(strategy, {d["conId"]: d["broker"] - d["ledger"] for d in differences.values()})
         return adopted

@@ -9,12 +9,9 @@ from typing import Awaitable, Callable, Iterable, TypeVar
 from ib_insync import IB
 from ib_insync.wrapper import RequestError
 
-from lib.client_ids import worker_client_ids
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from lib.loop_thread import LoopThread
 from lib.supervisor import ConnectionSupervisor
-
-__all__ = ["IBBridge", "worker_client_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +33,13 @@ class IBBridge:
         backoff_initial_s, backoff_max_s: delays between failed attempts (doubling, capped, with jitter).
         probe_interval_s: a connection quiet this long is probed with reqCurrentTime.
         probe_timeout_s: a probe unanswered this long marks the socket dead.
-        account, readonly: passed to ib_insync's connect.
 
     No I/O and no thread happen before `start()`.
     """
 
     def __init__(self, *, host: str, port: int, client_ids: Iterable[int], connect_timeout_s: float = 10,
                  backoff_initial_s: float = 0.5, backoff_max_s: float = 10, probe_interval_s: float = 30,
-                 probe_timeout_s: float = 5, account: str = "", readonly: bool = False):
+                 probe_timeout_s: float = 5):
         durations = {"connect_timeout_s": connect_timeout_s, "backoff_initial_s": backoff_initial_s,
                      "backoff_max_s": backoff_max_s, "probe_interval_s": probe_interval_s,
                      "probe_timeout_s": probe_timeout_s}
@@ -55,7 +51,7 @@ class IBBridge:
         self._supervisor = ConnectionSupervisor(
             host=host, port=port, client_ids=client_ids, connect_timeout_s=connect_timeout_s,
             backoff_initial_s=backoff_initial_s, backoff_max_s=backoff_max_s, probe_interval_s=probe_interval_s,
-            probe_timeout_s=probe_timeout_s, account=account, readonly=readonly)
+            probe_timeout_s=probe_timeout_s)
         self._loop_thread = LoopThread(name=f"ib-bridge-{host}:{port}")
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -66,10 +62,6 @@ class IBBridge:
         Raises:
             RuntimeError: already started (a stopped bridge cannot be restarted either).
         """
-        ib_log = logging.getLogger("ib_insync")
-        if ib_log.level == logging.NOTSET:
-            # ib_insync logs every message at INFO; its warnings and errors are what matters
-            ib_log.setLevel(logging.WARNING)
         self._loop_thread.start()
         self._loop_thread.spawn(self._supervisor.run).add_done_callback(_report_supervisor_end)
 

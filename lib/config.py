@@ -116,17 +116,21 @@ _MISSING = object()
 
 
 class TradingConfig:
-    """Trading config: the store's config/common merged with config/{mode}, the mode's keys winning."""
+    """Trading config: the store's config/common merged with config/{mode}, the mode's keys winning.
 
-    def __init__(self, values: Mapping[str, Any], mode: str):
+    `has_mode_document` says whether config/{mode} exists (live trading needs it).
+    """
+
+    def __init__(self, values: Mapping[str, Any], mode: str, *, has_mode_document: bool = True):
         self._values = dict(values)
         self.mode = mode
+        self.has_mode_document = has_mode_document
 
     @classmethod
     def load(cls, store, mode: str) -> "TradingConfig":
         common = store.get("config/common") or {}
-        specific = store.get(f"config/{mode}") or {}
-        return cls(deep_merge(common, specific), mode)
+        specific = store.get(f"config/{mode}")
+        return cls(deep_merge(common, specific or {}), mode, has_mode_document=specific is not None)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Value at a dotted key ("exposure.overall"), or default."""

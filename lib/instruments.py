@@ -40,15 +40,15 @@ class PriceUnavailable(InstrumentError):
 class Instrument(ABC):
     """What a strategy wants to trade or observe, before IB has resolved it to a conId.
 
-    The fetcher requests `contract()` with reqContractDetails and passes the answer to `select`.
+    The fetcher requests `contract()` with reqContractDetails and passes the answer to `select_detail`.
     """
 
     @abstractmethod
     def contract(self) -> Contract:
         """The unqualified ib_insync contract to request details for."""
 
-    def select(self, details: Sequence[Any], today: date) -> Contract:
-        """Pick the one contract this instrument means from IB's contract details.
+    def select_detail(self, details: Sequence[Any], today: date) -> Any:
+        """Pick the details of the one contract this instrument means from IB's contract details.
 
         Args:
             details: ContractDetails-like objects (each with `.contract`), as reqContractDetails returns them.
@@ -58,7 +58,7 @@ class Instrument(ABC):
             ContractNotFound: no details, or several for an instrument that must be unique.
         """
         if len(details) == 1:
-            return details[0].contract
+            return details[0]
         if not details:
             raise ContractNotFound(f"IB knows no contract for {self}")
         found = ", ".join(_describe(d.contract) for d in details)
@@ -84,7 +84,7 @@ class Stock(Instrument):
 
 @dataclass(frozen=True)
 class Future(Instrument):
-    """A futures series; `select` picks the front contract of `expiry_scheme`, rolling `rollover_days` early.
+    """A futures series; `select_detail` picks the front contract of `expiry_scheme`, rolling `rollover_days` early.
 
     Attributes:
         expiry_scheme: "quarterly" (March, June, September, December contracts only) or "monthly" (every month).
@@ -107,8 +107,8 @@ class Future(Instrument):
         # No expiry: reqContractDetails then answers with the whole series.
         return ib_insync.Future(symbol=self.symbol, exchange=self.exchange, currency=self.currency)
 
-    def select(self, details: Sequence[Any], today: date) -> Contract:
-        return select_future(details, self.expiry_scheme, self.rollover_days, today, series=str(self))
+    def select_detail(self, details: Sequence[Any], today: date) -> Any:
+        return select_future_detail(details, self.expiry_scheme, self.rollover_days, today, series=str(self))
 
     def __str__(self) -> str:
         return f"{self.expiry_scheme} {self.symbol} future on {self.exchange} in {self.currency}"
@@ -222,9 +222,9 @@ class ContractInfo:
                    last_trade_date=contract.lastTradeDateOrContractMonth)
 
 
-def select_future(details: Sequence[Any], scheme: str, rollover_days: int, today: date, *,
-                  series: str = "") -> Contract:
-    """The front contract of a futures series on `today`, after rollover.
+def select_future_detail(details: Sequence[Any], scheme: str, rollover_days: int, today: date, *,
+                         series: str = "") -> Any:
+    """The details of the front contract of a futures series on `today`, after rollover.
 
     A contract qualifies when its month belongs to `scheme` (quarterly: H/M/U/Z = March, June, September,
     December; monthly: any) and its last trade date is more than `rollover_days` calendar days after `today`.
@@ -254,17 +254,17 @@ def select_future(details: Sequence[Any], scheme: str, rollover_days: int, today
         if scheme == "quarterly" and month not in QUARTERLY_MONTHS:
             continue
         if (expiry - today).days > rollover_days:
-            candidates.append((expiry, detail.contract))
+            candidates.append((expiry, detail))
     if not candidates:
         listed = ", ".join(_describe(d.contract) for d in details) or "none"
         raise ContractNotFound(f"no {series} expires more than {rollover_days} days after {today.isoformat()} "
                                f"(contracts IB returned: {listed})")
-    candidates.sort(key=lambda candidate: (candidate[0], candidate[1].conId))
+    candidates.sort(key=lambda candidate: (candidate[0], candidate[1].contract.conId))
     front_expiry = candidates[0][0]
-    front = [contract for expiry, contract in candidates if expiry == front_expiry]
+    front = [detail for expiry, detail in candidates if expiry == front_expiry]
     if len(front) > 1:
         raise ContractNotFound(f"{series} is ambiguous: {len(front)} contracts expire on {front_expiry.isoformat()} "
-                               f"({', '.join(_describe(c) for c in front)})")
+                               f"({', '.join(_describe(d.contract) for d in front)})")
     return front[0]
 
 

@@ -150,6 +150,11 @@ class Ledger:
     def remove_order(self, client_id: int, order_id: int) -> None:
         self.store.delete(self._open_order(order_key(client_id, order_id)))
 
+    def adjust_holdings(self, strategy: str, deltas: dict[int, int]) -> None:
+        """Add signed quantities by conId to one strategy's holdings, in one transaction (manual adoption)."""
+        path = self._holdings(strategy)
+        self.store.run_transaction(lambda tx: tx.set(path, _added(tx.get(path) or {}, deltas)))
+
     def apply(self, fill: ExecutionFill) -> dict[str, int] | None:
         """Apply one execution to the holdings of its order's strategies, exactly once.
 
@@ -184,14 +189,7 @@ class Ledger:
             marks.append((fill, split))
         for strategy, delta in changes.items():
             if delta:
-                doc = holdings[strategy]
-                key = str(order["conId"])
-                quantity = int(doc.get(key, 0)) + delta
-                if quantity:
-                    doc[key] = quantity
-                else:
-                    doc.pop(key, None)
-                tx.set(self._holdings(strategy), doc)
+                tx.set(self._holdings(strategy), _added(holdings[strategy], {order["conId"]: delta}))
         for fill, split in marks:
             tx.create(self._mark(fill.exec_id), {
                 "orderKey": path.rsplit("/", 1)[-1], "permId": order.get("permId", 0), "conId": fill.con_id,
@@ -226,3 +224,16 @@ class Ledger:
 
     def _open_order(self, key: str) -> str:
         return f"{self.root}/openOrders/{key}"
+
+
+def _added(holdings: dict, deltas: dict[int, int]) -> dict:
+    """A holdings document with `deltas` added; a quantity that reaches zero is dropped."""
+    doc = dict(holdings)
+    for con_id, delta in deltas.items():
+        key = str(con_id)
+        quantity = int(doc.get(key, 0)) + delta
+        if quantity:
+            doc[key] = quantity
+        else:
+            doc.pop(key, None)
+    return doc

@@ -6,41 +6,52 @@ returned as its exception, so one strategy's missing data does not stop the othe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import date
 
-import pandas as pd
-from ib_insync import IB, Contract
+from ib_insync import IB, Contract, ContractDetails
 
-from lib.instruments import (ContractNotFound, HistoryRequest, Instrument, PriceUnavailable, bars_frame,
-                             fx_pair_for, fx_rate_to_base, ticker_price)
+from lib.instruments import HistoryRequest, Instrument, PriceUnavailable, fx_pair_for, fx_rate_to_base, ticker_price
 
 
-async def resolve(ib: IB, instruments: Iterable[Instrument], today: date) -> dict[Instrument, Contract | Exception]:
-    """Each instrument's one contract, from concurrent reqContractDetails requests."""
+async def resolve_details(ib: IB, instruments: Iterable[Instrument],
+                          today: date) -> dict[Instrument, ContractDetails | Exception]:
+    """Each instrument's one contract with its details (minimum tick, ...), from concurrent reqContractDetails
+    requests."""
     unique = list(dict.fromkeys(instruments))
 
-    async def one(instrument: Instrument) -> Contract:
-        details = await ib.reqContractDetailsAsync(instrument.contract())
-        return instrument.select(details, today)
+    async def one(instrument: Instrument) -> ContractDetails:
+        return instrument.select_detail(await ib.reqContractDetailsAsync(instrument.contract()), today)
 
     results = await asyncio.gather(*(one(instrument) for instrument in unique), return_exceptions=True)
     return dict(zip(unique, results))
 
 
-async def histories(ib: IB, requests: Mapping[str, tuple[Contract, HistoryRequest]]) -> dict[str, pd.DataFrame]:
-    """Bars per request name, oldest first; a request IB refuses gives an empty frame (the strategy decides)."""
-    names = list(requests)
+async def resolve(ib: IB, instruments: Iterable[Instrument], today: date) -> dict[Instrument, Contract | Exception]:
+    """Each instrument's one contract (see `resolve_details`)."""
+    return contracts_of(await resolve_details(ib, instruments, today))
 
-    async def one(name: str) -> pd.DataFrame:
-        contract, request = requests[name]
+
+def contracts_of(details: Mapping[Instrument, ContractDetails | Exception]) -> dict[Instrument, Contract | Exception]:
+    return {instrument: found if isinstance(found, Exception) else found.contract
+            for instrument, found in details.items()}
+
+
+async def histories(ib: IB, requests: Mapping[Hashable, tuple[Contract, HistoryRequest]]) -> dict[Hashable, list]:
+    """Bars per request key as IB sent them; a request IB refuses gives no bars (the strategy decides).
+
+    Turn them into frames with `bars_frame` once back from the loop: pandas has no business on the IB thread.
+    """
+    keys = list(requests)
+
+    async def one(key: Hashable) -> list:
+        contract, request = requests[key]
         bars = await ib.reqHistoricalDataAsync(
             contract, endDateTime="", durationStr=request.duration, barSizeSetting=request.bar_size,
             whatToShow=request.what_to_show, useRTH=request.use_rth, formatDate=2)
-        return bars_frame(bars or [])
+        return list(bars or [])
 
-    frames = await asyncio.gather(*(one(name) for name in names))
-    return dict(zip(names, frames))
+    return dict(zip(keys, await asyncio.gather(*(one(key) for key in keys))))
 
 
 async def prices(ib: IB, contracts: Iterable[Contract], market_data_type: int) -> dict[int, float | Exception]:
@@ -86,18 +97,3 @@ async def fx_rates(ib: IB, currencies: Iterable[str], base: str, market_data_typ
         rates[currency] = price if isinstance(price, Exception) else fx_rate_to_base(currency, base, pair, price)
     return rates
 
-
-async def min_ticks(ib: IB, contracts: Iterable[Contract]) -> dict[int, float | Exception]:
-    """Each contract's minimum price increment by conId, from concurrent reqContractDetails requests."""
-    unique = list({contract.conId: contract for contract in contracts}.values())
-
-    async def one(contract: Contract) -> float:
-        details = await ib.reqContractDetailsAsync(Contract(conId=contract.conId))
-        ticks = sorted({detail.minTick for detail in details})
-        if len(ticks) != 1 or not ticks[0] > 0:
-            raise ContractNotFound(f"IB gave no single minimum tick for {contract.localSymbol or contract.conId}: "
-                                   f"{ticks}")
-        return ticks[0]
-
-    results = await asyncio.gather(*(one(contract) for contract in unique), return_exceptions=True)
-    return {contract.conId: result for contract, result in zip(unique, results)}

@@ -16,7 +16,7 @@ from ib_insync import IB, Contract
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
 from lib.ledger import Ledger
-from lib.orders import ADAPTIVE_PRIORITIES, FINAL_STATES, adaptive_order, place_and_confirm
+from lib.orders import ADAPTIVE_PRIORITIES, ENDED_UNFILLED, adaptive_order, place_and_confirm
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
     for order, outcome in zip(orders, outcomes):
         received = sum(fill.shares for fill in outcome.fills)
         # a final state with every execution in hand: the unfilled rest will never fill
-        done = outcome.status in FINAL_STATES and outcome.status != "Filled" and received >= outcome.filled
+        done = outcome.status in ENDED_UNFILLED and received >= outcome.filled
         changes = ledger.settle(client_id=client_id, order_id=outcome.order_id, perm_id=outcome.perm_id,
                                 status=outcome.status, fills=outcome.fills, done=done)
         report = outcome.to_dict()

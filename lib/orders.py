@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 # States in which IB has taken responsibility for the order, or has finally refused it.
 WORKING_STATES = frozenset({"PreSubmitted", "Submitted"})
 FINAL_STATES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+ENDED_UNFILLED = FINAL_STATES - {"Filled"}
 CONFIRMED_STATES = WORKING_STATES | FINAL_STATES
 UNCONFIRMED = "Unconfirmed"
 ADAPTIVE_PRIORITIES = ("Urgent", "Normal", "Patient")

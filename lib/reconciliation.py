@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 from lib import ib_requests
 from lib.errors import ServiceError
 from lib.ledger import ExecutionFill, Ledger
-from lib.orders import execution_fill
+from lib.orders import ENDED_UNFILLED, execution_fill
 
 log = logging.getLogger(__name__)
 
-ENDED_UNFILLED = frozenset({"Cancelled", "ApiCancelled", "Inactive"})
 # an order recorded before sending that the broker never heard of after this long never reached it
 NEVER_SENT_AFTER = timedelta(minutes=2)
 

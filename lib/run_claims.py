@@ -7,7 +7,11 @@ its claim back, so it can simply be run again.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+
+from lib.errors import PreconditionFailed
 
 # a lock outlives its run's time budget by this much before another run may take it over
 LOCK_MARGIN_S = 60.0
@@ -85,6 +89,21 @@ class StrategyLocks:
             return held
 
         return self.store.run_transaction(take)
+
+    @contextmanager
+    def holding(self, strategies: list[str], holder: str, now: datetime, budget_s: float) -> Iterator[None]:
+        """Hold the locks for a run with `budget_s` seconds left, releasing them when it ends.
+
+        Raises:
+            PreconditionFailed: another run holds one of them (HTTP 409); nothing is locked.
+        """
+        busy = self.acquire(strategies, holder, now, timedelta(seconds=budget_s + LOCK_MARGIN_S))
+        if busy:
+            raise PreconditionFailed(busy_message(busy))
+        try:
+            yield
+        finally:
+            self.release(strategies, holder)
 
     def release(self, strategies: list[str], holder: str) -> None:
         paths = [f"{self.collection}/{strategy}" for strategy in strategies]

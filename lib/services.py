@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Callable
 
+from lib.client_ids import worker_client_ids
 from lib.config import Settings
 from lib.errors import GatewayUnavailable
 
@@ -30,7 +31,7 @@ def open_store(settings: Settings):
 
 def build_bridge(settings: Settings, worker_index: int):
     """An unstarted bridge whose clientIds are this worker's own sequence."""
-    from lib.bridge import IBBridge, worker_client_ids
+    from lib.bridge import IBBridge
 
     return IBBridge(
         host=settings.ib_host,
@@ -57,10 +58,6 @@ class Services:
         self._store_factory = store_factory
         self._store_lock = threading.Lock()
         self._bridge = bridge
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "Services":
-        return cls(settings)
 
     @property
     def store(self):

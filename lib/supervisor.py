@@ -102,12 +102,10 @@ class ConnectionSupervisor:
         backoff_initial_s, backoff_max_s: retry delays after a failed attempt (doubling, capped, jittered).
         probe_interval_s: a session that received nothing for this long is probed with reqCurrentTime.
         probe_timeout_s: how long a probe may take before the socket is declared dead.
-        account, readonly: passed to IB.connectAsync.
     """
 
     def __init__(self, *, host: str, port: int, client_ids: Iterable[int], connect_timeout_s: float,
-                 backoff_initial_s: float, backoff_max_s: float, probe_interval_s: float, probe_timeout_s: float,
-                 account: str = "", readonly: bool = False):
+                 backoff_initial_s: float, backoff_max_s: float, probe_interval_s: float, probe_timeout_s: float):
         self.host = host
         self.port = port
         self._client_ids = iter(client_ids)
@@ -119,8 +117,6 @@ class ConnectionSupervisor:
         self.backoff_max_s = backoff_max_s
         self.probe_interval_s = probe_interval_s
         self.probe_timeout_s = probe_timeout_s
-        self.account = account
-        self.readonly = readonly
         self._status = ConnectionStatus(client_id=int(first_id))
         self._status_lock = threading.Lock()
         self.ready_event = threading.Event()
@@ -241,8 +237,7 @@ class ConnectionSupervisor:
         ib.client.apiStart += on_api_start
         ib.client.conn.disconnected += on_socket_closed
         connecting = asyncio.ensure_future(ib.connectAsync(
-            self.host, self.port, clientId=client_id, timeout=self.connect_timeout_s,
-            readonly=self.readonly, account=self.account))
+            self.host, self.port, clientId=client_id, timeout=self.connect_timeout_s))
         watching_refusal = asyncio.ensure_future(refused.wait())
         try:
             await asyncio.wait({connecting, watching_refusal}, timeout=self.connect_timeout_s,

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from lib.bridge import IBBridge, worker_client_ids
+from lib.bridge import IBBridge
+from lib.client_ids import worker_client_ids
 from lib.errors import GatewayTimeout, GatewayUnavailable
 from lib.loop_thread import LoopThread
 from lib.supervisor import BACKOFF_JITTER, Session, backoff_delays

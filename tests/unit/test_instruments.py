@@ -9,7 +9,7 @@ from ib_insync import Future as IBFuture
 
 from lib.instruments import (ByConId, ContractInfo, ContractNotFound, Forex, Future, HistoryRequest, Index,
                              PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_to_base,
-                             select_future, ticker_price)
+                             select_future_detail, ticker_price)
 
 
 def mnq(local_symbol, last_trade_date, con_id, contract_month=""):
@@ -72,40 +72,40 @@ def test_invalid_instruments_are_refused(build):
     (date(2026, 3, 17), "quarterly", 2, "MNQH6"),
 ])
 def test_select_future_front_contract_after_rollover(today, scheme, rollover_days, expected):
-    assert select_future(SERIES, scheme, rollover_days, today).localSymbol == expected
+    assert select_future_detail(SERIES, scheme, rollover_days, today).contract.localSymbol == expected
 
 
 def test_future_select_uses_its_own_scheme_and_rollover():
-    assert Future("MNQ", "CME", rollover_days=2).select(SERIES, date(2025, 12, 17)).conId == 603
-    assert Future("MNQ", "CME", expiry_scheme="monthly").select(SERIES, date(2025, 12, 17)).conId == 601
+    assert Future("MNQ", "CME", rollover_days=2).select_detail(SERIES, date(2025, 12, 17)).contract.conId == 603
+    assert Future("MNQ", "CME", expiry_scheme="monthly").select_detail(SERIES, date(2025, 12, 17)).contract.conId == 601
 
 
 def test_select_future_reads_dates_with_a_time_and_months_from_the_date():
     details = [ContractDetails(contract=IBFuture("MNQ", "20251219 08:30:00 US/Central", "CME", conId=1,
                                                  localSymbol="MNQZ5"))]
-    assert select_future(details, "quarterly", 2, date(2025, 12, 16)).conId == 1
+    assert select_future_detail(details, "quarterly", 2, date(2025, 12, 16)).contract.conId == 1
 
 
 def test_select_future_without_a_qualifying_contract_names_the_series():
     with pytest.raises(ContractNotFound, match=r"quarterly MNQ future on CME.*2 days after 2026-06-16.*MNQM6"):
-        Future("MNQ", "CME").select(SERIES, date(2026, 6, 16))
+        Future("MNQ", "CME").select_detail(SERIES, date(2026, 6, 16))
     with pytest.raises(ContractNotFound, match="none"):
-        Future("MNQ", "CME").select([], date(2026, 6, 16))
+        Future("MNQ", "CME").select_detail([], date(2026, 6, 16))
 
 
 def test_select_future_refuses_two_contracts_with_the_same_expiry():
     twins = [mnq("MNQZ5", "20251219", 512), mnq("MNQZ5-B", "20251219", 513)]
     with pytest.raises(ContractNotFound, match="ambiguous"):
-        select_future(twins, "quarterly", 2, date(2025, 12, 1))
+        select_future_detail(twins, "quarterly", 2, date(2025, 12, 1))
 
 
 def test_unique_instruments_need_exactly_one_contract():
     spy = Contract(secType="STK", symbol="SPY", conId=756733, exchange="SMART", currency="USD")
-    assert Stock("SPY").select([ContractDetails(contract=spy)], date(2026, 1, 5)) is spy
+    assert Stock("SPY").select_detail([ContractDetails(contract=spy)], date(2026, 1, 5)).contract is spy
     with pytest.raises(ContractNotFound, match="no contract for stock SPY"):
-        Stock("SPY").select([], date(2026, 1, 5))
+        Stock("SPY").select_detail([], date(2026, 1, 5))
     with pytest.raises(ContractNotFound, match="ambiguous"):
-        Stock("SPY").select([ContractDetails(contract=spy), ContractDetails(contract=spy)], date(2026, 1, 5))
+        Stock("SPY").select_detail([ContractDetails(contract=spy), ContractDetails(contract=spy)], date(2026, 1, 5))
 
 
 @pytest.mark.parametrize("contract, multiplier, last_trade_date", [

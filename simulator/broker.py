@@ -12,7 +12,7 @@ from simulator.account import account_values, portfolio_items, positions, value_
 from simulator.commissions import commission_for
 from simulator.ledger import QUANTITY_EPSILON, Ledger
 from simulator.order_checks import (
-    REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_sign)
+    REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_price, side_sign)
 from simulator.orders import (
     AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
     PortfolioItem, Position, execution_from_state, execution_to_state, parse_order_time, record_from_state,
@@ -304,11 +304,8 @@ class Broker:
     def _fill_price(self, record: OrderRecord) -> float | None:
         """The execution price available now (ask for buys, bid for sells), or None if the limit blocks."""
         request = record.request
-        quote = self.market.quote(record.con_id)
         buying = request.action == "BUY"
-        price = quote.ask if buying else quote.bid
-        if not price or price <= 0:
-            price = self.market.price(record.con_id)
+        price = side_price(self.market, record.con_id, request.action)
         if request.order_type == "LMT":
             limit = request.lmt_price
             if (buying and price > limit) or (not buying and price < limit):

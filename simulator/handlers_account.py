@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from simulator import messages_account
-from simulator.handlers_market import TWS_TIME_ZONE
+from simulator.orders import TWS_TIME_ZONE
 from simulator.requests import (
     CancelAccountSummary, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle, CancelPositions,
     CancelPositionsMulti, ReqAccountSummary, ReqAccountUpdates, ReqAccountUpdatesMulti, ReqPnL, ReqPnLSingle,
@@ -182,8 +182,8 @@ def summary_rows(snap: AccountSnapshot, tags: str) -> list[tuple[str, str, str]]
 def _handle_account_summary(session: "Session", request: ReqAccountSummary) -> None:
     snap = take_snapshot(session.sim)
     rows = summary_rows(snap, request.tags)
-    session.subs.summaries[request.req_id] = request.tags
-    session.subs.summary_rows[request.req_id] = {(tag, currency): value for tag, value, currency in rows}
+    session.subs.summaries[request.req_id] = (
+        request.tags, {(tag, currency): value for tag, value, currency in rows})
     batch = [messages_account.account_summary(request.req_id, snap.account, tag, value, currency)
              for tag, value, currency in rows]
     batch.append(messages_account.account_summary_end(request.req_id))
@@ -192,7 +192,6 @@ def _handle_account_summary(session: "Session", request: ReqAccountSummary) -> N
 
 def _handle_cancel_account_summary(session: "Session", request: CancelAccountSummary) -> None:
     session.subs.summaries.pop(request.req_id, None)
-    session.subs.summary_rows.pop(request.req_id, None)
 
 
 def _multi_values(snap: AccountSnapshot, ledger_and_nlv: bool) -> dict:
@@ -207,8 +206,7 @@ def _account_matches(request_account: str, snap: AccountSnapshot) -> bool:
 def _handle_account_updates_multi(session: "Session", request: ReqAccountUpdatesMulti) -> None:
     snap = take_snapshot(session.sim)
     values = _multi_values(snap, request.ledger_and_nlv) if _account_matches(request.account, snap) else {}
-    session.subs.account_multi[request.req_id] = request
-    session.subs.account_multi_values[request.req_id] = values
+    session.subs.account_multi[request.req_id] = (request, values)
     batch = [messages_account.account_update_multi(request.req_id, snap.account, tag, value, currency,
                                                    request.model_code)
              for (tag, currency), value in values.items()]
@@ -218,15 +216,13 @@ def _handle_account_updates_multi(session: "Session", request: ReqAccountUpdates
 
 def _handle_cancel_account_updates_multi(session: "Session", request: CancelAccountUpdatesMulti) -> None:
     session.subs.account_multi.pop(request.req_id, None)
-    session.subs.account_multi_values.pop(request.req_id, None)
 
 
 def _handle_positions_multi(session: "Session", request: ReqPositionsMulti) -> None:
     snap = take_snapshot(session.sim)
     catalog = session.sim.catalog
     lines = _position_lines(snap) if _account_matches(request.account, snap) else {}
-    session.subs.positions_multi[request.req_id] = request
-    session.subs.positions_multi_lines[request.req_id] = lines
+    session.subs.positions_multi[request.req_id] = (request, lines)
     batch = [messages_account.position_multi(request.req_id, snap.account, catalog.by_con_id(con_id), qty,
                                              avg, request.model_code)
              for con_id, (qty, avg) in lines.items()]
@@ -236,7 +232,6 @@ def _handle_positions_multi(session: "Session", request: ReqPositionsMulti) -> N
 
 def _handle_cancel_positions_multi(session: "Session", request: CancelPositionsMulti) -> None:
     session.subs.positions_multi.pop(request.req_id, None)
-    session.subs.positions_multi_lines.pop(request.req_id, None)
 
 
 def _pnl_values(snap: AccountSnapshot) -> tuple[float, float, float]:
@@ -287,27 +282,25 @@ def refresh_account(session: "Session", snap: AccountSnapshot) -> None:
             catalog, subs.position_lines, lines,
             lambda spec, qty, avg: messages_account.position(snap.account, spec, qty, avg))
         subs.position_lines = lines
-    for req_id, tags in subs.summaries.items():
+    for req_id, (tags, sent) in subs.summaries.items():
         rows = {(tag, currency): value for tag, value, currency in summary_rows(snap, tags)}
-        sent = subs.summary_rows.get(req_id, {})
         batch += [messages_account.account_summary(req_id, snap.account, tag, value, currency)
                   for (tag, currency), value in rows.items() if sent.get((tag, currency)) != value]
-        subs.summary_rows[req_id] = rows
-    for req_id, request in subs.account_multi.items():
+        subs.summaries[req_id] = (tags, rows)
+    for req_id, (request, sent) in subs.account_multi.items():
         values = (_multi_values(snap, request.ledger_and_nlv)
                   if _account_matches(request.account, snap) else {})
-        sent = subs.account_multi_values.get(req_id, {})
         batch += [messages_account.account_update_multi(req_id, snap.account, tag, value, currency,
                                                         request.model_code)
                   for (tag, currency), value in values.items() if sent.get((tag, currency)) != value]
-        subs.account_multi_values[req_id] = values
-    for req_id, request in subs.positions_multi.items():
+        subs.account_multi[req_id] = (request, values)
+    for req_id, (request, sent) in subs.positions_multi.items():
         multi_lines = lines if _account_matches(request.account, snap) else {}
         batch += _changed_positions(
-            catalog, subs.positions_multi_lines.get(req_id, {}), multi_lines,
+            catalog, sent, multi_lines,
             lambda spec, qty, avg, req_id=req_id, code=request.model_code:
                 messages_account.position_multi(req_id, snap.account, spec, qty, avg, code))
-        subs.positions_multi_lines[req_id] = multi_lines
+        subs.positions_multi[req_id] = (request, multi_lines)
     for req_id, sent in subs.pnl.items():
         values = _pnl_values(snap)
         if values != sent:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from simulator import messages, messages_contracts, messages_market
 from simulator.catalog import ContractQuery
+from simulator.orders import TWS_TIME_ZONE
 from simulator.requests import (
     CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ContractFields, ReqContractDetails,
     ReqHeadTimestamp, ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from simulator.session import Session
 
 NO_SECURITY_DEFINITION = "No security definition has been found for the request"
-# zone-less request times are read in the TWS login time zone
-TWS_TIME_ZONE = "US/Eastern"
 MATCHING_SYMBOLS_LIMIT = 16
 
 
@@ -99,12 +98,8 @@ def _handle_market_rule(session: "Session", request: ReqMarketRule) -> None:
 
 def quote_messages(req_id: int, spec, quote, previous=None) -> list:
     """Ticks for one quote: forex has no trades, indices have no bid/ask."""
-    with_trades = spec.sec_type != "CASH"
-    ticks = messages_market.quote_ticks(req_id, quote, with_trades=with_trades, previous=previous)
-    if spec.sec_type == "IND":
-        ticks = [t for t in ticks if not (t[0] == messages.TICK_PRICE and t[3] in (messages_market.BID,
-                                                                                  messages_market.ASK))]
-    return ticks
+    return messages_market.quote_ticks(req_id, quote, with_trades=spec.sec_type != "CASH",
+                                       with_quotes=spec.sec_type != "IND", previous=previous)
 
 
 def _handle_mkt_data(session: "Session", request: ReqMktData) -> None:

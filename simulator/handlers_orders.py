@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from simulator import messages, messages_orders
 from simulator.broker import OrderRequest
-from simulator.handlers_market import TWS_TIME_ZONE, resolve_one
+from simulator.handlers_market import resolve_one
 from simulator.messages_orders import OrderView
+from simulator.orders import TWS_TIME_ZONE
 from simulator.requests import (
     CancelOrder, PlaceOrder, ReqAllOpenOrders, ReqAutoOpenOrders, ReqCompletedOrders, ReqExecutions,
     ReqGlobalCancel, ReqIds, ReqOpenOrders)

@@ -84,7 +84,6 @@ class Market:
     """
 
     def __init__(self, seed: int, catalog: Catalog, clock: Clock):
-        self.seed = seed
         self.catalog = catalog
         self.clock = clock
         self.model = PriceModel(seed)

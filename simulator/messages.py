@@ -23,7 +23,6 @@ CONTRACT_DATA = 10
 EXECUTION_DATA = 11
 MANAGED_ACCTS = 15
 HISTORICAL_DATA = 17
-TICK_GENERIC = 45
 TICK_STRING = 46
 CURRENT_TIME = 49
 CONTRACT_DATA_END = 52
@@ -94,6 +93,11 @@ def format_multiplier(multiplier: float) -> str:
     if not multiplier or multiplier == 1:
         return ""
     return str(int(multiplier)) if float(multiplier).is_integer() else str(multiplier)
+
+
+def position_exchange(spec) -> str:
+    """The listing exchange positions and symbol samples name (IB reports e.g. ARCA for SPY, not SMART)."""
+    return spec.primary_exchange or spec.exchange
 
 
 def contract_block(spec, *, exchange: str | None = None) -> Fields:

@@ -5,15 +5,10 @@ from __future__ import annotations
 from simulator.messages import (
     ACCOUNT_SUMMARY, ACCOUNT_SUMMARY_END, ACCOUNT_UPDATE_MULTI, ACCOUNT_UPDATE_MULTI_END, ACCT_DOWNLOAD_END,
     ACCT_UPDATE_TIME, ACCT_VALUE, PNL, PNL_SINGLE, PORTFOLIO_VALUE, POSITION_DATA, POSITION_END,
-    POSITION_MULTI, POSITION_MULTI_END, Fields, contract_block, format_multiplier)
+    POSITION_MULTI, POSITION_MULTI_END, Fields, contract_block, position_exchange)
 
 SV_UNREALIZED_PNL = 129
 SV_REALIZED_PNL = 135
-
-
-def position_exchange(spec) -> str:
-    """Positions name the listing exchange (IB reports e.g. ARCA for SPY, not SMART)."""
-    return spec.primary_exchange or spec.exchange
 
 
 def account_value(key: str, value: str, currency: str, account: str) -> Fields:
@@ -22,10 +17,9 @@ def account_value(key: str, value: str, currency: str, account: str) -> Fields:
 
 def portfolio_value(spec, item, account: str) -> Fields:
     """updatePortfolio (version 8): contract with primaryExchange instead of exchange."""
-    return [PORTFOLIO_VALUE, 8, spec.con_id, spec.symbol, spec.sec_type, spec.last_trade_date, 0.0, "",
-            format_multiplier(spec.multiplier), spec.primary_exchange, spec.currency, spec.local_symbol,
-            spec.trading_class, item.position, item.market_price, item.market_value, item.average_cost,
-            item.unrealized_pnl, item.realized_pnl, account]
+    return [PORTFOLIO_VALUE, 8, *contract_block(spec, exchange=spec.primary_exchange), item.position,
+            item.market_price, item.market_value, item.average_cost, item.unrealized_pnl, item.realized_pnl,
+            account]
 
 
 def account_update_time(hh_mm: str) -> Fields:

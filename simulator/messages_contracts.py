@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator.messages import (
     CONTRACT_DATA, CONTRACT_DATA_END, MARKET_RULE, SV_BOND_ISSUERID, SYMBOL_SAMPLES, Fields,
-    format_multiplier)
+    format_multiplier, position_exchange)
 
 SV_MD_SIZE_MULTIPLIER = 110
 SV_AGG_GROUP = 121
@@ -24,8 +24,6 @@ def _size_rules(spec) -> tuple[str, str, str]:
     """(minSize, sizeIncrement, suggestedSizeIncrement) as IB reports them per kind."""
     if spec.sec_type == "STK":
         return "0.0001", "0.0001", "100"
-    if spec.sec_type == "CASH":
-        return "1", "1", "1"
     return "1", "1", "1"
 
 
@@ -75,7 +73,7 @@ def symbol_samples(server_version: int, req_id: int, specs: list) -> Fields:
     fields: Fields = [SYMBOL_SAMPLES, req_id, len(specs)]
     for spec in specs:
         derivative_sec_types = ["FUT"] if spec.sec_type == "IND" else []
-        fields += [spec.con_id, spec.symbol, spec.sec_type, spec.primary_exchange or spec.exchange,
+        fields += [spec.con_id, spec.symbol, spec.sec_type, position_exchange(spec),
                    spec.currency, len(derivative_sec_types), *derivative_sec_types]
         if server_version >= SV_BOND_ISSUERID:
             fields += [spec.long_name, ""]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from simulator.messages import (
-    HEAD_TIMESTAMP, HISTORICAL_DATA, TICK_GENERIC, TICK_PRICE, TICK_REQ_PARAMS, TICK_SIZE,
+    HEAD_TIMESTAMP, HISTORICAL_DATA, TICK_PRICE, TICK_REQ_PARAMS, TICK_SIZE,
     TICK_SNAPSHOT_END, TICK_STRING, Fields)
 from simulator.wire import format_ib_datetime
 
@@ -34,10 +34,6 @@ def tick_string(req_id: int, tick_type: int, value: str) -> Fields:
     return [TICK_STRING, 6, req_id, tick_type, value]
 
 
-def tick_generic(req_id: int, tick_type: int, value: float) -> Fields:
-    return [TICK_GENERIC, 6, req_id, tick_type, value]
-
-
 def tick_req_params(req_id: int, min_tick: float, bbo_exchange: str, snapshot_permissions: int = 3) -> Fields:
     return [TICK_REQ_PARAMS, req_id, min_tick, bbo_exchange, snapshot_permissions]
 
@@ -46,18 +42,20 @@ def tick_snapshot_end(req_id: int) -> Fields:
     return [TICK_SNAPSHOT_END, 1, req_id]
 
 
-def quote_ticks(req_id: int, quote, *, with_trades: bool, previous=None) -> list[Fields]:
+def quote_ticks(req_id: int, quote, *, with_trades: bool, with_quotes: bool = True,
+                previous=None) -> list[Fields]:
     """Tick messages for a Quote; with `previous`, only what changed since that quote.
 
-    Forex quotes carry no last trade or volume (IB sends bid/ask/close/high/low only for CASH).
+    Forex quotes carry no last trade or volume (IB sends bid/ask/close/high/low only for CASH); index quotes
+    carry no bid or ask (`with_quotes` False).
     """
     def changed(*names: str) -> bool:
         return previous is None or any(getattr(quote, n) != getattr(previous, n) for n in names)
 
     messages: list[Fields] = []
-    if changed("bid", "bid_size"):
+    if with_quotes and changed("bid", "bid_size"):
         messages.append(tick_price(req_id, BID, quote.bid, quote.bid_size, 0))
-    if changed("ask", "ask_size"):
+    if with_quotes and changed("ask", "ask_size"):
         messages.append(tick_price(req_id, ASK, quote.ask, quote.ask_size, 0))
     if with_trades and changed("last", "last_size"):
         messages.append(tick_price(req_id, LAST, quote.last, quote.last_size, 0))

@@ -77,13 +77,18 @@ def _on_tick(price: float, min_tick: float) -> bool:
     return abs(ticks - round(ticks)) < 1e-6
 
 
+def side_price(market, con_id: int, action: str) -> float:
+    """The side of the quote an order takes (ask for buys, bid for sells), else the market price."""
+    quote = market.quote(con_id)
+    price = quote.ask if action == "BUY" else quote.bid
+    return price if price and price > 0 else market.price(con_id)
+
+
 def _reference_price(market, spec, request: OrderRequest) -> float:
     """The price an order is expected to fill at: its limit, else the side of the quote it would take."""
     if request.order_type == "LMT" and request.lmt_price:
         return request.lmt_price
-    quote = market.quote(spec.con_id)
-    price = quote.ask if request.action == "BUY" else quote.bid
-    return price if price and price > 0 else market.price(spec.con_id)
+    return side_price(market, spec.con_id, request.action)
 
 
 def order_margin(ledger, market, base_currency: str, spec, request: OrderRequest,

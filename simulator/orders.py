@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# what IB sends in commission reports for a fill that realised nothing (an opening fill)
-UNSET_DOUBLE = 1.7976931348623157e308
+from simulator.wire import UNSET_DOUBLE  # the realised PnL IB reports for an opening fill
 
 # zone TWS uses for times sent without one
 TWS_TIME_ZONE = "US/Eastern"

@@ -19,13 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from simulator.price_paths import YEAR_S, UnitPath, name_key
+from simulator.trading_hours import NEW_YORK
 
-NEW_YORK = ZoneInfo("America/New_York")
 CARRY_RATE = 0.035
 DOLLAR_VOL = 0.055
 

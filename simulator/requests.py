@@ -7,10 +7,8 @@ from typing import Callable
 
 from simulator.wire import UNSET_DOUBLE, FieldReader, MalformedRequest
 
-# server versions at which a request gained or lost fields (names as in the TWS API sources)
-SV_SSHORTX_OLD = 51
-SV_TRADING_CLASS = 68
-SV_PRIMARYEXCH = 75
+# server versions at which a request gained or lost fields (names as in the TWS API sources); versions
+# below wire.MIN_CLIENT_VERSION are never negotiated, so fields added before it are always read
 SV_MODELS_SUPPORT = 103
 SV_EXT_OPERATOR = 105
 SV_SOFT_DOLLAR_TIER = 106
@@ -52,13 +50,6 @@ class ContractFields:
     include_expired: bool = False
     sec_id_type: str = ""
     sec_id: str = ""
-
-    def describe(self) -> str:
-        """Short text for error messages, e.g. "SPY STK SMART USD"."""
-        parts = [self.local_symbol or self.symbol, self.sec_type, self.last_trade_date,
-                 self.exchange, self.currency]
-        text = " ".join(part for part in parts if part)
-        return f"conId {self.con_id} {text}".strip() if self.con_id else text
 
 
 @dataclass
@@ -351,12 +342,10 @@ Request = object
 Parser = Callable[[FieldReader, int], Request]
 
 
-def read_contract(r: FieldReader, server_version: int, *, con_id: bool = True,
-                  primary_exchange: bool = True, trading_class: bool = True) -> ContractFields:
+def read_contract(r: FieldReader) -> ContractFields:
     """Read the contract block most requests share (conId .. tradingClass)."""
     c = ContractFields()
-    if con_id:
-        c.con_id = r.int("conId")
+    c.con_id = r.int("conId")
     c.symbol = r.str("symbol")
     c.sec_type = r.str("secType")
     c.last_trade_date = r.str("lastTradeDateOrContractMonth")
@@ -364,12 +353,10 @@ def read_contract(r: FieldReader, server_version: int, *, con_id: bool = True,
     c.right = r.str("right")
     c.multiplier = r.str("multiplier")
     c.exchange = r.str("exchange")
-    if primary_exchange:
-        c.primary_exchange = r.str("primaryExchange")
+    c.primary_exchange = r.str("primaryExchange")
     c.currency = r.str("currency")
     c.local_symbol = r.str("localSymbol")
-    if trading_class and server_version >= SV_TRADING_CLASS:
-        c.trading_class = r.str("tradingClass")
+    c.trading_class = r.str("tradingClass")
     c.right = "" if c.right in ("?", "0") else c.right
     c.multiplier = "" if c.multiplier in ("0", "0.0") else c.multiplier
     return c
@@ -396,7 +383,7 @@ def _parse_start_api(r: FieldReader, sv: int) -> StartApi:
 def _parse_req_mkt_data(r: FieldReader, sv: int) -> ReqMktData:
     r.int("version")
     req_id = r.int("reqId")
-    contract = read_contract(r, sv)
+    contract = read_contract(r)
     if contract.sec_type == "BAG":
         _skip_combo_legs(r, 4)
     if r.bool("deltaNeutralContractPresent"):
@@ -411,7 +398,7 @@ def _parse_place_order(r: FieldReader, sv: int) -> PlaceOrder:
     if sv < SV_ORDER_CONTAINER:
         r.int("version")
     order_id = r.int("orderId")
-    contract = read_contract(r, sv)
+    contract = read_contract(r)
     contract.sec_id_type = r.str("secIdType")
     contract.sec_id = r.str("secId")
     o = OrderFields()
@@ -435,7 +422,7 @@ def _parse_place_order(r: FieldReader, sv: int) -> PlaceOrder:
     o.outside_rth = r.bool("outsideRth")
     o.hidden = r.bool("hidden")
     if contract.sec_type == "BAG":
-        _skip_combo_legs(r, 8 if sv >= SV_SSHORTX_OLD else 7)
+        _skip_combo_legs(r, 8)
         r.skip(r.int("orderComboLegsCount"), "orderComboLegPrice")
         _read_tag_values(r, "smartComboRoutingParams")
     r.skip(1, "sharesAllocation")
@@ -446,8 +433,7 @@ def _parse_place_order(r: FieldReader, sv: int) -> PlaceOrder:
     if sv >= SV_MODELS_SUPPORT:
         o.model_code = r.str("modelCode")
     r.skip(2, "shortSaleSlot/designatedLocation")
-    if sv >= SV_SSHORTX_OLD:
-        r.skip(1, "exemptCode")
+    r.skip(1, "exemptCode")
     o.oca_type = r.int("ocaType")
     o.rule_80a = r.str("rule80A")
     r.skip(1, "settlingFirm")
@@ -547,44 +533,13 @@ def _parse_req_account_updates(r: FieldReader, sv: int) -> ReqAccountUpdates:
     return ReqAccountUpdates(subscribe, r.str_or("", "acctCode"))
 
 
-def _parse_req_executions(r: FieldReader, sv: int) -> ReqExecutions:
-    r.int("version")
-    req_id = r.int("reqId")
-    return ReqExecutions(req_id, r.int("clientId"), r.str("acctCode"), r.str("time"),
-                         r.str("symbol"), r.str("secType"), r.str("exchange"), r.str("side"))
-
-
-def _parse_req_ids(r: FieldReader, sv: int) -> ReqIds:
-    r.int("version")
-    return ReqIds(r.int("numIds"))
-
-
 def _parse_req_contract_details(r: FieldReader, sv: int) -> ReqContractDetails:
     r.int("version")
     req_id = r.int("reqId")
-    c = ContractFields()
-    c.con_id = r.int("conId")
-    c.symbol = r.str("symbol")
-    c.sec_type = r.str("secType")
-    c.last_trade_date = r.str("lastTradeDateOrContractMonth")
-    c.strike = r.float("strike", 0.0)
-    c.right = r.str("right")
-    c.multiplier = r.str("multiplier")
-    if sv >= SV_PRIMARYEXCH:
-        c.exchange = r.str("exchange")
-        c.primary_exchange = r.str("primaryExchange")
-    else:
-        # older servers take "SMART:ARCA" in one field
-        c.exchange, _, c.primary_exchange = r.str("exchange").partition(":")
-    c.currency = r.str("currency")
-    c.local_symbol = r.str("localSymbol")
-    if sv >= SV_TRADING_CLASS:
-        c.trading_class = r.str("tradingClass")
+    c = read_contract(r)
     c.include_expired = r.bool("includeExpired")
     c.sec_id_type = r.str("secIdType")
     c.sec_id = r.str("secId")
-    c.right = "" if c.right in ("?", "0") else c.right
-    c.multiplier = "" if c.multiplier in ("0", "0.0") else c.multiplier
     return ReqContractDetails(req_id, c)
 
 
@@ -592,7 +547,7 @@ def _parse_req_historical_data(r: FieldReader, sv: int) -> ReqHistoricalData:
     if sv < SV_SYNT_REALTIME_BARS:
         r.int("version")
     req_id = r.int("reqId")
-    contract = read_contract(r, sv)
+    contract = read_contract(r)
     contract.include_expired = r.bool("includeExpired")
     end = r.str("endDateTime")
     bar_size = r.str("barSizeSetting")
@@ -609,28 +564,22 @@ def _parse_req_historical_data(r: FieldReader, sv: int) -> ReqHistoricalData:
 
 def _parse_req_head_timestamp(r: FieldReader, sv: int) -> ReqHeadTimestamp:
     req_id = r.int("reqId")
-    contract = read_contract(r, sv)
+    contract = read_contract(r)
     contract.include_expired = r.bool("includeExpired")
     use_rth = r.bool("useRTH")
     what_to_show = r.str("whatToShow")
     return ReqHeadTimestamp(req_id, contract, use_rth, what_to_show, r.int("formatDate", default=1))
 
 
-def _versioned(factory: Callable, *readers: str) -> Parser:
-    """Parser for "<msgId> <version> <fields...>" requests made of simple typed fields."""
+def _simple(factory: Callable, *readers: str, versioned: bool = True) -> Parser:
+    """Parser for requests made of simple typed fields, each given as "kind:name" (e.g. "int:reqId").
+
+    The message is "<msgId> <version> <fields...>", or "<msgId> <fields...>" when not `versioned`.
+    """
 
     def parse(r: FieldReader, sv: int):
-        r.int("version")
-        return factory(*(getattr(r, kind)(name) for kind, name in
-                         (reader.split(":") for reader in readers)))
-
-    return parse
-
-
-def _plain(factory: Callable, *readers: str) -> Parser:
-    """Parser for "<msgId> <fields...>" requests (no version field)."""
-
-    def parse(r: FieldReader, sv: int):
+        if versioned:
+            r.int("version")
         return factory(*(getattr(r, kind)(name) for kind, name in
                          (reader.split(":") for reader in readers)))
 
@@ -656,22 +605,23 @@ def _unsupported(msg_id: int, name: str, req_id_index: int | None) -> Parser:
 
 PARSERS: dict[int, Parser] = {
     1: _parse_req_mkt_data,
-    2: _versioned(CancelMktData, "int:reqId"),
+    2: _simple(CancelMktData, "int:reqId"),
     3: _parse_place_order,
     4: _parse_cancel_order,
-    5: _versioned(ReqOpenOrders),
+    5: _simple(ReqOpenOrders),
     6: _parse_req_account_updates,
-    7: _parse_req_executions,
-    8: _parse_req_ids,
+    7: _simple(ReqExecutions, "int:reqId", "int:clientId", "str:acctCode", "str:time", "str:symbol",
+               "str:secType", "str:exchange", "str:side"),
+    8: _simple(ReqIds, "int:numIds"),
     9: _parse_req_contract_details,
     10: _unsupported(10, "market depth", 2),
     11: _ack(11),
     12: _ack(12),
     13: _ack(13),
     14: _ack(14),
-    15: _versioned(ReqAutoOpenOrders, "bool:autoBind"),
-    16: _versioned(ReqAllOpenOrders),
-    17: _versioned(ReqManagedAccts),
+    15: _simple(ReqAutoOpenOrders, "bool:autoBind"),
+    16: _simple(ReqAllOpenOrders),
+    17: _simple(ReqManagedAccts),
     18: _unsupported(18, "financial advisor configuration", None),
     19: _unsupported(19, "financial advisor configuration", None),
     20: _parse_req_historical_data,
@@ -679,8 +629,8 @@ PARSERS: dict[int, Parser] = {
     22: _unsupported(22, "market scanner", None),
     23: _ack(23),
     24: _unsupported(24, "market scanner", None),
-    25: _versioned(CancelHistoricalData, "int:reqId"),
-    49: _versioned(ReqCurrentTime),
+    25: _simple(CancelHistoricalData, "int:reqId"),
+    49: _simple(ReqCurrentTime),
     50: _unsupported(50, "real time bars", 2),
     51: _ack(51),
     52: _unsupported(52, "fundamental data", 2),
@@ -689,12 +639,12 @@ PARSERS: dict[int, Parser] = {
     55: _unsupported(55, "option calculations", 2),
     56: _ack(56),
     57: _ack(57),
-    58: _versioned(ReqGlobalCancel),
-    59: _versioned(ReqMarketDataType, "int:marketDataType"),
-    61: _versioned(ReqPositions),
-    62: _versioned(ReqAccountSummary, "int:reqId", "str:groupName", "str:tags"),
-    63: _versioned(CancelAccountSummary, "int:reqId"),
-    64: _versioned(CancelPositions),
+    58: _simple(ReqGlobalCancel),
+    59: _simple(ReqMarketDataType, "int:marketDataType"),
+    61: _simple(ReqPositions),
+    62: _simple(ReqAccountSummary, "int:reqId", "str:groupName", "str:tags"),
+    63: _simple(CancelAccountSummary, "int:reqId"),
+    64: _simple(CancelPositions),
     65: _ack(65),
     66: _ack(66),
     67: _unsupported(67, "display groups", 2),
@@ -704,15 +654,15 @@ PARSERS: dict[int, Parser] = {
     71: _parse_start_api,
     72: _ack(72),
     73: _ack(73),
-    74: _versioned(ReqPositionsMulti, "int:reqId", "str:account", "str:modelCode"),
-    75: _versioned(CancelPositionsMulti, "int:reqId"),
-    76: _versioned(ReqAccountUpdatesMulti, "int:reqId", "str:account", "str:modelCode",
+    74: _simple(ReqPositionsMulti, "int:reqId", "str:account", "str:modelCode"),
+    75: _simple(CancelPositionsMulti, "int:reqId"),
+    76: _simple(ReqAccountUpdatesMulti, "int:reqId", "str:account", "str:modelCode",
                    "bool:ledgerAndNLV"),
-    77: _versioned(CancelAccountUpdatesMulti, "int:reqId"),
+    77: _simple(CancelAccountUpdatesMulti, "int:reqId"),
     78: _unsupported(78, "option chains", 1),
     79: _unsupported(79, "soft dollar tiers", 1),
     80: _unsupported(80, "family codes", None),
-    81: _plain(ReqMatchingSymbols, "int:reqId", "str:pattern"),
+    81: _simple(ReqMatchingSymbols, "int:reqId", "str:pattern", versioned=False),
     82: _unsupported(82, "market depth", None),
     83: _unsupported(83, "smart components", 1),
     84: _unsupported(84, "news", 1),
@@ -721,16 +671,16 @@ PARSERS: dict[int, Parser] = {
     87: _parse_req_head_timestamp,
     88: _unsupported(88, "histogram data", 1),
     89: _ack(89),
-    90: _plain(CancelHeadTimestamp, "int:reqId"),
-    91: _plain(ReqMarketRule, "int:marketRuleId"),
-    92: _plain(ReqPnL, "int:reqId", "str:account", "str:modelCode"),
-    93: _plain(CancelPnL, "int:reqId"),
-    94: _plain(ReqPnLSingle, "int:reqId", "str:account", "str:modelCode", "int:conId"),
-    95: _plain(CancelPnLSingle, "int:reqId"),
+    90: _simple(CancelHeadTimestamp, "int:reqId", versioned=False),
+    91: _simple(ReqMarketRule, "int:marketRuleId", versioned=False),
+    92: _simple(ReqPnL, "int:reqId", "str:account", "str:modelCode", versioned=False),
+    93: _simple(CancelPnL, "int:reqId", versioned=False),
+    94: _simple(ReqPnLSingle, "int:reqId", "str:account", "str:modelCode", "int:conId", versioned=False),
+    95: _simple(CancelPnLSingle, "int:reqId", versioned=False),
     96: _unsupported(96, "historical ticks", 1),
     97: _unsupported(97, "tick-by-tick data", 1),
     98: _ack(98),
-    99: _plain(ReqCompletedOrders, "bool:apiOnly"),
+    99: _simple(ReqCompletedOrders, "bool:apiOnly", versioned=False),
     100: _unsupported(100, "Wall Street Horizon data", 1),
     101: _ack(101),
     102: _unsupported(102, "Wall Street Horizon data", 1),

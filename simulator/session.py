@@ -34,8 +34,8 @@ class Subscriptions:
         tickers: reqId -> market data subscription.
         account_updates: reqAccountUpdates is on; account_values/portfolio hold the last values sent.
         positions: reqPositions is on; position_lines holds conId -> (quantity, avgCost) last sent.
-        summaries: reqId -> requested account summary tags; summary_rows holds the last rows sent.
-        account_multi / positions_multi: reqId -> request, with last sent values per reqId.
+        summaries: reqId -> (requested account summary tags, the last rows sent).
+        account_multi / positions_multi: reqId -> (request, the last values / position lines sent).
         pnl / pnl_single: reqId -> last values sent (pnl_single also names its conId).
     """
 
@@ -46,11 +46,8 @@ class Subscriptions:
     positions: bool = False
     position_lines: dict = field(default_factory=dict)
     summaries: dict = field(default_factory=dict)
-    summary_rows: dict = field(default_factory=dict)
     account_multi: dict = field(default_factory=dict)
-    account_multi_values: dict = field(default_factory=dict)
     positions_multi: dict = field(default_factory=dict)
-    positions_multi_lines: dict = field(default_factory=dict)
     pnl: dict = field(default_factory=dict)
     pnl_single: dict = field(default_factory=dict)
 

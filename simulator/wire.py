@@ -6,7 +6,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 API_PREFIX = b"API\0"
@@ -243,7 +243,3 @@ def format_ib_datetime(moment: datetime, zone: str = "UTC") -> str:
     """"YYYYMMDD HH:MM:SS <zone>" as TWS reports times (parsed by both client libraries)."""
     local = moment.astimezone(ZoneInfo(zone))
     return local.strftime("%Y%m%d %H:%M:%S ") + zone
-
-
-def format_ib_date(day: date) -> str:
-    return day.strftime("%Y%m%d")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.support import REPO_ROOT, stop_process
+
 EMULATOR_SCRIPT = Path(__file__).parent / "store" / "firestore_emulator.mjs"
 EMULATOR_PACKAGE = REPO_ROOT / "node_modules" / "@firestore-emulator" / "server" / "package.json"
 EMULATOR_START_TIMEOUT_S = 20.0
@@ -70,11 +71,6 @@ def firestore_emulator(tmp_path_factory) -> str:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=EMULATOR_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, EMULATOR_STOP_TIMEOUT_S)
     process.stdin.close()
     process.stdout.close()

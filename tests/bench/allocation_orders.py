@@ -51,8 +51,8 @@ def one_run(bridge: IBBridge, ledger: Ledger, contracts: list, run: int) -> floa
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        simulator = SimulatorProcess(seed=3, log_path=Path(scratch) / "simulator.log").start()
+    with (tempfile.TemporaryDirectory() as scratch,
+          SimulatorProcess(seed=3, log_path=Path(scratch) / "simulator.log") as simulator):
         store = SqliteStore(str(Path(scratch) / "store.sqlite3"))
         bridge = IBBridge(host=simulator.host, port=simulator.port, client_ids=itertools.count(800))
         try:
@@ -68,7 +68,6 @@ def main() -> None:
         finally:
             bridge.stop()
             store.close()
-            simulator.stop()
     pacing_s = ORDERS / PACING_PER_S
     median = statistics.median(times)
     print(f"{ORDERS} orders recorded, placed, confirmed and settled ({RUNS} runs, ib_insync {ib_insync.__version__})")

@@ -82,9 +82,9 @@ def row(label: str, numbers: dict) -> str:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as scratch:
+    with (tempfile.TemporaryDirectory() as scratch,
+          SimulatorProcess(seed=3, log_path=Path(scratch) / "simulator.log") as simulator):
         scratch = Path(scratch)
-        simulator = SimulatorProcess(seed=3, log_path=scratch / "simulator.log").start()
         store_path = scratch / "store.sqlite3"
         store = SqliteStore(str(store_path))
         seed(store, "DU1234567")
@@ -111,7 +111,6 @@ def main() -> None:
             print(row("bridge round trip (call, no I/O)", bridge_round_trip(simulator)))
         finally:
             service.stop()
-            simulator.stop()
 
 
 if __name__ == "__main__":

@@ -49,16 +49,14 @@ def start_simulator(tmp_path, request):
 def start_service(tmp_path, request):
     """Factory for gunicorn serving main:app against a simulator, stopped after the test."""
 
-    def start(simulator: SimulatorProcess, *, wait_ready: bool = True, config: dict | None = None,
-              **options) -> ServiceProcess:
+    def start(simulator: SimulatorProcess, *, config: dict | None = None, **options) -> ServiceProcess:
         store_path = tmp_path / "store.sqlite3"
         seeded_store(store_path, **(config or {}))
         service = ServiceProcess(ib_port=simulator.port, store_path=store_path,
                                  log_path=tmp_path / "service.log", **options)
         request.addfinalizer(service.stop)
         service.start()
-        if wait_ready:
-            service.wait_ready()
+        service.wait_ready()
         return service
 
     return start
@@ -85,8 +83,8 @@ class Trading:
         self.service = service
         self.store = store
 
-    def post(self, intent: str, body: dict | None = None, **kwargs) -> tuple[int, dict]:
-        return self.service.request("POST", f"/{intent}", body or {}, **kwargs)
+    def post(self, intent: str, body: dict | None = None) -> tuple[int, dict]:
+        return self.service.request("POST", f"/{intent}", body or {})
 
     def allocate(self, **body) -> dict:
         status, result = self.post("allocation", body)

@@ -2,30 +2,19 @@
 from __future__ import annotations
 
 import math
-import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from lib.sizing import round_half_away
-from strategies.dummy import WEIGHTS
+from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
 from tests.support.macd_series import crossover_closes, no_crossover_closes
 
-MNQ_PRICE = 21000.0
 NET_LIQUIDATION = 1_000_000.0
 DUMMY_EXPOSURE = NET_LIQUIDATION * 0.9 * 0.1
 SPY_EXPOSURE = NET_LIQUIDATION * 0.9 * 0.9
-SPY, VIXY = 756733, 283724339
-
-
-def seed_for(weight: int) -> int:
-    return next(seed for seed in range(100) if random.Random(seed).choice(WEIGHTS) == weight)
-
-
-def mnq_con_id(result: dict) -> int:
-    [con_id] = [int(c) for c, info in result["contracts"].items() if info["localSymbol"].startswith("MNQ")]
-    return con_id
+VIXY = 283724339
 
 
 def test_dummy_places_the_expected_mnq_order_which_fills_into_holdings(trading):

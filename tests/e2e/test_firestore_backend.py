@@ -12,7 +12,7 @@ import pytest
 
 from lib.seed import seed
 from tests.e2e.conftest import ACCOUNT
-from tests.e2e.test_allocation import MNQ_PRICE, mnq_con_id, seed_for
+from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import wait_until
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from tests.e2e.test_allocation import seed_for
+from tests.support.allocation import seed_for
 from tests.support.macd_series import crossover_closes, no_crossover_closes
 from tests.support.simulator_process import wait_until
 

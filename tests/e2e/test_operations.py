@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ib_insync import Forex, MarketOrder
 
-from tests.e2e.test_allocation import MNQ_PRICE, mnq_con_id, seed_for
+from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.simulator_process import wait_until
 
 

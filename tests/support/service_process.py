@@ -12,7 +12,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT, stop_process
+
+STOP_TIMEOUT_S = 15
 
 
 def free_port() -> int:
@@ -136,7 +138,7 @@ class ServiceProcess:
                 entries.append(entry)
         return entries
 
-    def terminate(self, *, timeout_s: float = 15) -> tuple[int, float]:
+    def terminate(self, *, timeout_s: float = STOP_TIMEOUT_S) -> tuple[int, float]:
         """SIGTERM gunicorn's master; returns (exit code, seconds it took)."""
         assert self._process is not None
         started = time.monotonic()
@@ -145,10 +147,6 @@ class ServiceProcess:
         return code, time.monotonic() - started
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        try:
-            self.terminate()
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        """SIGTERM gunicorn's master (unless it has exited), SIGKILL after STOP_TIMEOUT_S."""
+        if self._process is not None:
+            stop_process(self._process, STOP_TIMEOUT_S)

@@ -1,7 +1,6 @@
 """Runs the paper gateway (`python -m simulator`) as a subprocess on free loopback ports, for end-to-end tests."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -9,12 +8,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT, stop_process
+from tests.support.service_process import http
+
 LISTENING = re.compile(r"simulator listening host=(?P<host>\S+) port=(?P<port>\d+) admin_port=(?P<admin_port>\d+|-) "
                        r"account=(?P<account>\S+) seed=(?P<seed>\d+)")
 
@@ -24,8 +23,6 @@ class AdminError(AssertionError):
 
     def __init__(self, status: int, body: dict, method: str, path: str):
         super().__init__(f"{method} {path} -> {status}: {body}")
-        self.status = status
-        self.body = body
 
 
 class SimulatorProcess:
@@ -35,22 +32,18 @@ class SimulatorProcess:
         seed: price path seed.
         now: start of a frozen clock, a datetime or ISO 8601 text (None = real time).
         state_path: the --state file (kept across restart()).
-        account, base_currency, cash, fill_delay_ms: passed through when given.
-        extra_args: further command line arguments.
+        account, cash, fill_delay_ms: passed through when given.
         log_path: file receiving the process's stderr (default: a temporary file).
     """
 
     def __init__(self, *, seed: int = 1, now: datetime | str | None = None, state_path: Path | str | None = None,
-                 account: str | None = None, base_currency: str | None = None, cash: float | None = None,
-                 fill_delay_ms: float | None = None, extra_args: tuple[str, ...] = (),
+                 account: str | None = None, cash: float | None = None, fill_delay_ms: float | None = None,
                  log_path: Path | str | None = None):
         self.seed = seed
         self.now = now.isoformat() if isinstance(now, datetime) else now
         self.state_path = Path(state_path) if state_path is not None else None
-        options = {"--account": account, "--base-currency": base_currency, "--cash": cash,
-                   "--fill-delay-ms": fill_delay_ms}
+        options = {"--account": account, "--cash": cash, "--fill-delay-ms": fill_delay_ms}
         self._options = [str(part) for name, value in options.items() if value is not None for part in (name, value)]
-        self._extra_args = list(extra_args)
         if log_path is None:
             handle, log_path = tempfile.mkstemp(prefix="simulator-", suffix=".log")
             os.close(handle)
@@ -73,7 +66,7 @@ class SimulatorProcess:
             command += ["--now", self.now]
         if self.state_path is not None:
             command += ["--state", str(self.state_path)]
-        return command + self._extra_args
+        return command
 
     def start(self, *, port: int = 0, admin_port: int | None = 0, timeout_s: float = 20) -> "SimulatorProcess":
         """Start the process and wait for its listening line (ports 0 = free ports, admin_port None = no admin)."""
@@ -120,14 +113,7 @@ class SimulatorProcess:
 
     def stop(self, *, timeout_s: float = 10) -> int | None:
         """Stop the process (SIGTERM, then SIGKILL after `timeout_s`); returns its exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            try:
-                self.terminate(timeout_s=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode
+        return None if self.process is None else stop_process(self.process, timeout_s)
 
     def kill(self) -> None:
         """SIGKILL, as when the gateway crashes (no state flush on the way out)."""
@@ -135,14 +121,12 @@ class SimulatorProcess:
             self.process.kill()
             self.process.wait()
 
-    def restart(self, *, same_ports: bool = True, timeout_s: float = 20) -> "SimulatorProcess":
-        """Stop (unless already killed) and start again with the same options and --state file, by default on the
-        same ports."""
-        port, admin_port = (self.port, self.admin_port) if same_ports else (0, 0 if self.admin_port else None)
+    def restart(self, *, timeout_s: float = 20) -> "SimulatorProcess":
+        """Stop (unless already killed) and start again with the same options, --state file and ports."""
         was_running = self.process is not None and self.process.poll() is None
         code = self.stop()
         assert not was_running or code == 0, f"simulator exited with {code} on SIGTERM:\n{self.log()[-4000:]}"
-        return self.start(port=port, admin_port=admin_port, timeout_s=timeout_s)
+        return self.start(port=self.port, admin_port=self.admin_port, timeout_s=timeout_s)
 
     def log(self) -> str:
         """What the current run wrote to stderr so far."""
@@ -163,14 +147,7 @@ class SimulatorProcess:
     def admin_request(self, method: str, path: str, body=None, *, raw: bytes | None = None,
                       timeout_s: float = 10) -> tuple[int, dict]:
         """One admin call; returns (status, decoded JSON body) for any status."""
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(f"http://{self.host}:{self.admin_port}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+        return http(method, f"http://{self.host}:{self.admin_port}{path}", body, raw=raw, timeout_s=timeout_s)
 
     def admin(self, method: str, path: str, body=None, *, timeout_s: float = 10) -> dict:
         """One admin call that must succeed; returns its JSON body (raises AdminError otherwise)."""

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.support.simulator_process import LISTENING, REPO_ROOT, SimulatorProcess
+from tests.support import REPO_ROOT, stop_process
+from tests.support.simulator_process import LISTENING, SimulatorProcess
 
 BAD_ARGUMENTS = {
     "port out of range": (["--port", "70000"], "--port"),
@@ -27,11 +28,16 @@ def test_bad_arguments_exit_2_with_a_message():
     runs = {name: subprocess.Popen([sys.executable, "-m", "simulator", "--port", "0", *args], cwd=REPO_ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for name, (args, _) in BAD_ARGUMENTS.items()}
-    for name, process in runs.items():
-        _, stderr = process.communicate(timeout=30)
-        assert process.returncode == 2, f"{name}: exit {process.returncode}\n{stderr}"
-        assert "usage:" in stderr and BAD_ARGUMENTS[name][1] in stderr, f"{name}:\n{stderr}"
-        assert "Traceback" not in stderr and "simulator listening" not in stderr
+    try:
+        for name, process in runs.items():
+            _, stderr = process.communicate(timeout=30)
+            assert process.returncode == 2, f"{name}: exit {process.returncode}\n{stderr}"
+            assert "usage:" in stderr and BAD_ARGUMENTS[name][1] in stderr, f"{name}:\n{stderr}"
+            assert "Traceback" not in stderr and "simulator listening" not in stderr
+    finally:
+        # a simulator that accepted bad arguments would otherwise keep listening after the test
+        for process in runs.values():
+            stop_process(process, timeout_s=10)
 
 
 def test_listening_line_is_logged_once(simulator):

@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -19,8 +18,8 @@ from hypothesis import given, settings, strategies as st
 from lib.store import StoreError
 from lib.store_memory import MemoryStore
 from lib.store_sqlite import SqliteStore
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 10.0
 COUNTER = "counters/fills"
 
@@ -28,6 +27,7 @@ COUNTER = "counters/fills"
 INCREMENT_SCRIPT = """
 import sys, threading
 from lib.store_sqlite import SqliteStore
+from tests.support import REPO_ROOT
 
 path, threads, increments = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 store = SqliteStore(path)

@@ -9,18 +9,19 @@ from ib_insync import IB, Contract
 
 from intents.base import Intent
 from intents.params import as_bool, as_str_list
-from lib import ib_requests, market_data
-from lib.account import net_liquidation as account_net_liquidation
+from lib.broker import market_data
+from lib.broker.account import net_liquidation as account_net_liquidation
+from lib.broker.instruments import ByConId, ContractInfo, bars_frame
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, ServiceError
-from lib.instruments import ByConId, ContractInfo, bars_frame
-from lib.ledger import Ledger
-from lib.limit_prices import check_offset
-from lib.market_calendar import trading_date
-from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
-from lib.order_time import to_ib_utc
-from lib.run_claims import RunClaims, StrategyLocks
+from lib.gateway import ib_requests
+from lib.trading.ledger import Ledger
+from lib.trading.limit_prices import check_offset
+from lib.trading.market_calendar import trading_date
+from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
+from lib.trading.order_time import to_ib_utc
+from lib.trading.run_claims import RunClaims, StrategyLocks
 from strategies import get_strategy
 from strategies.base import Requirements, Strategy, StrategyError, StrategyInputs
 from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size, with_limit_prices

@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 from typing import Callable, ClassVar
 
 from intents.params import as_bool, as_positive_number
-from lib import ib_requests
 from lib.config import Settings, TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, TradingDisabled
-from lib.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
+from lib.gateway import ib_requests
+from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
 
 log = logging.getLogger(__name__)
 

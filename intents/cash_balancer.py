@@ -8,11 +8,11 @@ from ib_insync import Forex, MarketOrder
 
 from intents.base import Intent
 from intents.params import as_bool
-from lib.account import cash_balances, exchange_rates, net_liquidation
+from lib.broker.account import cash_balances, exchange_rates, net_liquidation
+from lib.broker.instruments import fx_pair_for
+from lib.broker.orders import place_and_confirm
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.instruments import fx_pair_for
-from lib.orders import place_and_confirm
 
 log = logging.getLogger(__name__)
 

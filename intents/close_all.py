@@ -9,17 +9,18 @@ from ib_insync import IB
 
 from intents.base import Intent
 from intents.params import as_bool, as_str_list
-from lib import ib_requests, market_data
+from lib.broker import market_data
+from lib.broker.instruments import ByConId
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, ServiceError
-from lib.instruments import ByConId
-from lib.ledger import Ledger
-from lib.market_calendar import trading_date
-from lib.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
-from lib.reconciliation import catch_up, ledger_differences
-from lib.run_claims import StrategyLocks
-from lib.sizing import consolidate
+from lib.gateway import ib_requests
+from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import trading_date
+from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
+from lib.trading.reconciliation import catch_up, ledger_differences
+from lib.trading.run_claims import StrategyLocks
+from lib.trading.sizing import consolidate
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 
 from intents.base import Intent
-from lib import ib_requests, market_data
+from lib.broker import market_data
+from lib.broker.instruments import Forex, Future, HistoryRequest, Index, Instrument, Stock, bars_frame
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
-from lib.instruments import Forex, Future, HistoryRequest, Index, Instrument, Stock, bars_frame
-from lib.market_calendar import trading_date
+from lib.gateway import ib_requests
+from lib.trading.market_calendar import trading_date
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from intents.close_all import CloseAll
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
-from lib.ledger import Ledger
-from lib.reconciliation import catch_up, ledger_differences
+from lib.trading.ledger import Ledger
+from lib.trading.reconciliation import catch_up, ledger_differences
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from intents.base import Intent
-from lib import ib_requests
 from lib.config import TradingConfig
 from lib.deadline import Deadline
+from lib.gateway import ib_requests
 
 
 class GatewayTime(Intent):

@@ -8,12 +8,12 @@ import re
 
 from intents.base import Intent
 from intents.params import as_bool
-from lib.account import account_value, net_liquidation
+from lib.broker.account import account_value, net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest
-from lib.ledger import Ledger
-from lib.reconciliation import catch_up, ledger_differences
+from lib.trading.ledger import Ledger
+from lib.trading.reconciliation import catch_up, ledger_differences
 
 log = logging.getLogger(__name__)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import logging
 
 from intents.base import Intent
-from lib import ib_requests
-from lib.account import net_liquidation
+from lib.broker.account import net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import PreconditionFailed
-from lib.ledger import Ledger
-from lib.market_calendar import trading_date
-from lib.reconciliation import broker_orders
+from lib.gateway import ib_requests
+from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import trading_date
+from lib.trading.reconciliation import broker_orders
 
 log = logging.getLogger(__name__)
 

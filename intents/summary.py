@@ -6,9 +6,9 @@ import math
 from collections import defaultdict
 
 from intents.base import Intent
-from lib import ib_requests
 from lib.config import TradingConfig
 from lib.deadline import Deadline
+from lib.gateway import ib_requests
 
 ACCOUNT_TAGS = ("NetLiquidation", "CashBalance", "MaintMarginReq")
 

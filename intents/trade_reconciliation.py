@@ -7,8 +7,8 @@ import logging
 from intents.base import Intent
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.ledger import Ledger
-from lib.reconciliation import LedgerMismatch, catch_up, ledger_differences
+from lib.trading.ledger import Ledger
+from lib.trading.reconciliation import LedgerMismatch, catch_up, ledger_differences
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import os
 import threading
 from typing import Callable
 
-from lib.client_ids import worker_client_ids
 from lib.config import Settings
 from lib.errors import GatewayUnavailable
+from lib.gateway.client_ids import worker_client_ids
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +18,10 @@ def open_store(settings: Settings):
     if settings.store_backend == "firestore":
         from google.cloud import firestore
 
-        from lib.store_firestore import FirestoreStore
+        from lib.store.firestore import FirestoreStore
 
         return FirestoreStore(firestore.Client(project=settings.project_id))
-    from lib.store_sqlite import SqliteStore
+    from lib.store.sqlite import SqliteStore
 
     directory = os.path.dirname(settings.store_path)
     if directory:
@@ -31,7 +31,7 @@ def open_store(settings: Settings):
 
 def build_bridge(settings: Settings, worker_index: int):
     """An unstarted bridge whose clientIds are this worker's own sequence."""
-    from lib.bridge import IBBridge
+    from lib.gateway.bridge import IBBridge
 
     return IBBridge(
         host=settings.ib_host,

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from lib.broker.instruments import BAR_COLUMNS, ContractInfo, HistoryRequest, Instrument
 from lib.errors import BadRequest, ServiceError
-from lib.instruments import BAR_COLUMNS, ContractInfo, HistoryRequest, Instrument
 
 __all__ = ["HistoryRequest", "Requirements", "Signals", "Strategy", "StrategyError", "StrategyInputs"]
 

@@ -7,8 +7,8 @@ import secrets
 from datetime import date
 from typing import Any
 
+from lib.broker.instruments import Future
 from lib.errors import BadRequest
-from lib.instruments import Future
 from strategies.base import Requirements, Signals, Strategy, StrategyInputs
 
 WEIGHTS = (-1, 0, 1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from lib.instruments import HistoryRequest, Stock
+from lib.broker.instruments import HistoryRequest, Stock
 from strategies.base import Requirements, Signals, Strategy, StrategyError, StrategyInputs
 from strategies.macd import FAST_SPAN, SIGNAL_SPAN, SLOW_SPAN, crossover, macd
 

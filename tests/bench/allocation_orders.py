@@ -15,12 +15,12 @@ from pathlib import Path
 
 import ib_insync
 
-from lib import market_data
-from lib.bridge import IBBridge
-from lib.instruments import Stock
-from lib.ledger import Ledger
-from lib.orders import adaptive_order, place_and_confirm
-from lib.store_sqlite import SqliteStore
+from lib.broker import market_data
+from lib.broker.instruments import Stock
+from lib.broker.orders import adaptive_order, place_and_confirm
+from lib.gateway.bridge import IBBridge
+from lib.store.sqlite import SqliteStore
+from lib.trading.ledger import Ledger
 from tests.support.simulator_process import SimulatorProcess
 
 ORDERS = 20

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from ib_insync import IB
 
-from lib.bridge import IBBridge
+from lib.gateway.bridge import IBBridge
 from lib.seed import seed
-from lib.store_sqlite import SqliteStore
+from lib.store.sqlite import SqliteStore
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import SimulatorProcess
 

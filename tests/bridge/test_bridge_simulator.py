@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from ib_insync import MarketOrder, Stock
 
-from lib.bridge import IBBridge
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
+from lib.gateway.bridge import IBBridge
 from simulator.app import SimulatorConfig, SimulatorThread
 from tests.support.simulator_process import wait_until
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from lib.bridge import IBBridge
-from lib.client_ids import worker_client_ids
 from lib.errors import GatewayTimeout, GatewayUnavailable
-from lib.loop_thread import LoopThread
-from lib.supervisor import BACKOFF_JITTER, Session, backoff_delays
+from lib.gateway.bridge import IBBridge
+from lib.gateway.client_ids import worker_client_ids
+from lib.gateway.loop_thread import LoopThread
+from lib.gateway.supervisor import BACKOFF_JITTER, Session, backoff_delays
 from tests.support.simulator_process import wait_until
 
 STATUS_KEYS = {"connected", "ready", "clientId", "lastError", "reconnects", "serverVersion"}

@@ -8,7 +8,7 @@ import pytest
 from ib_insync import IB
 
 from lib.seed import seed
-from lib.store_sqlite import SqliteStore
+from lib.store.sqlite import SqliteStore
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import SimulatorProcess
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lib.sizing import round_half_away
+from lib.trading.sizing import round_half_away
 from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
 from tests.support.macd_series import crossover_closes, no_crossover_closes
 

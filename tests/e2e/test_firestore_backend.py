@@ -23,7 +23,7 @@ pytestmark = pytest.mark.firestore
 def firestore_store(firestore_emulator, monkeypatch):
     from google.cloud import firestore
 
-    from lib.store_firestore import FirestoreStore
+    from lib.store.firestore import FirestoreStore
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore_emulator)
     project = f"e2e-{uuid.uuid4().hex[:12]}"

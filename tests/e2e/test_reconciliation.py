@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ib_insync import MarketOrder, Stock
 
-from lib.ledger import cumulative_split
+from lib.trading.ledger import cumulative_split
 from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
 from tests.support.macd_series import crossover_closes
 

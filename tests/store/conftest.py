@@ -5,14 +5,14 @@ import uuid
 
 import pytest
 
-from lib.store_memory import MemoryStore
-from lib.store_sqlite import SqliteStore
+from lib.store.memory import MemoryStore
+from lib.store.sqlite import SqliteStore
 
 
 def _firestore_store(request, monkeypatch):
     from google.cloud import firestore
 
-    from lib.store_firestore import FirestoreStore
+    from lib.store.firestore import FirestoreStore
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", request.getfixturevalue("firestore_emulator"))
     # A project per test: the emulator keeps data per project, so tests never see each other's documents.

@@ -15,9 +15,9 @@ import threading
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from lib.store import StoreError
-from lib.store_memory import MemoryStore
-from lib.store_sqlite import SqliteStore
+from lib.store.memory import MemoryStore
+from lib.store.port import StoreError
+from lib.store.sqlite import SqliteStore
 from tests.support import REPO_ROOT
 
 WAIT_S = 10.0
@@ -26,7 +26,7 @@ COUNTER = "counters/fills"
 # Increments the counter from several threads of a separate process, the way two gunicorn workers share the file.
 INCREMENT_SCRIPT = """
 import sys, threading
-from lib.store_sqlite import SqliteStore
+from lib.store.sqlite import SqliteStore
 from tests.support import REPO_ROOT
 
 path, threads, increments = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -113,7 +113,7 @@ def test_data_survives_close_and_reopen(path):
 
 
 def test_committed_data_survives_a_process_that_dies_without_closing(path):
-    script = ("import os, sys\nfrom lib.store_sqlite import SqliteStore\n"
+    script = ("import os, sys\nfrom lib.store.sqlite import SqliteStore\n"
               "store = SqliteStore(sys.argv[1])\n"
               "store.run_transaction(lambda tx: tx.create('positions/paper/executions/e1', {'shares': 3}))\n"
               "os._exit(0)\n")

@@ -8,7 +8,7 @@ import string
 
 import pytest
 
-from lib.store import AUTO_ID_LENGTH, AlreadyExists, NotFound, StoreError
+from lib.store.port import AUTO_ID_LENGTH, AlreadyExists, NotFound, StoreError
 
 ORDERS = "positions/paper/openOrders"
 

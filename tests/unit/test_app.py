@@ -5,7 +5,7 @@ from intents.base import Intent, signature
 from lib.config import Settings
 from lib.errors import GatewayTimeout
 from lib.services import Services
-from lib.store_memory import MemoryStore
+from lib.store.memory import MemoryStore
 from main import create_app
 
 

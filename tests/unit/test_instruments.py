@@ -7,7 +7,7 @@ import pytest
 from ib_insync import BarData, Contract, ContractDetails, Ticker
 from ib_insync import Future as IBFuture
 
-from lib.instruments import (ByConId, ContractInfo, ContractNotFound, Forex, Future, HistoryRequest, Index,
+from lib.broker.instruments import (ByConId, ContractInfo, ContractNotFound, Forex, Future, HistoryRequest, Index,
                              PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_to_base,
                              select_future_detail, ticker_price)
 

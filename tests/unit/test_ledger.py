@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lib.ledger import ExecutionFill, Ledger, cumulative_split
-from lib.store_memory import MemoryStore
+from lib.store.memory import MemoryStore
+from lib.trading.ledger import ExecutionFill, Ledger, cumulative_split
 
 
 def fill(exec_id, shares, side="BOT", perm_id=900, order_id=7, con_id=756733, order_ref="run-1"):

@@ -1,6 +1,6 @@
 import pytest
 
-from lib.limit_prices import check_offset, limit_price
+from lib.trading.limit_prices import check_offset, limit_price
 
 
 @pytest.mark.parametrize("action, reference, offset, tick, expected", [

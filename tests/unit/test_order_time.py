@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 
 from lib.errors import BadRequest
-from lib.order_time import to_ib_utc
+from lib.trading.order_time import to_ib_utc
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 

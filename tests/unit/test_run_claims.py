@@ -3,8 +3,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 import threading
 
-from lib.run_claims import RunClaims
-from lib.store_sqlite import SqliteStore
+from lib.store.sqlite import SqliteStore
+from lib.trading.run_claims import RunClaims
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 WINDOW = timedelta(minutes=60)
@@ -41,7 +41,7 @@ def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_
 
 
 def test_strategy_locks_are_all_or_nothing_and_expire(tmp_path):
-    from lib.run_claims import StrategyLocks
+    from lib.trading.run_claims import StrategyLocks
 
     store = SqliteStore(str(tmp_path / "store.sqlite3"))
     locks = StrategyLocks(store, "paper")
@@ -59,7 +59,7 @@ def test_strategy_locks_are_all_or_nothing_and_expire(tmp_path):
 
 
 def test_only_one_of_simultaneous_lockers_wins(tmp_path):
-    from lib.run_claims import StrategyLocks
+    from lib.trading.run_claims import StrategyLocks
 
     store = SqliteStore(str(tmp_path / "store.sqlite3"))
     locks = StrategyLocks(store, "paper")

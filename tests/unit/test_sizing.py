@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from lib.sizing import (ConsolidatedTrade, consolidate, round_half_away, strategy_trades, target_position,
+from lib.trading.sizing import (ConsolidatedTrade, consolidate, round_half_away, strategy_trades, target_position,
                         target_positions)
 
 

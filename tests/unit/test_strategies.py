@@ -6,8 +6,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from lib.broker.instruments import ContractInfo, Future, HistoryRequest, Stock
 from lib.errors import BadRequest
-from lib.instruments import ContractInfo, Future, HistoryRequest, Stock
 from strategies import REGISTRY, get_strategy
 from strategies.base import Requirements, Signals, StrategyError, StrategyInputs
 from strategies.dummy import Dummy

@@ -9,7 +9,7 @@ from google.api_core import exceptions as google_exceptions
 from google.cloud.firestore_v1 import FieldFilter, transactional
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from lib.store import (
+from lib.store.port import (
     AlreadyExists, Document, DocumentPath, DocumentStore, NotFound, Query, StoreError, Transaction, Write,
 )
 

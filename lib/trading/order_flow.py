@@ -13,10 +13,10 @@ from typing import Callable
 
 from ib_insync import IB, Contract
 
+from lib.broker.orders import ADAPTIVE_PRIORITIES, ENDED_UNFILLED, adaptive_order, place_and_confirm
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
-from lib.ledger import Ledger
-from lib.orders import ADAPTIVE_PRIORITIES, ENDED_UNFILLED, adaptive_order, place_and_confirm
+from lib.trading.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

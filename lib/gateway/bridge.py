@@ -10,8 +10,8 @@ from ib_insync import IB
 from ib_insync.wrapper import RequestError
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
-from lib.loop_thread import LoopThread
-from lib.supervisor import ConnectionSupervisor
+from lib.gateway.loop_thread import LoopThread
+from lib.gateway.supervisor import ConnectionSupervisor
 
 log = logging.getLogger(__name__)
 

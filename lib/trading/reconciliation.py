@@ -8,10 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lib import ib_requests
+from lib.broker.orders import ENDED_UNFILLED, execution_fill
 from lib.errors import ServiceError
-from lib.ledger import ExecutionFill, Ledger
-from lib.orders import ENDED_UNFILLED, execution_fill
+from lib.gateway import ib_requests
+from lib.trading.ledger import ExecutionFill, Ledger
 
 log = logging.getLogger(__name__)
 

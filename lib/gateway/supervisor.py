@@ -11,8 +11,8 @@ from typing import Awaitable, Iterable, Iterator, TypeVar
 from ib_insync import IB
 from ib_insync.wrapper import RequestError
 
-from lib import ib_requests
 from lib.errors import GatewayUnavailable
+from lib.gateway import ib_requests
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from ib_insync import Contract, LimitOrder, MarketOrder, Order, TagValue, Trade
 
-from lib.ledger import ExecutionFill
+from lib.trading.ledger import ExecutionFill
 
 log = logging.getLogger(__name__)
 

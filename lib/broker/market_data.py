@@ -11,7 +11,7 @@ from datetime import date
 
 from ib_insync import IB, Contract, ContractDetails
 
-from lib.instruments import HistoryRequest, Instrument, PriceUnavailable, fx_pair_for, fx_rate_to_base, ticker_price
+from lib.broker.instruments import HistoryRequest, Instrument, PriceUnavailable, fx_pair_for, fx_rate_to_base, ticker_price
 
 
 async def resolve_details(ib: IB, instruments: Iterable[Instrument],

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from typing import Any, Callable, Iterator
 
-from lib.store import (
+from lib.store.port import (
     Document, DocumentPath, DocumentStore, Filter, Query, StoreError, Transaction, Write, apply_write, auto_id,
     canonical_json,
 )
@@ -226,7 +226,7 @@ def compile_query(query: Query) -> tuple[str, list]:
 
 
 def _json_path(field: tuple[str, ...]) -> str:
-    # Field names never contain '"' (lib.store.field_path refuses it); quote each one for names with dots or
+    # Field names never contain '"' (lib.store.port.field_path refuses it); quote each one for names with dots or
     # spaces, and render the path as an SQL literal.
     path = "$" + "".join(f'."{name}"' for name in field)
     return "'" + path.replace("'", "''") + "'"

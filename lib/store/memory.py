@@ -7,7 +7,7 @@ import operator
 import threading
 from typing import Any, Callable, Iterable
 
-from lib.store import (
+from lib.store.port import (
     Document, DocumentPath, DocumentStore, Filter, Query, Transaction, Write, apply_write, auto_id, canonical_json,
 )
 

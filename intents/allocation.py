@@ -11,7 +11,8 @@ from intents.base import Intent
 from intents.params import as_bool, as_str_list
 from lib.broker import market_data
 from lib.broker.account import net_liquidation as account_net_liquidation
-from lib.broker.instruments import ByConId, ContractInfo, bars_frame
+from lib.broker.instruments import ByConId, bars_frame
+from lib.broker.parsing import ContractInfo
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, ServiceError

@@ -5,13 +5,13 @@ import logging
 
 from intents.base import Intent
 from lib.broker.account import net_liquidation
+from lib.broker.parsing import broker_orders
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import PreconditionFailed
 from lib.gateway import ib_requests
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
-from lib.trading.reconciliation import broker_orders
 
 log = logging.getLogger(__name__)
 

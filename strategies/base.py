@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from lib.broker.instruments import BAR_COLUMNS, ContractInfo, HistoryRequest, Instrument
+from lib.broker.instruments import BAR_COLUMNS, HistoryRequest, Instrument
+from lib.broker.parsing import ContractInfo
 from lib.errors import BadRequest, ServiceError
 
 __all__ = ["HistoryRequest", "Requirements", "Signals", "Strategy", "StrategyError", "StrategyInputs"]

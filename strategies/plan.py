@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from lib.broker.instruments import ContractInfo
+from lib.broker.parsing import ContractInfo
 from lib.trading.limit_prices import limit_price
 from lib.trading.sizing import ConsolidatedTrade, consolidate, strategy_trades, target_positions
 from strategies.base import Signals

@@ -13,6 +13,7 @@ import ib_insync
 import pandas as pd
 from ib_insync import Contract
 
+from lib.broker.parsing import describe_contract
 from lib.errors import ServiceError
 
 EXPIRY_SCHEMES = ("quarterly", "monthly")
@@ -61,7 +62,7 @@ class Instrument(ABC):
             return details[0]
         if not details:
             raise ContractNotFound(f"IB knows no contract for {self}")
-        found = ", ".join(_describe(d.contract) for d in details)
+        found = ", ".join(describe_contract(d.contract) for d in details)
         raise ContractNotFound(f"{self} is ambiguous: IB returned {len(details)} contracts ({found})")
 
 
@@ -193,35 +194,6 @@ class HistoryRequest:
     use_rth: bool = True
 
 
-@dataclass(frozen=True)
-class ContractInfo:
-    """The parts of a qualified contract that sizing, orders and reports need.
-
-    Attributes:
-        multiplier: units of the underlying per contract (MNQ 2.0); 1.0 when IB leaves it empty (stocks, FX).
-        last_trade_date: "YYYYMMDD" for futures, "" otherwise.
-    """
-
-    con_id: int
-    symbol: str
-    local_symbol: str
-    sec_type: str
-    currency: str
-    exchange: str
-    multiplier: float = 1.0
-    last_trade_date: str = ""
-
-    @classmethod
-    def from_contract(cls, contract: Contract) -> ContractInfo:
-        """Raises ValueError for an unqualified contract (conId 0)."""
-        if not contract.conId:
-            raise ValueError(f"contract is not qualified (no conId): {_describe(contract)}")
-        return cls(con_id=contract.conId, symbol=contract.symbol, local_symbol=contract.localSymbol,
-                   sec_type=contract.secType, currency=contract.currency, exchange=contract.exchange,
-                   multiplier=float(contract.multiplier) if contract.multiplier else 1.0,
-                   last_trade_date=contract.lastTradeDateOrContractMonth)
-
-
 def select_future_detail(details: Sequence[Any], scheme: str, rollover_days: int, today: date, *,
                          series: str = "") -> Any:
     """The details of the front contract of a futures series on `today`, after rollover.
@@ -256,7 +228,7 @@ def select_future_detail(details: Sequence[Any], scheme: str, rollover_days: int
         if (expiry - today).days > rollover_days:
             candidates.append((expiry, detail))
     if not candidates:
-        listed = ", ".join(_describe(d.contract) for d in details) or "none"
+        listed = ", ".join(describe_contract(d.contract) for d in details) or "none"
         raise ContractNotFound(f"no {series} expires more than {rollover_days} days after {today.isoformat()} "
                                f"(contracts IB returned: {listed})")
     candidates.sort(key=lambda candidate: (candidate[0], candidate[1].contract.conId))
@@ -264,7 +236,7 @@ def select_future_detail(details: Sequence[Any], scheme: str, rollover_days: int
     front = [detail for expiry, detail in candidates if expiry == front_expiry]
     if len(front) > 1:
         raise ContractNotFound(f"{series} is ambiguous: {len(front)} contracts expire on {front_expiry.isoformat()} "
-                               f"({', '.join(_describe(d.contract) for d in front)})")
+                               f"({', '.join(describe_contract(d.contract) for d in front)})")
     return front[0]
 
 
@@ -277,7 +249,7 @@ def ticker_price(ticker: Any) -> float:
     for price in (ticker.marketPrice(), ticker.close):
         if _usable(price):
             return float(price)
-    raise PriceUnavailable(f"no price for {_describe(ticker.contract)}: last={ticker.last} bid={ticker.bid} "
+    raise PriceUnavailable(f"no price for {describe_contract(ticker.contract)}: last={ticker.last} bid={ticker.bid} "
                            f"ask={ticker.ask} close={ticker.close}")
 
 
@@ -354,8 +326,3 @@ def _contract_month(contract_month: str, expiry: date) -> int:
         return int(contract_month[4:])
     return expiry.month
 
-
-def _describe(contract: Contract) -> str:
-    name = contract.localSymbol or contract.symbol or (f"conId {contract.conId}" if contract.conId else "?")
-    expiry = f" {contract.lastTradeDateOrContractMonth}" if contract.lastTradeDateOrContractMonth else ""
-    return f"{name}{expiry}"

@@ -3,42 +3,12 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping
 
+from lib.broker.parsing import ExecutionFill
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ExecutionFill:
-    """One broker execution, as much of it as the ledger needs.
-
-    Attributes:
-        exec_id: IB's execution id, the exactly-once key.
-        perm_id, order_id, client_id, order_ref: what identifies the order it belongs to.
-        con_id: the contract traded.
-        side: "BOT" or "SLD".
-        shares: unsigned quantity of this execution.
-        price: execution price in the contract's currency.
-        time: ISO-8601 UTC time of the execution.
-    """
-
-    exec_id: str
-    perm_id: int
-    order_id: int
-    client_id: int
-    con_id: int
-    order_ref: str
-    side: str
-    shares: float
-    price: float
-    time: str
-
-    @property
-    def signed_shares(self) -> int:
-        quantity = int(round(self.shares))
-        return quantity if self.side == "BOT" else -quantity
 
 
 def cumulative_split(source: Mapping[str, int], net: int, cumulative: int) -> dict[str, int]:

@@ -13,7 +13,8 @@ from typing import Callable
 
 from ib_insync import IB, Contract
 
-from lib.broker.orders import ADAPTIVE_PRIORITIES, ENDED_UNFILLED, adaptive_order, place_and_confirm
+from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
+from lib.broker.parsing import ENDED_UNFILLED
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
 from lib.trading.ledger import Ledger

@@ -2,16 +2,14 @@
 the ledger's totals compared with broker positions. Shared by the intents that reconcile, close and check."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lib.broker.orders import ENDED_UNFILLED, execution_fill
+from lib.broker.parsing import ENDED_UNFILLED, BrokerExecution, BrokerOrder, BrokerPosition, BrokerSnapshot
+from lib.broker.snapshots import broker_snapshot
 from lib.errors import ServiceError
-from lib.gateway import ib_requests
-from lib.trading.ledger import ExecutionFill, Ledger
+from lib.trading.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -26,75 +24,6 @@ class LedgerMismatch(ServiceError):
         listed = "; ".join(f"{symbol}: ledger {d['ledger']}, broker {d['broker']}" for symbol, d in differences.items())
         super().__init__(f"ledger and broker positions differ: {listed}")
         self.differences = differences
-
-
-@dataclass(frozen=True)
-class BrokerExecution:
-    fill: ExecutionFill
-    local_symbol: str
-    account: str
-
-
-@dataclass(frozen=True)
-class BrokerOrder:
-    """An order the broker lists as open, as plain data."""
-
-    perm_id: int
-    client_id: int
-    order_id: int
-    local_symbol: str
-    action: str
-    total_quantity: float
-    status: str
-    order_ref: str
-
-    def report(self) -> dict:
-        return {"permId": self.perm_id, "clientId": self.client_id, "orderId": self.order_id,
-                "localSymbol": self.local_symbol, "action": self.action, "totalQuantity": self.total_quantity,
-                "status": self.status, "orderRef": self.order_ref}
-
-
-@dataclass(frozen=True)
-class BrokerPosition:
-    account: str
-    con_id: int
-    local_symbol: str
-    position: float
-    avg_cost: float
-
-
-@dataclass(frozen=True)
-class BrokerSnapshot:
-    """Executions, open orders, final states of completed orders (by permId), positions and account values of
-    every client of the account, copied out of ib_insync's live objects on the IB loop."""
-
-    executions: list[BrokerExecution]
-    open_orders: list[BrokerOrder]
-    completed: dict[int, str]
-    positions: list[BrokerPosition]
-    account_values: list
-
-
-def broker_orders(trades) -> list[BrokerOrder]:
-    """Plain copies of ib_insync Trades; call on the IB loop."""
-    return [BrokerOrder(t.order.permId, t.order.clientId, t.order.orderId,
-                        t.contract.localSymbol or t.contract.symbol, t.order.action, t.order.totalQuantity,
-                        t.orderStatus.status, t.order.orderRef) for t in trades]
-
-
-async def broker_snapshot(ib) -> BrokerSnapshot:
-    """Everything reconciliation reads from IB, in one bridge round trip."""
-    fills, open_trades, completed, positions = await asyncio.gather(
-        ib_requests.executions(ib), ib_requests.all_open_orders(ib), ib_requests.completed_orders(ib),
-        ib_requests.positions(ib))
-    return BrokerSnapshot(
-        executions=[BrokerExecution(execution_fill(f), f.contract.localSymbol or f.contract.symbol,
-                                    f.execution.acctNumber) for f in fills],
-        open_orders=broker_orders(open_trades),
-        completed={t.order.permId: t.orderStatus.status for t in completed if t.order.permId},
-        positions=[BrokerPosition(p.account, p.contract.conId, p.contract.localSymbol or p.contract.symbol,
-                                  p.position, p.avgCost) for p in positions],
-        account_values=list(ib.accountValues()))
 
 
 def apply_executions(ledger: Ledger, executions: list[BrokerExecution], account: str) -> dict:

@@ -7,9 +7,10 @@ import pytest
 from ib_insync import BarData, Contract, ContractDetails, Ticker
 from ib_insync import Future as IBFuture
 
-from lib.broker.instruments import (ByConId, ContractInfo, ContractNotFound, Forex, Future, HistoryRequest, Index,
-                             PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_to_base,
-                             select_future_detail, ticker_price)
+from lib.broker.instruments import (ByConId, ContractNotFound, Forex, Future, HistoryRequest, Index,
+                                    PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_to_base,
+                                    select_future_detail, ticker_price)
+from lib.broker.parsing import ContractInfo
 
 
 def mnq(local_symbol, last_trade_date, con_id, contract_month=""):

@@ -3,8 +3,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lib.broker.parsing import ExecutionFill
 from lib.store.memory import MemoryStore
-from lib.trading.ledger import ExecutionFill, Ledger, cumulative_split
+from lib.trading.ledger import Ledger, cumulative_split
 
 
 def fill(exec_id, shares, side="BOT", perm_id=900, order_id=7, con_id=756733, order_ref="run-1"):

@@ -6,7 +6,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from lib.broker.instruments import ContractInfo, Future, HistoryRequest, Stock
+from lib.broker.instruments import Future, HistoryRequest, Stock
+from lib.broker.parsing import ContractInfo
 from lib.errors import BadRequest
 from strategies import REGISTRY, get_strategy
 from strategies.base import Requirements, Signals, StrategyError, StrategyInputs

@@ -1,6 +1,7 @@
 """Sizing a strategy's plan, netting orders with the notional limit, and their limit prices."""
 from strategies.plan import StrategyPlan, net_orders, size, with_limit_prices
-from lib.broker.instruments import ContractInfo, PriceUnavailable
+from lib.broker.instruments import PriceUnavailable
+from lib.broker.parsing import ContractInfo
 from strategies.base import Signals
 
 SPY = ContractInfo(756733, "SPY", "SPY", "STK", "USD", "SMART")

@@ -1,0 +1,306 @@
+"""ib_insync objects in, plain data out: IB's order states, executions, orders, positions, contracts and the
+account pictures the service reports. Pure: call the functions that read live ib_insync objects on the IB loop."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from ib_insync import Contract, Trade
+
+# States in which IB has taken responsibility for the order, or has finally refused it.
+WORKING_STATES = frozenset({"PreSubmitted", "Submitted"})
+FINAL_STATES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+ENDED_UNFILLED = FINAL_STATES - {"Filled"}
+CONFIRMED_STATES = WORKING_STATES | FINAL_STATES
+UNCONFIRMED = "Unconfirmed"
+
+
+@dataclass(frozen=True)
+class ExecutionFill:
+    """One broker execution, as much of it as the ledger needs.
+
+    Attributes:
+        exec_id: IB's execution id, the exactly-once key.
+        perm_id, order_id, client_id, order_ref: what identifies the order it belongs to.
+        con_id: the contract traded.
+        side: "BOT" or "SLD".
+        shares: unsigned quantity of this execution.
+        price: execution price in the contract's currency.
+        time: ISO-8601 UTC time of the execution.
+    """
+
+    exec_id: str
+    perm_id: int
+    order_id: int
+    client_id: int
+    con_id: int
+    order_ref: str
+    side: str
+    shares: float
+    price: float
+    time: str
+
+    @property
+    def signed_shares(self) -> int:
+        quantity = int(round(self.shares))
+        return quantity if self.side == "BOT" else -quantity
+
+
+def execution_fill(fill) -> ExecutionFill:
+    """The ledger's view of an ib_insync Fill."""
+    execution = fill.execution
+    return ExecutionFill(
+        exec_id=execution.execId, perm_id=execution.permId, order_id=execution.orderId,
+        client_id=execution.clientId, con_id=fill.contract.conId, order_ref=execution.orderRef or "",
+        side=execution.side, shares=execution.shares, price=execution.price, time=execution.time.isoformat())
+
+
+@dataclass
+class OrderOutcome:
+    """What the broker said about one order by the time confirmation ended.
+
+    Attributes:
+        status: IB's order status, or "Unconfirmed" when the deadline passed first.
+        error_code, error: the last IB error attached to the order (e.g. 201 and its rejection text).
+        fills: executions already received for it.
+    """
+
+    con_id: int
+    local_symbol: str
+    action: str
+    quantity: float
+    order_id: int
+    client_id: int
+    perm_id: int
+    order_ref: str
+    order_type: str
+    limit_price: float | None
+    status: str
+    filled: float
+    remaining: float
+    avg_fill_price: float
+    error_code: int = 0
+    error: str = ""
+    fills: list[ExecutionFill] = field(default_factory=list)
+
+    @property
+    def working(self) -> bool:
+        return self.status in WORKING_STATES or self.status == UNCONFIRMED
+
+    def to_dict(self) -> dict:
+        """camelCase like the rest of the service's JSON."""
+        data = _camel(asdict(self))
+        data["fills"] = [_camel(asdict(fill)) for fill in self.fills]
+        return data
+
+
+def outcome(trade: Trade, status: str | None = None) -> OrderOutcome:
+    errors = [entry for entry in trade.log if entry.errorCode]
+    last_error = errors[-1] if errors else None
+    return OrderOutcome(
+        con_id=trade.contract.conId, local_symbol=trade.contract.localSymbol or trade.contract.symbol,
+        action=trade.order.action, quantity=trade.order.totalQuantity, order_id=trade.order.orderId,
+        client_id=trade.order.clientId, perm_id=trade.order.permId, order_ref=trade.order.orderRef,
+        order_type=trade.order.orderType, limit_price=trade.order.lmtPrice if trade.order.orderType == "LMT" else None,
+        status=status or trade.orderStatus.status, filled=trade.orderStatus.filled,
+        remaining=trade.orderStatus.remaining, avg_fill_price=trade.orderStatus.avgFillPrice,
+        error_code=last_error.errorCode if last_error else 0, error=last_error.message if last_error else "",
+        fills=[execution_fill(f) for f in trade.fills])
+
+
+@dataclass(frozen=True)
+class BrokerExecution:
+    fill: ExecutionFill
+    local_symbol: str
+    account: str
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """An order the broker lists as open, as plain data."""
+
+    perm_id: int
+    client_id: int
+    order_id: int
+    local_symbol: str
+    action: str
+    total_quantity: float
+    status: str
+    order_ref: str
+
+    def report(self) -> dict:
+        return {"permId": self.perm_id, "clientId": self.client_id, "orderId": self.order_id,
+                "localSymbol": self.local_symbol, "action": self.action, "totalQuantity": self.total_quantity,
+                "status": self.status, "orderRef": self.order_ref}
+
+
+@dataclass(frozen=True)
+class BrokerPosition:
+    account: str
+    con_id: int
+    local_symbol: str
+    position: float
+    avg_cost: float
+
+
+@dataclass(frozen=True)
+class BrokerSnapshot:
+    """Executions, open orders, final states of completed orders (by permId), positions and account values of
+    every client of the account, copied out of ib_insync's live objects on the IB loop."""
+
+    executions: list[BrokerExecution]
+    open_orders: list[BrokerOrder]
+    completed: dict[int, str]
+    positions: list[BrokerPosition]
+    account_values: list
+
+
+def broker_orders(trades) -> list[BrokerOrder]:
+    """Plain copies of ib_insync Trades; call on the IB loop."""
+    return [BrokerOrder(t.order.permId, t.order.clientId, t.order.orderId,
+                        t.contract.localSymbol or t.contract.symbol, t.order.action, t.order.totalQuantity,
+                        t.orderStatus.status, t.order.orderRef) for t in trades]
+
+
+def broker_execution(fill) -> BrokerExecution:
+    return BrokerExecution(execution_fill(fill), fill.contract.localSymbol or fill.contract.symbol,
+                           fill.execution.acctNumber)
+
+
+def broker_position(position) -> BrokerPosition:
+    return BrokerPosition(position.account, position.contract.conId,
+                          position.contract.localSymbol or position.contract.symbol, position.position,
+                          position.avgCost)
+
+
+def final_states(completed_trades) -> dict[int, str]:
+    """Final status of each completed order by permId."""
+    return {t.order.permId: t.orderStatus.status for t in completed_trades if t.order.permId}
+
+
+@dataclass(frozen=True)
+class ContractInfo:
+    """The parts of a qualified contract that sizing, orders and reports need.
+
+    Attributes:
+        multiplier: units of the underlying per contract (MNQ 2.0); 1.0 when IB leaves it empty (stocks, FX).
+        last_trade_date: "YYYYMMDD" for futures, "" otherwise.
+    """
+
+    con_id: int
+    symbol: str
+    local_symbol: str
+    sec_type: str
+    currency: str
+    exchange: str
+    multiplier: float = 1.0
+    last_trade_date: str = ""
+
+    @classmethod
+    def from_contract(cls, contract: Contract) -> ContractInfo:
+        """Raises ValueError for an unqualified contract (conId 0)."""
+        if not contract.conId:
+            raise ValueError(f"contract is not qualified (no conId): {describe_contract(contract)}")
+        return cls(con_id=contract.conId, symbol=contract.symbol, local_symbol=contract.localSymbol,
+                   sec_type=contract.secType, currency=contract.currency, exchange=contract.exchange,
+                   multiplier=float(contract.multiplier) if contract.multiplier else 1.0,
+                   last_trade_date=contract.lastTradeDateOrContractMonth)
+
+
+def describe_contract(contract: Contract) -> str:
+    name = contract.localSymbol or contract.symbol or (f"conId {contract.conId}" if contract.conId else "?")
+    expiry = f" {contract.lastTradeDateOrContractMonth}" if contract.lastTradeDateOrContractMonth else ""
+    return f"{name}{expiry}"
+
+
+ACCOUNT_TAGS = ("NetLiquidation", "CashBalance", "MaintMarginReq")
+
+
+def _number(value) -> float | None:
+    """IB marks absent doubles with huge sentinels or NaN; JSON gets null for those."""
+    if value is None:
+        return None
+    number = float(value)
+    if math.isnan(number) or abs(number) >= 1e300:
+        return None
+    return number
+
+
+def _symbol(contract) -> str:
+    return contract.localSymbol or contract.symbol or str(contract.conId)
+
+
+def account_summary(account_values) -> dict:
+    summary: dict = {tag: {} for tag in ACCOUNT_TAGS}
+    for value in account_values:
+        if value.tag in summary and value.currency:
+            summary[value.tag][value.currency] = _number(value.value)
+    return summary
+
+
+def portfolio(items) -> dict:
+    return {
+        _symbol(item.contract): {
+            "conId": item.contract.conId,
+            "position": item.position,
+            "exposure": _number(item.marketValue),
+            "marketPrice": _number(item.marketPrice),
+            "averageCost": _number(item.averageCost),
+            "unrealizedPNL": _number(item.unrealizedPNL),
+        }
+        for item in items
+        if item.position
+    }
+
+
+def open_trades(trades) -> dict:
+    by_symbol = defaultdict(list)
+    for trade in trades:
+        order, status = trade.order, trade.orderStatus
+        by_symbol[_symbol(trade.contract)].append({
+            "orderId": order.orderId,
+            "clientId": order.clientId,
+            "permId": order.permId,
+            "status": status.status,
+            "whyHeld": status.whyHeld,
+            "action": order.action,
+            "totalQuantity": order.totalQuantity,
+            "filled": status.filled,
+            "orderType": order.orderType,
+            "limitPrice": _number(order.lmtPrice),
+            "tif": order.tif,
+            "goodAfterTime": order.goodAfterTime,
+            "goodTillDate": order.goodTillDate,
+            "orderRef": order.orderRef,
+        })
+    return dict(by_symbol)
+
+
+def fills(fill_list) -> dict:
+    by_symbol = defaultdict(list)
+    for fill in sorted(fill_list, key=lambda f: (f.execution.time, f.execution.execId)):
+        execution, report = fill.execution, fill.commissionReport
+        by_symbol[_symbol(fill.contract)].append({
+            "execId": execution.execId,
+            "orderId": execution.orderId,
+            "clientId": execution.clientId,
+            "side": execution.side,
+            "shares": execution.shares,
+            "price": execution.price,
+            "cumQuantity": execution.cumQty,
+            "avgPrice": execution.avgPrice,
+            "time": execution.time.isoformat(),
+            "commission": _number(report.commission) if report.execId else None,
+            "realizedPNL": _number(report.realizedPNL) if report.execId else None,
+        })
+    return dict(by_symbol)
+
+
+def _camel(data: dict) -> dict:
+    return {_camel_name(key): value for key, value in data.items()}
+
+
+def _camel_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

@@ -1,0 +1,34 @@
+"""Coroutines that copy what IB knows into plain data in one bridge round trip, on the IB loop."""
+from __future__ import annotations
+
+import asyncio
+
+from lib.broker.parsing import (BrokerSnapshot, account_summary, broker_execution, broker_orders, broker_position,
+                                fills, final_states, open_trades, portfolio)
+from lib.gateway import ib_requests
+
+
+async def broker_snapshot(ib) -> BrokerSnapshot:
+    """Everything reconciliation reads from IB: executions, open and completed orders, positions, account values."""
+    fill_list, trades, completed, positions = await asyncio.gather(
+        ib_requests.executions(ib), ib_requests.all_open_orders(ib), ib_requests.completed_orders(ib),
+        ib_requests.positions(ib))
+    return BrokerSnapshot(
+        executions=[broker_execution(f) for f in fill_list],
+        open_orders=broker_orders(trades),
+        completed=final_states(completed),
+        positions=[broker_position(p) for p in positions],
+        account_values=list(ib.accountValues()))
+
+
+async def account_picture(ib) -> dict:
+    """`summary`'s view: account values, portfolio, open trades and fills of every client of the account."""
+    # both broker requests run concurrently, and ib_insync's live objects are copied into plain data here, before
+    # ib_insync can change them again
+    trades, fill_list = await asyncio.gather(ib_requests.all_open_orders(ib), ib_requests.executions(ib))
+    return {
+        "accountSummary": account_summary(ib.accountValues()),
+        "portfolio": portfolio(ib.portfolio()),
+        "openTrades": open_trades(trades),
+        "fills": fills(fill_list),
+    }

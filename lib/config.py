@@ -1,15 +1,15 @@
 """Service settings from the environment and trading config from the store."""
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from lib.errors import InvalidConfig, MissingConfigKey
+from lib.store.factory import BACKENDS as STORE_BACKENDS
+from lib.store.port import merged
 
 TRADING_MODES = ("paper", "live")
-STORE_BACKENDS = ("sqlite", "firestore")
 DEFAULT_IB_PORTS = {"paper": 4002, "live": 4001}
 
 
@@ -101,17 +101,6 @@ def load(environ: Mapping[str, str]) -> Settings:
     )
 
 
-def deep_merge(base: dict, override: Mapping) -> dict:
-    """Return base updated with override, merging nested maps key by key."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 _MISSING = object()
 
 
@@ -130,7 +119,7 @@ class TradingConfig:
     def load(cls, store, mode: str) -> "TradingConfig":
         common = store.get("config/common") or {}
         specific = store.get(f"config/{mode}")
-        return cls(deep_merge(common, specific or {}), mode, has_mode_document=specific is not None)
+        return cls(merged(common, specific or {}, empty_map_replaces=False), mode, has_mode_document=specific is not None)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Value at a dotted key ("exposure.overall"), or default."""

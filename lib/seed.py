@@ -6,7 +6,7 @@ import logging
 import os
 
 from lib import config, logs
-from lib.services import open_store
+from lib.services import open_configured_store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     logs.configure()
     settings = config.load(os.environ)
-    store = open_store(settings)
+    store = open_configured_store(settings)
     try:
         wrote = seed(store, args.account)
     finally:

@@ -2,37 +2,25 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Callable
 
 from lib.config import Settings
 from lib.errors import GatewayUnavailable
+from lib.gateway.bridge import IBBridge
 from lib.gateway.client_ids import worker_client_ids
+from lib.store.factory import open_store
 
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings):
-    """Open the configured store adapter."""
-    if settings.store_backend == "firestore":
-        from google.cloud import firestore
-
-        from lib.store.firestore import FirestoreStore
-
-        return FirestoreStore(firestore.Client(project=settings.project_id))
-    from lib.store.sqlite import SqliteStore
-
-    directory = os.path.dirname(settings.store_path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    return SqliteStore(settings.store_path)
+def open_configured_store(settings: Settings):
+    """The store adapter the settings name."""
+    return open_store(settings.store_backend, path=settings.store_path, project_id=settings.project_id)
 
 
 def build_bridge(settings: Settings, worker_index: int):
     """An unstarted bridge whose clientIds are this worker's own sequence."""
-    from lib.gateway.bridge import IBBridge
-
     return IBBridge(
         host=settings.ib_host,
         port=settings.ib_port,
@@ -48,11 +36,11 @@ class Services:
         settings: process Settings.
         store: an open DocumentStore, or None to open the configured one on first use.
         bridge: a started IBBridge, or None until `start()` runs in the worker.
-        store_factory: how to open the store lazily (defaults to `open_store`).
+        store_factory: how to open the store lazily (defaults to `open_configured_store`).
     """
 
     def __init__(self, settings: Settings, *, store=None, bridge=None,
-                 store_factory: Callable[[Settings], object] = open_store):
+                 store_factory: Callable[[Settings], object] = open_configured_store):
         self.settings = settings
         self._store = store
         self._store_factory = store_factory

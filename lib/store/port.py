@@ -10,7 +10,7 @@ import string
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -253,12 +253,13 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def merged(current: dict, incoming: dict) -> dict:
-    """Firestore set(merge=True): maps merge recursively; any other value (an empty map too) replaces."""
+def merged(current: dict, incoming: Mapping, *, empty_map_replaces: bool = True) -> dict:
+    """Maps merge recursively, any other value replaces. Firestore's set(merge=True) lets an empty map replace;
+    the config overlay (`empty_map_replaces=False`) treats an empty map as "nothing to override"."""
     result = copy.deepcopy(current)
     for key, value in incoming.items():
-        if isinstance(value, dict) and value and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
+        if isinstance(value, Mapping) and (value or not empty_map_replaces) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value, empty_map_replaces=empty_map_replaces)
         else:
             result[key] = copy.deepcopy(value)
     return result

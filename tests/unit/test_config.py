@@ -1,7 +1,8 @@
 """Settings from the environment and the merged trading config."""
 import pytest
 
-from lib.config import Settings, SettingsError, TradingConfig, deep_merge, load
+from lib.config import Settings, SettingsError, TradingConfig, load
+from lib.store.port import merged as merge_maps
 from lib.errors import MissingConfigKey
 
 
@@ -33,9 +34,14 @@ def test_project_id_falls_back_to_google_cloud_project():
 
 
 def test_mode_document_wins_and_nested_maps_merge():
-    merged = deep_merge({"exposure": {"overall": 1, "strategies": {"a": 1}}, "x": 1},
-                       {"exposure": {"strategies": {"b": 2}}, "x": 2})
-    assert merged == {"exposure": {"overall": 1, "strategies": {"a": 1, "b": 2}}, "x": 2}
+    merged = merge_maps({"exposure": {"overall": 1, "strategies": {"a": 1}}, "x": 1},
+                        {"exposure": {"strategies": {"b": 2}, "extra": {}}, "x": 2}, empty_map_replaces=False)
+    assert merged == {"exposure": {"overall": 1, "strategies": {"a": 1, "b": 2}, "extra": {}}, "x": 2}
+
+
+def test_an_empty_map_in_the_mode_document_overrides_nothing():
+    merged = merge_maps({"exposure": {"overall": 1}}, {"exposure": {}}, empty_map_replaces=False)
+    assert merged == {"exposure": {"overall": 1}}
 
 
 class _Docs:

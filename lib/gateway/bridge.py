@@ -11,6 +11,7 @@ from ib_insync.wrapper import RequestError
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from lib.gateway.loop_thread import LoopThread
+from lib.gateway.port import BridgePort
 from lib.gateway.supervisor import ConnectionSupervisor
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class IBBridge:
+class IBBridge(BridgePort):
     """Owns one ib_insync IB object on a private asyncio loop thread; request threads call into it.
 
     The IB object is created on the loop thread and only touched there: `call` and `run` hand it to the caller's

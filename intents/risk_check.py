@@ -10,6 +10,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import PreconditionFailed
 from lib.gateway import ib_requests
+from lib.trading import start_of_day
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 
@@ -32,20 +33,21 @@ class RiskCheck(Intent):
         limit = config.number("maxDailyDrawdownPercent")
         mode = self.settings.trading_mode
         gateway_now, values, open_orders = self.bridge.run(_account_now, timeout_s=deadline.remaining_s())
-        today = trading_date(gateway_now).isoformat()
-        start = self.store.get(f"status/{mode}") or {}
-        if start.get("date") != today:
-            raise PreconditionFailed(f"no start-of-day NetLiquidation for {today}: the morning allocation did not "
-                                     f"run today (last recorded: {start.get('date') or 'never'})")
+        today = trading_date(gateway_now)
+        start = start_of_day.latest(self.store, mode)
+        if start is None or start.day != today:
+            raise PreconditionFailed(f"no start-of-day NetLiquidation for {today.isoformat()}: the morning "
+                                     f"allocation did not run today (last recorded: "
+                                     f"{start.day.isoformat() if start else 'never'})")
         now_value, currency = net_liquidation(values, config.get("account", ""))
-        start_value = start["startOfDayNetLiquidation"]
+        start_value = start.net_liquidation
         drawdown = max(0.0, (start_value - now_value) / start_value * 100) if start_value > 0 else 0.0
         triggered = drawdown > limit
         working = {order.perm_id: order.status for order in open_orders}
         morning_orders = [{"permId": o.get("permId"), "orderId": o["orderId"], "conId": o["conId"],
                            "quantity": o["quantity"], "source": o["source"], "placedAt": o["placedAt"],
                            "status": working.get(o.get("permId"), o.get("status"))}
-                          for o in Ledger(self.store, mode).open_orders() if o["placedAt"] >= start["recordedAt"]]
+                          for o in Ledger(self.store, mode).open_orders() if o["placedAt"] >= start.recorded_at]
         result = {"alertTriggered": triggered, "drawdownPercent": round(drawdown, 4),
                   "maxDailyDrawdownPercent": limit, "startOfDayNetLiquidation": start_value,
                   "netLiquidation": now_value, "currency": currency, "openMorningOrders": morning_orders}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from intents.base import Intent
-from intents.close_all import CloseAll
+from intents.close_all import ClosingRun, close_strategies
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
@@ -44,7 +44,6 @@ class EodCheck(Intent):
                   "holdings": {s: {str(c): q for c, q in h.items()} for s, h in ledger.all_holdings().items()},
                   "enforceFlatEod": _enforce_flat(config), "closeAll": None}
         if result["enforceFlatEod"]:
-            closer = CloseAll(bridge=self.bridge, store=self.store, settings=self.settings, clock=self.clock)
-            closer.activity_id = self.activity_id
-            result["closeAll"] = closer.execute({"strategies": None, "dryRun": False}, config, deadline)
+            run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id)
+            result["closeAll"] = close_strategies(run, config, deadline, None, dry_run=False)
         return result

@@ -59,7 +59,16 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
     if services is None:
         services = Services(settings_module.load(os.environ))
     app.extensions["services"] = services
-    registry = REGISTRY if intents is None else intents
+    _log_requests(app)
+    _add_probes(app, services)
+    _add_intents(app, services, REGISTRY if intents is None else intents)
+    _map_errors(app)
+    return app
+
+
+def _log_requests(app: Flask) -> None:
+    """A request id for every log line of a request (Cloud Run's trace, the caller's, or a new one), and one
+    access line per request with its latency."""
 
     @app.before_request
     def _start_request():
@@ -82,6 +91,8 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
         if token is not None:
             logs.request_id.reset(token)
 
+
+def _add_probes(app: Flask, services: Services) -> None:
     @app.get("/healthz")
     def healthz():
         return jsonify(status="alive")
@@ -92,6 +103,8 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
         status = {**services.status(), "pid": os.getpid()}
         return jsonify(status), (200 if status["ready"] else 503)
 
+
+def _add_intents(app: Flask, services: Services, registry: dict) -> None:
     @app.route("/", defaults={"intent": ""}, methods=["GET", "POST"])
     @app.route("/<intent>", methods=["GET", "POST"])
     def run_intent(intent: str):
@@ -105,6 +118,8 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
         result["utcTimestamp"] = datetime.now(timezone.utc).isoformat()
         return jsonify(result)
 
+
+def _map_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         return jsonify(error=f"{type(exc).__name__}: {exc.description}"), exc.code
@@ -117,8 +132,5 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
                 return jsonify(_error_body(exc)), status
         log.exception("intent failed")
         return jsonify(_error_body(exc)), 500
-
-    return app
-
 
 app = create_app()

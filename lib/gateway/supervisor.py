@@ -242,14 +242,7 @@ class ConnectionSupervisor:
         try:
             await asyncio.wait({connecting, watching_refusal}, timeout=self.connect_timeout_s,
                                return_when=asyncio.FIRST_COMPLETED)
-            if refusal and isinstance(refusal[0], ClientIdInUse):
-                raise refusal[0]
-            if connecting.done():
-                connecting.result()
-            elif refusal:
-                raise refusal[0]
-            else:
-                raise TimeoutError(f"connect and initial sync did not finish within {self.connect_timeout_s:g} s")
+            _raise_unless_connected(connecting, refusal, self.connect_timeout_s)
         except BaseException:
             await _cancel(connecting)
             ib.disconnect()
@@ -315,6 +308,19 @@ class ConnectionSupervisor:
                 return f"idle probe failed: {_describe(exc)}"
             session.last_data_s = loop.time()
         return session.lost.result()
+
+
+
+def _raise_unless_connected(connecting: asyncio.Future, refusal: list[Exception], timeout_s: float) -> None:
+    """A refused clientId wins over everything; then the connect attempt's own outcome, a refusal, or a timeout."""
+    if refusal and isinstance(refusal[0], ClientIdInUse):
+        raise refusal[0]
+    if connecting.done():
+        connecting.result()
+    elif refusal:
+        raise refusal[0]
+    else:
+        raise TimeoutError(f"connect and initial sync did not finish within {timeout_s:g} s")
 
 
 async def _cancel(task: asyncio.Future) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from tests.support import REPO_ROOT, stop_process
 
+pytest_plugins = ("tests.support.fixtures",)
+
 EMULATOR_SCRIPT = Path(__file__).parent / "store" / "firestore_emulator.mjs"
 EMULATOR_PACKAGE = REPO_ROOT / "node_modules" / "@firestore-emulator" / "server" / "package.json"
 EMULATOR_START_TIMEOUT_S = 20.0

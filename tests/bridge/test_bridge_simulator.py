@@ -4,7 +4,7 @@ import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from ib_insync import MarketOrder, Stock
@@ -12,22 +12,21 @@ from ib_insync import MarketOrder, Stock
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from lib.gateway.bridge import IBBridge
 from simulator.app import SimulatorConfig, SimulatorThread
+from tests.support.clock import NOW
 from tests.support.simulator_process import wait_until
 
-# a Tuesday, 10:30 in New York: US stock sessions are open
-SIM_NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 READY_TIMEOUT_S = 10
 CALL_TIMEOUT_S = 5
 
 
 class Simulators:
-    """Starts in-process simulators (frozen clock at SIM_NOW) and stops each exactly once."""
+    """Starts in-process simulators (frozen clock at NOW) and stops each exactly once."""
 
     def __init__(self):
         self._running: list[SimulatorThread] = []
 
     def start(self, port: int = 0) -> SimulatorThread:
-        sim = SimulatorThread(SimulatorConfig(port=port, now=SIM_NOW, fill_delay_ms=2))
+        sim = SimulatorThread(SimulatorConfig(port=port, now=NOW, fill_delay_ms=2))
         sim.__enter__()
         self._running.append(sim)
         return sim

@@ -1,23 +1,14 @@
 """End-to-end fixtures: the simulator and gunicorn as subprocesses on free loopback ports, a seeded SQLite store."""
 from __future__ import annotations
 
-import itertools
-from datetime import datetime, timezone
-
 import pytest
-from ib_insync import IB
 
 from lib.seed import seed
 from lib.store.sqlite import SqliteStore
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import SimulatorProcess
 
-# a Tuesday, 10:30 in New York: US stock and futures sessions are open
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 ACCOUNT = "DU1234567"
-
-_client_ids = itertools.count(900)
-
 
 def seeded_store(path, **overrides) -> None:
     """Write the local paper config (as `make run` does), with top-level keys overridden."""
@@ -31,18 +22,9 @@ def seeded_store(path, **overrides) -> None:
 
 
 @pytest.fixture
-def start_simulator(tmp_path, request):
-    """Factory for a simulator with a frozen clock and a state file, stopped after the test."""
-
-    def start(**options) -> SimulatorProcess:
-        options = {"seed": 7, "now": NOW, "fill_delay_ms": 2, "account": ACCOUNT,
-                   "state_path": tmp_path / "simulator-state.json", "log_path": tmp_path / "simulator.log",
-                   **options}
-        process = SimulatorProcess(**options)
-        request.addfinalizer(process.stop)
-        return process.start()
-
-    return start
+def simulator_defaults(tmp_path) -> dict:
+    """End-to-end simulators keep their state in a file, so tests can restart them."""
+    return {"seed": 7, "account": ACCOUNT, "state_path": tmp_path / "simulator-state.json"}
 
 
 @pytest.fixture
@@ -60,19 +42,6 @@ def start_service(tmp_path, request):
         return service
 
     return start
-
-
-@pytest.fixture
-def connect(request):
-    """An ib_insync client of a simulator (a test's own 'other client'), disconnected after the test."""
-
-    def open_client(simulator: SimulatorProcess) -> IB:
-        ib = IB()
-        request.addfinalizer(ib.disconnect)
-        ib.connect(simulator.host, simulator.port, clientId=next(_client_ids), timeout=10)
-        return ib
-
-    return open_client
 
 
 class Trading:

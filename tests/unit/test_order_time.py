@@ -5,8 +5,7 @@ import pytest
 
 from lib.errors import BadRequest
 from lib.trading.order_time import to_ib_utc
-
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+from tests.support.clock import NOW
 
 
 @pytest.mark.parametrize("text, expected", [

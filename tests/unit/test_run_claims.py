@@ -1,12 +1,12 @@
 """Duplicate-run claims on SQLite (real transactions: the Firestore emulator has no isolation to test this on)."""
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 import threading
 
 from lib.store.sqlite import SqliteStore
 from lib.trading.run_claims import RunClaims
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 WINDOW = timedelta(minutes=60)
 
 

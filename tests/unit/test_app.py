@@ -3,27 +3,10 @@ import pytest
 
 from intents.base import Intent, signature
 from lib.config import Settings
-from lib.errors import GatewayTimeout
 from lib.services import Services
 from lib.store.memory import MemoryStore
 from main import create_app
-
-
-class StandInBridge:
-    """Answers readiness questions; these intents never reach IB (order-capable requests pass force: true, which
-    skips the market calendar check that asks IB for the time)."""
-
-    def __init__(self, ready=True):
-        self.ready = ready
-
-    def wait_ready(self, timeout_s):
-        return self.ready
-
-    def status(self):
-        return {"connected": self.ready, "ready": self.ready, "clientId": 1, "lastError": None}
-
-    def run(self, coro_fn, timeout_s):
-        raise GatewayTimeout(f"gave up after {timeout_s:.3f} s")
+from tests.support.fake_bridge import FakeBridge
 
 
 class Echo(Intent):
@@ -45,11 +28,15 @@ class Trade(Intent):
         return {"placed": params.get("size", 0)}
 
 
+async def never_answered(ib):
+    raise AssertionError("the fake broker answers this read itself")
+
+
 class Slow(Intent):
     name = "slow"
 
     def execute(self, params, config, deadline):
-        return self.bridge.run(lambda ib: None, timeout_s=deadline.remaining_s())
+        return self.bridge.run(never_answered, timeout_s=deadline.remaining_s())
 
 
 INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow)}
@@ -64,7 +51,7 @@ def store():
 
 @pytest.fixture
 def bridge():
-    return StandInBridge()
+    return FakeBridge(silent=frozenset({never_answered}))
 
 
 @pytest.fixture
@@ -165,7 +152,7 @@ def test_time_budget_exceeded_is_504(client):
 
 
 def test_gateway_not_ready_is_503(store):
-    services = Services(Settings(ready_wait_s=0.01), store=store, bridge=StandInBridge(ready=False))
+    services = Services(Settings(ready_wait_s=0.01), store=store, bridge=FakeBridge(ready=False))
     client = create_app({"TESTING": True}, services=services, intents=INTENTS).test_client()
     assert client.get("/readyz").status_code == 503
     response = client.get("/echo")

@@ -32,6 +32,7 @@ run: $(PY_STAMP)
 		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
 
 test: $(PY_STAMP) $(NODE_STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 bench: $(PY_STAMP)

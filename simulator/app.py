@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from simulator.broker import AccountChanged, Broker, ExecutionAdded, OrderChanged, OrderRejected
-from simulator.catalog import Catalog
-from simulator.clock import Clock
-from simulator.handlers_account import refresh_account, take_snapshot
-from simulator.handlers_market import refresh_tickers
-from simulator.handlers_orders import execution_messages, open_order_messages, order_view
-from simulator.market import Market
-from simulator.server import GatewayServer
+from simulator.engine.broker import AccountChanged, Broker, ExecutionAdded, OrderChanged, OrderRejected
+from simulator.engine.catalog import Catalog
+from simulator.engine.clock import Clock
+from simulator.engine.market import Market
+from simulator.gateway.handlers_account import refresh_account, take_snapshot
+from simulator.gateway.handlers_market import refresh_tickers
+from simulator.gateway.handlers_orders import execution_messages, open_order_messages, order_view
+from simulator.gateway.server import GatewayServer
 
 log = logging.getLogger(__name__)
 

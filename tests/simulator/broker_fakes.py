@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from simulator.broker import Broker, OrderRequest
+from simulator.engine.broker import Broker, OrderRequest
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 ACCOUNT = "DU1234567"

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.commissions import commission_for
-from simulator.orders import UNSET_DOUBLE
+from simulator.engine.commissions import commission_for
+from simulator.engine.orders import UNSET_DOUBLE
 from tests.simulator.broker_fakes import (
     ACCOUNT, EURUSD, MNQ, PENNY, QQQ, SPY, SPECS, USDJPY, FakeMarket, Recorder, make_broker, mkt,
     values_by_key)

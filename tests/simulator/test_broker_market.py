@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from simulator.broker import Broker, OrderRejected, OrderRequest
-from simulator.catalog import Catalog
-from simulator.clock import Clock
-from simulator.market import Market
+from simulator.engine.broker import Broker, OrderRejected, OrderRequest
+from simulator.engine.catalog import Catalog
+from simulator.engine.clock import Clock
+from simulator.engine.market import Market
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 START = 1_000_000.0

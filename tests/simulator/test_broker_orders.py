@@ -2,8 +2,8 @@
 
 import pytest
 
-from simulator.broker import AccountChanged, ExecutionAdded, OrderChanged, OrderRejected, OrderRequest
-from simulator.orders import UNSET_DOUBLE
+from simulator.engine.broker import AccountChanged, ExecutionAdded, OrderChanged, OrderRejected, OrderRequest
+from simulator.engine.orders import UNSET_DOUBLE
 from tests.simulator.broker_fakes import (
     ACCOUNT, EURUSD, PENNY, SPY, VIX, FakeClock, FakeMarket, Recorder, drain, lmt, make_broker, mkt)
 

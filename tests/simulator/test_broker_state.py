@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from simulator.broker import Broker
+from simulator.engine.broker import Broker
 from tests.simulator.broker_fakes import (
     EURUSD, MNQ, QQQ, SPY, FakeCatalog, FakeClock, FakeMarket, Recorder, lmt, make_broker, mkt, values_by_key)
 

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from simulator.catalog import Catalog, ContractQuery, future_con_id, third_friday
-from simulator.trading_hours import us_holidays
+from simulator.engine.catalog import Catalog, ContractQuery, future_con_id, third_friday
+from simulator.engine.trading_hours import us_holidays
 
 TODAY = date(2026, 11, 24)
 MONTH_CODES = {3: "H", 6: "M", 9: "U", 12: "Z"}

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from simulator.clock import Clock
+from simulator.engine.clock import Clock
 
 START = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 

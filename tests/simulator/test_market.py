@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from simulator.catalog import Catalog
-from simulator.clock import Clock
-from simulator.market import Market
+from simulator.engine.catalog import Catalog
+from simulator.engine.clock import Clock
+from simulator.engine.market import Market
 
 NEW_YORK = ZoneInfo("America/New_York")
 # a Tuesday, 10:30 in New York

@@ -17,10 +17,10 @@ from ib_insync import Future, LimitOrder, MarketOrder, Stock, TagValue
 from ib_insync.client import Client
 from ib_insync.decoder import Decoder
 
-from simulator import messages, messages_account, messages_contracts, messages_market, messages_orders
-from simulator.requests import (
+from simulator.protocol import messages, messages_account, messages_contracts, messages_market, messages_orders
+from simulator.protocol.requests import (
     PARSERS, PlaceOrder, ReqContractDetails, ReqHistoricalData, ReqMktData, parse_request)
-from simulator.wire import (
+from simulator.protocol.wire import (
     FieldReader, Handshake, MalformedRequest, WireError, decode_fields, encode_message, format_field,
     negotiate_version, parse_handshake, parse_ib_datetime, split_frames)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from simulator.messages import (
+from simulator.protocol.messages import (
     HEAD_TIMESTAMP, HISTORICAL_DATA, TICK_PRICE, TICK_REQ_PARAMS, TICK_SIZE,
     TICK_SNAPSHOT_END, TICK_STRING, Fields)
-from simulator.wire import format_ib_datetime
+from simulator.protocol.wire import format_ib_datetime
 
 SV_SYNT_REALTIME_BARS = 124
 

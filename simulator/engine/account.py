@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.ledger import Ledger
-from simulator.margin import BUYING_POWER_LEVERAGE, Requirement, position_requirement
-from simulator.orders import PortfolioItem, Position
+from simulator.engine.ledger import Ledger
+from simulator.engine.margin import BUYING_POWER_LEVERAGE, Requirement, position_requirement
+from simulator.engine.orders import PortfolioItem, Position
 
 # tags IB reports per currency and summed in base (currency "BASE")
 PER_CURRENCY_TAGS = ("CashBalance", "TotalCashBalance", "AccruedCash", "StockMarketValue", "OptionMarketValue",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from simulator.wire import UNSET_DOUBLE  # the realised PnL IB reports for an opening fill
+from simulator.protocol.wire import UNSET_DOUBLE  # the realised PnL IB reports for an opening fill
 
 # zone TWS uses for times sent without one
 TWS_TIME_ZONE = "US/Eastern"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator import messages, messages_orders
-from simulator.broker import OrderRequest
-from simulator.handlers_market import resolve_one
-from simulator.messages_orders import OrderView
-from simulator.orders import TWS_TIME_ZONE
-from simulator.requests import (
+from simulator.engine.broker import OrderRequest
+from simulator.engine.orders import TWS_TIME_ZONE
+from simulator.gateway.handlers_market import resolve_one
+from simulator.protocol import messages, messages_orders
+from simulator.protocol.messages_orders import OrderView
+from simulator.protocol.requests import (
     CancelOrder, PlaceOrder, ReqAllOpenOrders, ReqAutoOpenOrders, ReqCompletedOrders, ReqExecutions,
     ReqGlobalCancel, ReqIds, ReqOpenOrders)
-from simulator.wire import format_ib_datetime
+from simulator.protocol.wire import format_ib_datetime
 
 if TYPE_CHECKING:
-    from simulator.session import Session
+    from simulator.gateway.session import Session
 
 
 def order_spec(sim, record):

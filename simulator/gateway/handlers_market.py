@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from simulator import messages, messages_contracts, messages_market
-from simulator.catalog import ContractQuery
-from simulator.orders import TWS_TIME_ZONE
-from simulator.requests import (
+from simulator.engine.catalog import ContractQuery
+from simulator.engine.orders import TWS_TIME_ZONE
+from simulator.protocol import messages, messages_contracts, messages_market
+from simulator.protocol.requests import (
     CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ContractFields, ReqContractDetails,
     ReqHeadTimestamp, ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
-from simulator.wire import MalformedRequest, format_ib_datetime, parse_ib_datetime
+from simulator.protocol.wire import MalformedRequest, format_ib_datetime, parse_ib_datetime
 
 if TYPE_CHECKING:
-    from simulator.session import Session
+    from simulator.gateway.session import Session
 
 NO_SECURITY_DEFINITION = "No security definition has been found for the request"
 MATCHING_SYMBOLS_LIMIT = 16

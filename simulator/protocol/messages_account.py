@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.messages import (
+from simulator.protocol.messages import (
     ACCOUNT_SUMMARY, ACCOUNT_SUMMARY_END, ACCOUNT_UPDATE_MULTI, ACCOUNT_UPDATE_MULTI_END, ACCT_DOWNLOAD_END,
     ACCT_UPDATE_TIME, ACCT_VALUE, PNL, PNL_SINGLE, PORTFOLIO_VALUE, POSITION_DATA, POSITION_END,
     POSITION_MULTI, POSITION_MULTI_END, Fields, contract_block, position_exchange)

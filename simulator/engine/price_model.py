@@ -22,8 +22,8 @@ from datetime import datetime, time
 
 import numpy as np
 
-from simulator.price_paths import YEAR_S, UnitPath, name_key
-from simulator.trading_hours import NEW_YORK
+from simulator.engine.price_paths import YEAR_S, UnitPath, name_key
+from simulator.engine.trading_hours import NEW_YORK
 
 CARRY_RATE = 0.035
 DOLLAR_VOL = 0.055

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from simulator.commissions import Commission
+from simulator.engine.commissions import Commission
 
 # quantities closer to zero than this are flat (float noise from fractional fills)
 QUANTITY_EPSILON = 1e-9

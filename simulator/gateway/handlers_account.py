@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from simulator import messages_account
-from simulator.orders import TWS_TIME_ZONE
-from simulator.requests import (
+from simulator.engine.orders import TWS_TIME_ZONE
+from simulator.protocol import messages_account
+from simulator.protocol.requests import (
     CancelAccountSummary, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle, CancelPositions,
     CancelPositionsMulti, ReqAccountSummary, ReqAccountUpdates, ReqAccountUpdatesMulti, ReqPnL, ReqPnLSingle,
     ReqPositions, ReqPositionsMulti)
 
 if TYPE_CHECKING:
-    from simulator.session import Session
+    from simulator.gateway.session import Session
 
 # per-currency cash ledger tags ($LEDGER in account summaries, ledgerAndNLV in multi updates)
 LEDGER_TAGS = frozenset({

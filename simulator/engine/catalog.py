@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from simulator import trading_hours
+from simulator.engine import trading_hours
 
 HOURS_DAYS = 7
 LIVE_FUTURES = 4

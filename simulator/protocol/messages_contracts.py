@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.messages import (
+from simulator.protocol.messages import (
     CONTRACT_DATA, CONTRACT_DATA_END, MARKET_RULE, SV_BOND_ISSUERID, SYMBOL_SAMPLES, Fields,
     format_multiplier, position_exchange)
 

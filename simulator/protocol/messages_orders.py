@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.messages import (
+from simulator.protocol.messages import (
     COMMISSION_REPORT, COMPLETED_ORDER, COMPLETED_ORDERS_END, EXECUTION_DATA, EXECUTION_DATA_END,
     OPEN_ORDER, OPEN_ORDER_END, ORDER_STATUS, Fields, contract_block)
-from simulator.wire import UNSET_DOUBLE
+from simulator.protocol.wire import UNSET_DOUBLE
 
 SV_MODELS_SUPPORT = 103
 SV_MARKET_CAP_PRICE = 131

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from simulator.session import Session
+from simulator.gateway.session import Session
 
 if TYPE_CHECKING:
     from simulator.app import Simulator

@@ -19,10 +19,10 @@ from decimal import Decimal
 
 import numpy as np
 
-from simulator import trading_hours
-from simulator.price_model import PriceModel, Series
-from simulator.price_paths import GRID_S, MINUTE_S, YEAR_S, uniforms
-from simulator.trading_hours import NEW_YORK, Session
+from simulator.engine import trading_hours
+from simulator.engine.price_model import PriceModel, Series
+from simulator.engine.price_paths import GRID_S, MINUTE_S, YEAR_S, uniforms
+from simulator.engine.trading_hours import NEW_YORK, Session
 
 HMDS_ERROR = "Historical Market Data Service error message:"
 INTRADAY_SIZES_S = {"1 min": 60, "2 mins": 120, "3 mins": 180, "5 mins": 300, "10 mins": 600, "15 mins": 900,

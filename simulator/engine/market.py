@@ -18,14 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from simulator import trading_hours
-from simulator.bars import (
+from simulator.engine import trading_hours
+from simulator.engine.bars import (
     HMDS_ERROR, INTRADAY_SIZES_S, TRADE_TYPES, WHAT_TO_SHOW, Bar, aggregate, check_request_size, daily_intervals,
     intraday_intervals, ohlc, parse_bar_size, parse_duration, round_to_tick, select_sessions, to_bars)
-from simulator.catalog import Catalog, ContractSpec
-from simulator.clock import Clock
-from simulator.price_model import Adjustment, PriceModel, Series, rate_series, series_for
-from simulator.price_paths import GRID_S, MINUTE_S, uniforms
+from simulator.engine.catalog import Catalog, ContractSpec
+from simulator.engine.clock import Clock
+from simulator.engine.price_model import Adjustment, PriceModel, Series, rate_series, series_for
+from simulator.engine.price_paths import GRID_S, MINUTE_S, uniforms
 
 __all__ = ["Bar", "Market", "Quote"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from simulator.wire import UNSET_DOUBLE, FieldReader, MalformedRequest
+from simulator.protocol.wire import UNSET_DOUBLE, FieldReader, MalformedRequest
 
 # server versions at which a request gained or lost fields (names as in the TWS API sources); versions
 # below wire.MIN_CLIENT_VERSION are never negotiated, so fields added before it are always read

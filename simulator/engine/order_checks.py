@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from simulator.account import money, value_account
-from simulator.commissions import Commission, commission_for
-from simulator.margin import Requirement, forex_order_requirement, position_requirement
-from simulator.orders import OrderRequest, parse_order_time
+from simulator.engine.account import money, value_account
+from simulator.engine.commissions import Commission, commission_for
+from simulator.engine.margin import Requirement, forex_order_requirement, position_requirement
+from simulator.engine.orders import OrderRequest, parse_order_time
 
 ORDER_TYPES = frozenset({"MKT", "LMT"})
 TIFS = frozenset({"DAY", "GTC", "IOC", "GTD"})

@@ -7,11 +7,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from simulator import handlers_account, handlers_market, handlers_orders, messages
-from simulator.requests import (
+from simulator.gateway import handlers_account, handlers_market, handlers_orders
+from simulator.protocol import messages
+from simulator.protocol.requests import (
     Acknowledged, ReqCurrentTime, ReqManagedAccts, ReqMarketDataType, StartApi, Unsupported, UnknownMessage,
     parse_request, request_id_of)
-from simulator.wire import (
+from simulator.protocol.wire import (
     API_PREFIX, MalformedRequest, WireError, decode_fields, encode_frame, encode_message, negotiate_version,
     parse_handshake, split_frames)
 

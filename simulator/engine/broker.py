@@ -8,12 +8,12 @@ import zlib
 from datetime import datetime
 from typing import Callable
 
-from simulator.account import account_values, portfolio_items, positions, value_account
-from simulator.commissions import commission_for
-from simulator.ledger import QUANTITY_EPSILON, Ledger
-from simulator.order_checks import (
+from simulator.engine.account import account_values, portfolio_items, positions, value_account
+from simulator.engine.commissions import commission_for
+from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
+from simulator.engine.order_checks import (
     REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_price, side_sign)
-from simulator.orders import (
+from simulator.engine.orders import (
     AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
     PortfolioItem, Position, execution_from_state, execution_to_state, parse_order_time, record_from_state,
     record_to_state)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from simulator.protocol.versions import SV_ADVANCED_ORDER_REJECT
+
 # outgoing message ids
 TICK_PRICE = 1
 TICK_SIZE = 2
@@ -48,9 +50,6 @@ PNL = 94
 PNL_SINGLE = 95
 COMPLETED_ORDER = 101
 COMPLETED_ORDERS_END = 102
-
-SV_ADVANCED_ORDER_REJECT = 166
-SV_BOND_ISSUERID = 176
 
 NO_VALID_ID = -1
 

@@ -6,9 +6,7 @@ from simulator.protocol.messages import (
     ACCOUNT_SUMMARY, ACCOUNT_SUMMARY_END, ACCOUNT_UPDATE_MULTI, ACCOUNT_UPDATE_MULTI_END, ACCT_DOWNLOAD_END,
     ACCT_UPDATE_TIME, ACCT_VALUE, PNL, PNL_SINGLE, PORTFOLIO_VALUE, POSITION_DATA, POSITION_END,
     POSITION_MULTI, POSITION_MULTI_END, Fields, contract_block, position_exchange)
-
-SV_UNREALIZED_PNL = 129
-SV_REALIZED_PNL = 135
+from simulator.protocol.versions import SV_REALIZED_PNL, SV_UNREALIZED_PNL
 
 
 def account_value(key: str, value: str, currency: str, account: str) -> Fields:

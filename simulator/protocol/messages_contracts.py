@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from simulator.protocol.messages import (
-    CONTRACT_DATA, CONTRACT_DATA_END, MARKET_RULE, SV_BOND_ISSUERID, SYMBOL_SAMPLES, Fields,
-    format_multiplier, position_exchange)
-
-SV_MD_SIZE_MULTIPLIER = 110
-SV_AGG_GROUP = 121
-SV_UNDERLYING_INFO = 122
-SV_MARKET_RULES = 126
-SV_REAL_EXPIRATION_DATE = 134
-SV_STOCK_TYPE = 152
-SV_SIZE_RULES = 164
-SV_SUGGESTED_SIZE_INCREMENT = 163
+    CONTRACT_DATA, CONTRACT_DATA_END, MARKET_RULE, SYMBOL_SAMPLES, Fields, format_multiplier, position_exchange)
+from simulator.protocol.versions import (
+    SV_AGG_GROUP, SV_BOND_ISSUERID, SV_FRACTIONAL_SIZE_SUPPORT, SV_MARKET_RULES, SV_MD_SIZE_MULTIPLIER,
+    SV_REAL_EXPIRATION_DATE, SV_SIZE_RULES, SV_STOCK_TYPE, SV_UNDERLYING_INFO)
 
 # market rule ids reported per security type (price increments are fixed per rule below)
 MARKET_RULE_BY_SEC_TYPE = {"STK": 26, "FUT": 67, "CASH": 239, "IND": 110}
@@ -57,7 +50,8 @@ def contract_data(server_version: int, req_id: int, spec, *, exchange: str | Non
     if server_version >= SV_STOCK_TYPE:
         fields.append(getattr(spec, "stock_type", ""))
     min_size, size_increment, suggested = _size_rules(spec)
-    if server_version == SV_SUGGESTED_SIZE_INCREMENT:
+    # v163 alone sends suggestedSizeIncrement by itself; from v164 it comes with the other size rules
+    if server_version == SV_FRACTIONAL_SIZE_SUPPORT:
         fields.append(suggested)
     if server_version >= SV_SIZE_RULES:
         fields += [min_size, size_increment, suggested]

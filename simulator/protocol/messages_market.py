@@ -7,9 +7,8 @@ from datetime import datetime, timezone
 from simulator.protocol.messages import (
     HEAD_TIMESTAMP, HISTORICAL_DATA, TICK_PRICE, TICK_REQ_PARAMS, TICK_SIZE,
     TICK_SNAPSHOT_END, TICK_STRING, Fields)
+from simulator.protocol.versions import SV_SYNT_REALTIME_BARS
 from simulator.protocol.wire import format_ib_datetime
-
-SV_SYNT_REALTIME_BARS = 124
 
 # tick types (TWS API TickTypeEnum)
 BID_SIZE, BID, ASK, ASK_SIZE, LAST, LAST_SIZE = 0, 1, 2, 3, 4, 5

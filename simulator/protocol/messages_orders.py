@@ -7,19 +7,11 @@ from dataclasses import dataclass, field
 from simulator.protocol.messages import (
     COMMISSION_REPORT, COMPLETED_ORDER, COMPLETED_ORDERS_END, EXECUTION_DATA, EXECUTION_DATA_END,
     OPEN_ORDER, OPEN_ORDER_END, ORDER_STATUS, Fields, contract_block)
+from simulator.protocol.versions import (
+    SV_AUTO_CANCEL_PARENT, SV_D_PEG_ORDERS, SV_LAST_LIQUIDITY, SV_MARKET_CAP_PRICE, SV_MODELS_SUPPORT,
+    SV_OPEN_ORDER_DURATION, SV_ORDER_CONTAINER, SV_PEGBEST_PEGMID_OFFSETS, SV_POST_TO_ATS, SV_PRICE_MGMT_ALGO,
+    SV_WHAT_IF_EXT_FIELDS)
 from simulator.protocol.wire import UNSET_DOUBLE
-
-SV_MODELS_SUPPORT = 103
-SV_MARKET_CAP_PRICE = 131
-SV_LAST_LIQUIDITY = 136
-SV_WHAT_IF_EXT_FIELDS = 142
-SV_ORDER_CONTAINER = 145
-SV_D_PEG_ORDERS = 148
-SV_PRICE_MGMT_ALGO = 151
-SV_DURATION = 159
-SV_POST_TO_ATS = 160
-SV_AUTO_CANCEL_PARENT = 162
-SV_PEGBEST_PEGMID_OFFSETS = 170
 
 # what TWS writes in what-if margin fields when it has no value
 UNSET_TEXT = "1.7976931348623157E308"
@@ -139,7 +131,7 @@ def open_order(server_version: int, order: OrderView, spec, *, exchange: str | N
         fields.append(False)                    # discretionaryUpToLimitPrice
     if server_version >= SV_PRICE_MGMT_ALGO:
         fields.append(False)                    # usePriceMgmtAlgo
-    if server_version >= SV_DURATION:
+    if server_version >= SV_OPEN_ORDER_DURATION:
         fields.append(None)                     # duration
     if server_version >= SV_POST_TO_ATS:
         fields.append(None)                     # postToAts

@@ -5,27 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from simulator.protocol.versions import (
+    SV_ADVANCED_ORDER_REJECT, SV_AUTO_CANCEL_PARENT, SV_AUTO_PRICE_FOR_HEDGE, SV_CASH_QTY, SV_D_PEG_ORDERS,
+    SV_DECISION_MAKER, SV_DURATION, SV_EXT_OPERATOR, SV_MANUAL_ORDER_TIME, SV_MIFID_EXECUTION, SV_MODELS_SUPPORT,
+    SV_ORDER_CONTAINER, SV_POST_TO_ATS, SV_PRICE_MGMT_ALGO, SV_REQ_SMART_COMPONENTS, SV_SOFT_DOLLAR_TIER,
+    SV_SYNT_REALTIME_BARS)
 from simulator.protocol.wire import UNSET_DOUBLE, FieldReader, MalformedRequest
-
-# server versions at which a request gained or lost fields (names as in the TWS API sources); versions
-# below wire.MIN_CLIENT_VERSION are never negotiated, so fields added before it are always read
-SV_MODELS_SUPPORT = 103
-SV_EXT_OPERATOR = 105
-SV_SOFT_DOLLAR_TIER = 106
-SV_CASH_QTY = 111
-SV_REQ_SMART_COMPONENTS = 114
-SV_SYNT_REALTIME_BARS = 124
-SV_DECISION_MAKER = 138
-SV_MIFID_EXECUTION = 139
-SV_AUTO_PRICE_FOR_HEDGE = 141
-SV_ORDER_CONTAINER = 145
-SV_D_PEG_ORDERS = 148
-SV_PRICE_MGMT_ALGO = 151
-SV_DURATION = 158
-SV_POST_TO_ATS = 160
-SV_AUTO_CANCEL_PARENT = 162
-SV_ADVANCED_ORDER_REJECT = 166
-SV_MANUAL_ORDER_TIME = 169
 
 # fields after the type of each order condition type (price, time, margin, execution, volume, % change)
 _CONDITION_FIELD_COUNTS = {1: 6, 3: 3, 4: 3, 5: 4, 6: 5, 7: 5}

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from simulator.protocol.versions import MIN_CLIENT_VERSION, SERVER_VERSION
+
 API_PREFIX = b"API\0"
-MIN_CLIENT_VERSION = 100
-SERVER_VERSION = 176
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 UNSET_INTEGER = 2**31 - 1
 UNSET_DOUBLE = 1.7976931348623157e308

@@ -10,13 +10,13 @@ from typing import Callable
 
 from simulator.engine.account import account_values, portfolio_items, positions, value_account
 from simulator.engine.commissions import commission_for
+from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
 from simulator.engine.order_checks import (
     REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_price, side_sign)
 from simulator.engine.orders import (
     AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
-    PortfolioItem, Position, execution_from_state, execution_to_state, parse_order_time, record_from_state,
-    record_to_state)
+    PortfolioItem, Position, execution_from_state, execution_to_state, record_from_state, record_to_state)
 
 __all__ = ["AccountChanged", "Broker", "Event", "Execution", "ExecutionAdded", "OrderChanged", "OrderRecord",
            "OrderRejected", "OrderRequest", "PortfolioItem", "Position"]
@@ -247,7 +247,7 @@ class Broker:
             parent = self._orders.get((record.client_id, request.parent_id))
             if parent is None or parent.status != "Filled":
                 return "child"
-        good_after = parse_order_time(request.good_after_time)
+        good_after = parse_ib_time(request.good_after_time)
         if good_after is not None and now < good_after:
             return ""
         return None
@@ -269,7 +269,7 @@ class Broker:
     def _expired(self, record: OrderRecord, now: datetime) -> bool:
         if record.request.tif != "GTD":
             return False
-        good_till = parse_order_time(record.request.good_till_date)
+        good_till = parse_ib_time(record.request.good_till_date)
         return good_till is not None and now >= good_till
 
     # --- matching -----------------------------------------------------------------------------------
@@ -385,7 +385,7 @@ class Broker:
         Raises:
             ValueError: `time` is not a time IB accepts.
         """
-        since = parse_order_time(time)
+        since = parse_ib_time(time)
         wanted_side = {"BUY": "BOT", "SELL": "SLD"}.get(side.upper(), side.upper())
 
         def matches(e: Execution) -> bool:

@@ -7,8 +7,9 @@ import math
 
 from simulator.engine.account import money, value_account
 from simulator.engine.commissions import Commission, commission_for
+from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.margin import Requirement, forex_order_requirement, position_requirement
-from simulator.engine.orders import OrderRequest, parse_order_time
+from simulator.engine.orders import OrderRequest
 
 ORDER_TYPES = frozenset({"MKT", "LMT"})
 TIFS = frozenset({"DAY", "GTC", "IOC", "GTD"})
@@ -59,8 +60,8 @@ def invalid_order(spec, request: OrderRequest, *, account: str, parent_known: bo
     if request.account != account:
         return 201, f"{REJECTED}Invalid account code {request.account}"
     try:
-        parse_order_time(request.good_after_time)
-        good_till = parse_order_time(request.good_till_date)
+        parse_ib_time(request.good_after_time)
+        good_till = parse_ib_time(request.good_till_date)
     except ValueError as exc:
         return 201, f"{REJECTED}{exc}"
     if request.tif == "GTD" and good_till is None:

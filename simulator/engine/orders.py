@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from simulator.protocol.wire import UNSET_DOUBLE  # the realised PnL IB reports for an opening fill
-
-# zone TWS uses for times sent without one
-TWS_TIME_ZONE = "US/Eastern"
-
-# abbreviations clients put after order times, read as the zones IB means by them
-_ZONE_ABBREVIATIONS = {
-    "EST": "US/Eastern", "EDT": "US/Eastern", "ET": "US/Eastern",
-    "CST": "US/Central", "CDT": "US/Central", "CT": "US/Central",
-    "MST": "US/Mountain", "MDT": "US/Mountain", "PST": "US/Pacific", "PDT": "US/Pacific",
-    "GMT": "UTC", "UTC": "UTC", "Z": "UTC",
-    "MET": "Europe/Berlin", "CET": "Europe/Berlin", "CEST": "Europe/Berlin",
-    "BST": "Europe/London", "HKT": "Asia/Hong_Kong", "JST": "Asia/Tokyo",
-}
 
 
 @dataclass
@@ -216,36 +201,6 @@ class AccountChanged:
 
 
 Event = OrderChanged | ExecutionAdded | OrderRejected | AccountChanged
-
-
-def parse_order_time(text: str, default_zone: str = TWS_TIME_ZONE) -> datetime | None:
-    """An order/filter time as IB clients send it, as an aware UTC datetime; None for "".
-
-    Accepted: "YYYYMMDD-HH:MM:SS" (UTC), "YYYYMMDD HH:MM:SS [zone]", "YYYYMMDD [zone]"; a missing zone means
-    `default_zone` (TWS's own zone).
-
-    Raises:
-        ValueError: the text has none of these shapes or names an unknown zone.
-    """
-    text = text.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d{8}-\d{2}:\d{2}:\d{2}", text):
-        return datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=timezone.utc)
-    match = re.fullmatch(r"(\d{8})(?:[ -]+(\d{1,2}:\d{2}(?::\d{2})?))?(?:\s+(\S+))?", text)
-    if not match:
-        raise ValueError(f"invalid time {text!r}: expected 'YYYYMMDD HH:MM:SS [zone]' or 'YYYYMMDD-HH:MM:SS'")
-    day, clock_text, zone_name = match.groups()
-    clock_text = clock_text or "00:00:00"
-    if clock_text.count(":") == 1:
-        clock_text += ":00"
-    moment = datetime.strptime(f"{day} {clock_text}", "%Y%m%d %H:%M:%S")
-    zone_name = _ZONE_ABBREVIATIONS.get((zone_name or "").upper(), zone_name or default_zone)
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"invalid time {text!r}: unknown time zone {zone_name!r}") from exc
-    return moment.replace(tzinfo=zone).astimezone(timezone.utc)
 
 
 def request_to_state(request: OrderRequest) -> dict:

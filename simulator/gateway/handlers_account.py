@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from simulator.engine.orders import TWS_TIME_ZONE
+from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.protocol import messages_account
 from simulator.protocol.requests import (
     CancelAccountSummary, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle, CancelPositions,

@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from simulator.engine.catalog import ContractQuery
-from simulator.engine.orders import TWS_TIME_ZONE
+from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
 from simulator.protocol import messages, messages_contracts, messages_market
 from simulator.protocol.requests import (
     CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ContractFields, ReqContractDetails,
     ReqHeadTimestamp, ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
-from simulator.protocol.wire import MalformedRequest, format_ib_datetime, parse_ib_datetime
+from simulator.protocol.wire import format_ib_datetime
 
 if TYPE_CHECKING:
     from simulator.gateway.session import Session
@@ -147,8 +147,10 @@ def _handle_historical_data(session: "Session", request: ReqHistoricalData) -> N
     if spec is None:
         return
     try:
-        end = parse_ib_datetime(request.end_date_time, TWS_TIME_ZONE)
-    except MalformedRequest as exc:
+        # a date alone ends the request with that whole day, and zones are IANA names only (EST stays UTC-5 all
+        # year), unlike order times
+        end = parse_ib_time(request.end_date_time, TWS_TIME_ZONE, date_only_at=END_OF_DAY, abbreviations={})
+    except ValueError as exc:
         session.error(request.req_id, 10314,
                       "End Date/Time: The date, time, or time-zone entered is invalid. "
                       f"The correct format is yyyymmdd hh:mm:ss xx/xxxx ({exc})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.engine.broker import OrderRequest
-from simulator.engine.orders import TWS_TIME_ZONE
+from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.gateway.handlers_market import resolve_one
 from simulator.protocol import messages, messages_orders
 from simulator.protocol.messages_orders import OrderView

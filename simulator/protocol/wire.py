@@ -6,8 +6,8 @@ import math
 import re
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from simulator.protocol.versions import MIN_CLIENT_VERSION, SERVER_VERSION
 
@@ -202,41 +202,6 @@ class FieldReader:
     def skip(self, count: int = 1, what: str = "field") -> None:
         for _ in range(count):
             self._next(what)
-
-
-def _zone(name: str):
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise MalformedRequest(f"unknown time zone {name!r}") from None
-
-
-def parse_ib_datetime(text: str, default_zone: str = "UTC") -> datetime | None:
-    """Parse a request date/time as clients send it; None for "" (meaning "now").
-
-    Accepted: "YYYYMMDD", "YYYYMMDD HH:MM:SS", "YYYYMMDD  HH:MM:SS", "YYYYMMDD HH:MM:SS <zone>",
-    "YYYYMMDD-HH:MM:SS" (UTC). Times without a zone are read in `default_zone`.
-
-    Raises:
-        MalformedRequest: the text has none of these shapes.
-    """
-    text = text.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d{8}-\d{2}:\d{2}:\d{2}", text):
-        return datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=timezone.utc)
-    parts = text.split()
-    try:
-        if len(parts) == 1 and re.fullmatch(r"\d{8}", parts[0]):
-            day = datetime.strptime(parts[0], "%Y%m%d")
-            return day.replace(hour=23, minute=59, second=59, tzinfo=_zone(default_zone))
-        if len(parts) in (2, 3):
-            moment = datetime.strptime(parts[0] + " " + parts[1], "%Y%m%d %H:%M:%S")
-            zone = _zone(parts[2]) if len(parts) == 3 else _zone(default_zone)
-            return moment.replace(tzinfo=zone)
-    except ValueError:
-        pass
-    raise MalformedRequest(f"unsupported date/time {text!r}")
 
 
 def format_ib_datetime(moment: datetime, zone: str = "UTC") -> str:

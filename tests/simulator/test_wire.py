@@ -22,7 +22,7 @@ from simulator.protocol.requests import (
     PARSERS, PlaceOrder, ReqContractDetails, ReqHistoricalData, ReqMktData, parse_request)
 from simulator.protocol.wire import (
     FieldReader, Handshake, MalformedRequest, WireError, decode_fields, encode_message, format_field,
-    negotiate_version, parse_handshake, parse_ib_datetime, split_frames)
+    negotiate_version, parse_handshake, split_frames)
 
 IB_INSYNC_VERSION = 176
 IBAPI_VERSION = 157
@@ -253,22 +253,6 @@ def test_field_reader_types_and_errors():
     assert r.bool() is True
     with pytest.raises(MalformedRequest):
         r.str("missing")
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("20261124 21:00:00 UTC", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
-    ("20261124-21:00:00", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
-    ("20261124 16:00:00 US/Eastern", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
-    ("20261124  16:00:00", datetime(2026, 11, 24, 21, tzinfo=timezone.utc)),
-])
-def test_ib_datetimes(text, expected):
-    assert parse_ib_datetime(text, "US/Eastern") == expected
-
-
-def test_ib_datetime_rejects_garbage():
-    assert parse_ib_datetime("") is None
-    with pytest.raises(MalformedRequest):
-        parse_ib_datetime("yesterday")
 
 
 # --- requests as the two client libraries send them ---------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from simulator.protocol.wire import UNSET_DOUBLE  # the realised PnL IB reports for an opening fill
+# the realised PnL IB reports for a fill that only opens or adds (Java's Double.MAX_VALUE, its "unset")
+NO_REALIZED_PNL = sys.float_info.max
 
 
 @dataclass
@@ -109,7 +111,7 @@ class Execution:
         side: BOT or SLD.
         shares, price: this fill; cum_qty, avg_price: the order's totals including it.
         commission, commission_currency: charged for this fill.
-        realized_pnl: PnL realised by this fill (UNSET_DOUBLE for a fill that only opens or adds).
+        realized_pnl: PnL realised by this fill (NO_REALIZED_PNL for a fill that only opens or adds).
     """
 
     exec_id: str
@@ -132,7 +134,7 @@ class Execution:
     last_liquidity: int = 1
     commission: float = 0.0
     commission_currency: str = "USD"
-    realized_pnl: float = UNSET_DOUBLE
+    realized_pnl: float = NO_REALIZED_PNL
     symbol: str = ""
     sec_type: str = ""
 

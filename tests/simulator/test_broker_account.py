@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.engine.commissions import commission_for
-from simulator.engine.orders import UNSET_DOUBLE
+from simulator.engine.orders import NO_REALIZED_PNL
 from tests.simulator.broker_fakes import (
     ACCOUNT, EURUSD, MNQ, PENNY, QQQ, SPY, SPECS, USDJPY, FakeMarket, Recorder, make_broker, mkt,
     values_by_key)
@@ -113,7 +113,7 @@ def test_buys_and_sells_in_two_currencies_stay_consistent_to_the_cent():
     # forex trades are conversions: no position lines
     assert {p.con_id: p.quantity for p in broker.positions()} == {SPY.con_id: 60, QQQ.con_id: 50}
     assert {i.con_id for i in broker.portfolio()} == {SPY.con_id, QQQ.con_id}
-    assert eur_buy.realized_pnl == UNSET_DOUBLE and eur_buy.commission_currency == "USD"
+    assert eur_buy.realized_pnl == NO_REALIZED_PNL and eur_buy.commission_currency == "USD"
 
 
 def test_avg_cost_includes_commission_and_a_sale_realises_against_it():
@@ -299,6 +299,6 @@ def test_account_is_consistent_after_every_fill_of_any_sequence(trades):
         else:
             market.set_price(spec.con_id, round(market.price(spec.con_id) * (1 + move_pct / 100), 2))
         assert_consistent(broker, market)
-    realized = sum(e.realized_pnl for e in broker.executions() if e.realized_pnl != UNSET_DOUBLE)
+    realized = sum(e.realized_pnl for e in broker.executions() if e.realized_pnl != NO_REALIZED_PNL)
     values = values_by_key(broker)
     assert number(values, "RealizedPnL", "BASE") == pytest.approx(realized, abs=0.01 * len(trades) + CENT)

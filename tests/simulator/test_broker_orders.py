@@ -3,7 +3,7 @@
 import pytest
 
 from simulator.engine.broker import AccountChanged, ExecutionAdded, OrderChanged, OrderRejected, OrderRequest
-from simulator.engine.orders import UNSET_DOUBLE
+from simulator.engine.orders import NO_REALIZED_PNL
 from tests.simulator.broker_fakes import (
     ACCOUNT, EURUSD, PENNY, SPY, VIX, FakeClock, FakeMarket, Recorder, drain, lmt, make_broker, mkt)
 
@@ -42,7 +42,7 @@ def test_market_order_goes_presubmitted_submitted_then_fills_at_the_ask(broker, 
     ask = market.quote(SPY.con_id).ask
     assert (execution.side, execution.shares, execution.price, execution.cum_qty) == ("BOT", 10, ask, 10)
     assert execution.avg_price == ask and execution.order_ref == "ref-1" and execution.account == ACCOUNT
-    assert execution.exchange == "ARCA" and execution.realized_pnl == UNSET_DOUBLE
+    assert execution.exchange == "ARCA" and execution.realized_pnl == NO_REALIZED_PNL
     assert execution.commission == pytest.approx(0.35) and execution.commission_currency == "USD"
     [record] = broker.completed_orders()
     assert (record.status, record.filled, record.remaining, record.avg_fill_price) == ("Filled", 10, 0, ask)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.protocol import messages_account
-from simulator.protocol.requests import (
+from simulator.protocol.requests_account import (
     CancelAccountSummary, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle, CancelPositions,
     CancelPositionsMulti, ReqAccountSummary, ReqAccountUpdates, ReqAccountUpdatesMulti, ReqPnL, ReqPnLSingle,
     ReqPositions, ReqPositionsMulti)

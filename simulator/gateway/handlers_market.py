@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from simulator.engine.catalog import ContractQuery
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
 from simulator.protocol import messages, messages_contracts, messages_market
-from simulator.protocol.requests import (
-    CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ContractFields, ReqContractDetails,
-    ReqHeadTimestamp, ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
+from simulator.protocol.requests_common import ContractFields
+from simulator.protocol.requests_market import (
+    CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ReqContractDetails, ReqHeadTimestamp,
+    ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
 from simulator.protocol.wire import format_ib_datetime
 
 if TYPE_CHECKING:

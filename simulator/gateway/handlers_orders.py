@@ -9,7 +9,7 @@ from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.gateway.handlers_market import resolve_one
 from simulator.protocol import messages, messages_orders
 from simulator.protocol.messages_orders import OrderView
-from simulator.protocol.requests import (
+from simulator.protocol.requests_orders import (
     CancelOrder, PlaceOrder, ReqAllOpenOrders, ReqAutoOpenOrders, ReqCompletedOrders, ReqExecutions,
     ReqGlobalCancel, ReqIds, ReqOpenOrders)
 from simulator.protocol.wire import format_ib_datetime

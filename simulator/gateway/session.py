@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Callable
 from simulator.gateway import handlers_account, handlers_market, handlers_orders
 from simulator.protocol import messages
 from simulator.protocol.requests import (
-    Acknowledged, ReqCurrentTime, ReqManagedAccts, ReqMarketDataType, StartApi, Unsupported, UnknownMessage,
-    parse_request, request_id_of)
+    Acknowledged, ReqCurrentTime, StartApi, Unsupported, UnknownMessage, parse_request, request_id_of)
+from simulator.protocol.requests_account import ReqManagedAccts
+from simulator.protocol.requests_market import ReqMarketDataType
 from simulator.protocol.wire import (
     API_PREFIX, MalformedRequest, WireError, decode_fields, encode_frame, encode_message, negotiate_version,
     parse_handshake, split_frames)

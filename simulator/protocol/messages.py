@@ -1,9 +1,4 @@
-"""Encode outgoing TWS messages (gateway -> client): connection, errors, time and shared contract blocks.
-
-Every encoder returns the message's field list; `wire.encode_message` frames it. Field order and presence
-follow what the client decoders read at the negotiated server version (ib_insync 0.9.86 reads v176,
-the official ibapi 9.81 reads v157), including each `serverVersion >= X` condition.
-"""
+"""Encode outgoing messages (gateway -> client) as field lists: connection, errors, time, shared contract blocks."""
 
 from __future__ import annotations
 

@@ -18,8 +18,9 @@ from ib_insync.client import Client
 from ib_insync.decoder import Decoder
 
 from simulator.protocol import messages, messages_account, messages_contracts, messages_market, messages_orders
-from simulator.protocol.requests import (
-    PARSERS, PlaceOrder, ReqContractDetails, ReqHistoricalData, ReqMktData, parse_request)
+from simulator.protocol.requests import PARSERS, parse_request
+from simulator.protocol.requests_market import ReqContractDetails, ReqHistoricalData, ReqMktData
+from simulator.protocol.requests_orders import PlaceOrder
 from simulator.protocol.wire import (
     FieldReader, Handshake, MalformedRequest, WireError, decode_fields, encode_message, format_field,
     negotiate_version, parse_handshake, split_frames)

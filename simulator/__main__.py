@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _supported_currencies(sim: Simulator) -> set[str]:
-    pairs = [spec for spec in sim.catalog.all() if spec.sec_type == "CASH"]
+    pairs = [spec for spec in sim.world.catalog.all() if spec.sec_type == "CASH"]
     return {spec.symbol for spec in pairs} | {spec.currency for spec in pairs}
 
 

@@ -1,4 +1,4 @@
-"""JSON-over-HTTP admin server that drives a running Simulator (tests and demos, loopback only)."""
+"""JSON-over-HTTP admin server that drives a running simulator's controls (tests and demos, loopback only)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import json
 import logging
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Callable
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
+from typing import Any, Awaitable, Callable, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +58,29 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+class Controls(Protocol):
+    """What the routes call; each method returns a small JSON-able dict and raises KeyError/ValueError with a
+    readable text on bad input."""
+
+    def snapshot(self) -> dict: ...
+
+    def set_price(self, symbol: str | int, price: float) -> dict: ...
+
+    def move_price(self, symbol: str | int, pct: float) -> dict: ...
+
+    def pin_history(self, symbol: str | int, closes: list[float]) -> dict: ...
+
+    def step_clock(self, seconds: float) -> dict: ...
+
+    def set_partial_fills(self, pieces: int) -> dict: ...
+
+    def reject_next_order(self, code: int = 201, text: str | None = None) -> dict: ...
+
+    def set_latency(self, ms: float) -> dict: ...
+
+    def drop_connections(self) -> Awaitable[dict]: ...
+
+
 @dataclass(frozen=True)
 class Route:
     """One admin endpoint.
@@ -68,7 +88,7 @@ class Route:
     Parameters:
         method: the HTTP method it answers.
         required, optional: body fields it takes (anything else is refused).
-        action: called as action(sim, **fields); returns a JSON-able dict or an awaitable of one.
+        action: called as action(controls, **fields); returns a JSON-able dict or an awaitable of one.
     """
 
     method: str
@@ -78,16 +98,16 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
-    "/state": Route("GET", (), (), lambda sim: sim.snapshot()),
-    "/price": Route("POST", ("symbol", "price"), (), lambda sim, **f: sim.set_price(f["symbol"], f["price"])),
-    "/price/move": Route("POST", ("symbol", "pct"), (), lambda sim, **f: sim.move_price(f["symbol"], f["pct"])),
+    "/state": Route("GET", (), (), lambda ctl: ctl.snapshot()),
+    "/price": Route("POST", ("symbol", "price"), (), lambda ctl, **f: ctl.set_price(f["symbol"], f["price"])),
+    "/price/move": Route("POST", ("symbol", "pct"), (), lambda ctl, **f: ctl.move_price(f["symbol"], f["pct"])),
     "/history": Route("POST", ("symbol", "closes"), (),
-                      lambda sim, **f: sim.pin_history(f["symbol"], f["closes"])),
-    "/clock/step": Route("POST", ("seconds",), (), lambda sim, **f: sim.step_clock(f["seconds"])),
-    "/partial-fills": Route("POST", ("pieces",), (), lambda sim, **f: sim.set_partial_fills(f["pieces"])),
-    "/reject-next": Route("POST", (), ("code", "text"), lambda sim, **f: sim.reject_next_order(**f)),
-    "/latency": Route("POST", ("ms",), (), lambda sim, **f: sim.set_latency(f["ms"])),
-    "/drop-connections": Route("POST", (), (), lambda sim: sim.drop_connections()),
+                      lambda ctl, **f: ctl.pin_history(f["symbol"], f["closes"])),
+    "/clock/step": Route("POST", ("seconds",), (), lambda ctl, **f: ctl.step_clock(f["seconds"])),
+    "/partial-fills": Route("POST", ("pieces",), (), lambda ctl, **f: ctl.set_partial_fills(f["pieces"])),
+    "/reject-next": Route("POST", (), ("code", "text"), lambda ctl, **f: ctl.reject_next_order(**f)),
+    "/latency": Route("POST", ("ms",), (), lambda ctl, **f: ctl.set_latency(f["ms"])),
+    "/drop-connections": Route("POST", (), (), lambda ctl: ctl.drop_connections()),
 }
 
 
@@ -113,22 +133,22 @@ def _admin_host(host: str) -> str:
     return LOOPBACK_HOST
 
 
-async def start_admin_server(sim: "Simulator", host: str, port: int) -> asyncio.Server:
-    """Serve the admin API for `sim` on host:port (0 = a free port), on the running loop."""
+async def start_admin_server(controls: Controls, host: str, port: int) -> asyncio.Server:
+    """Serve the admin API for `controls` on host:port (0 = a free port), on the running loop."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_connection(sim, reader, writer)
+        await _serve_connection(controls, reader, writer)
 
     server = await asyncio.start_server(serve, _admin_host(host), port)
     log.info("admin server listening on %s:%s", *server.sockets[0].getsockname()[:2])
     return server
 
 
-async def _serve_connection(sim: "Simulator", reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _serve_connection(controls: Controls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         try:
             request = await asyncio.wait_for(_read_request(reader), REQUEST_TIMEOUT_S)
-            status, payload = HTTPStatus.OK, await _dispatch(sim, request)
+            status, payload = HTTPStatus.OK, await _dispatch(controls, request)
             allow = None
         except BadRequest as exc:
             status, payload, allow = exc.status, {"error": str(exc)}, exc.allow
@@ -216,7 +236,7 @@ def _fields(route: Route, body: dict) -> dict:
     return body
 
 
-async def _dispatch(sim: "Simulator", request: HttpRequest) -> dict:
+async def _dispatch(controls: Controls, request: HttpRequest) -> dict:
     route = ROUTES.get(request.path.rstrip("/") or "/")
     if route is None:
         raise BadRequest(HTTPStatus.NOT_FOUND, f"no such route {request.path}; routes: {', '.join(ROUTES)}")
@@ -225,7 +245,7 @@ async def _dispatch(sim: "Simulator", request: HttpRequest) -> dict:
                          allow=route.method)
     fields = _fields(route, _parse_body(request.body))
     try:
-        result = route.action(sim, **fields)
+        result = route.action(controls, **fields)
         if inspect.isawaitable(result):
             result = await result
     except KeyError as exc:

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from simulator.engine.broker import AccountChanged, Broker, ExecutionAdded, OrderChanged, OrderRejected
-from simulator.engine.catalog import Catalog
-from simulator.engine.clock import Clock
-from simulator.engine.market import Market
+from simulator.admin import start_admin_server
+from simulator.engine.broker import AccountChanged, ExecutionAdded, OrderChanged, OrderRejected
+from simulator.engine.world import World
 from simulator.gateway.handlers_account import refresh_account, take_snapshot
 from simulator.gateway.handlers_market import refresh_tickers
 from simulator.gateway.handlers_orders import execution_messages, open_order_messages, order_view
@@ -106,7 +105,7 @@ def _fills_before_status(pending: list[tuple]) -> list[tuple]:
 
 
 class Simulator:
-    """The paper gateway: catalog, market, broker, clock, the TWS server and the admin server on one loop.
+    """The paper gateway: the engine's world, the TWS server and the admin server on one loop.
 
     Parameters:
         config: a SimulatorConfig.
@@ -117,13 +116,10 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig):
         self.config = config
-        self.clock = Clock(config.now)
-        self.catalog = Catalog(self.clock.now().date())
-        self.market = Market(config.seed, self.catalog, self.clock)
-        self.broker = Broker(account=config.account, base_currency=config.base_currency, cash=config.cash,
-                             market=self.market, catalog=self.catalog, clock=self.clock,
-                             listeners=[self._on_broker_event])
-        self.gateway = GatewayServer(self)
+        self.world = World(seed=config.seed, account=config.account, base_currency=config.base_currency,
+                           cash=config.cash, now=config.now)
+        self.world.broker.listeners.append(self._on_broker_event)
+        self.server = GatewayServer(self)
         self.latency_ms = 0.0
         self.port: int | None = None
         self.admin_port: int | None = None
@@ -139,14 +135,13 @@ class Simulator:
     async def start(self) -> None:
         """Load the state file if any, then serve the TWS API (and the admin API when configured)."""
         self._load_state()
-        self.port = await self.gateway.start(self.config.host, self.config.port)
+        self.port = await self.server.start(self.config.host, self.config.port)
         if self.config.admin_port is not None:
-            from simulator.admin import start_admin_server
             self._admin_server = await start_admin_server(self, self.config.host, self.config.admin_port)
             self.admin_port = self._admin_server.sockets[0].getsockname()[1]
         self._watch_task = asyncio.create_task(self._watch())
         log.info("paper gateway serving on %s:%s", self.config.host, self.port)
-        if self.broker.open_orders(None):
+        if self.world.broker.open_orders(None):
             self.schedule_match()
 
     async def stop(self) -> None:
@@ -163,8 +158,16 @@ class Simulator:
         if self._admin_server is not None:
             self._admin_server.close()
             await self._admin_server.wait_closed()
-        await self.gateway.stop()
+        await self.server.stop()
         self.save_state()
+
+    # --- what sessions use (gateway.host.Host) ------------------------------------------------------
+
+    def claim(self, session, client_id: int) -> bool:
+        return self.server.claim(session, client_id)
+
+    def release(self, session) -> None:
+        self.server.release(session)
 
     # --- broker events ------------------------------------------------------------------------------
 
@@ -191,11 +194,11 @@ class Simulator:
 
     def _targets(self, client_id: int) -> list:
         sessions = []
-        owner = self.gateway.session_for(client_id)
+        owner = self.server.session_for(client_id)
         if owner is not None:
             sessions.append(owner)
         # clientId 0 with auto-binding acts as the master client and hears every order
-        sessions += [s for s in self.gateway.sessions() if s.auto_open_orders and s is not owner]
+        sessions += [s for s in self.server.sessions() if s.auto_open_orders and s is not owner]
         return sessions
 
     def _deliver(self) -> int:
@@ -220,10 +223,10 @@ class Simulator:
         return len(pending)
 
     def _refresh_accounts(self) -> None:
-        sessions = self.gateway.sessions()
+        sessions = self.server.sessions()
         if not sessions:
             return
-        snap = take_snapshot(self)
+        snap = take_snapshot(self.world)
         for session in sessions:
             with _isolated(session, "refreshing account views"):
                 refresh_account(session, snap)
@@ -239,7 +242,7 @@ class Simulator:
 
     def _run_match(self) -> None:
         self._match_handle = None
-        work_left = self.broker_call(self.broker.match)
+        work_left = self.broker_call(self.world.broker.match)
         if work_left and self._delivered:
             # progress was made (a fill or a piece of one): keep going at the fill pace
             self.schedule_match()
@@ -247,32 +250,32 @@ class Simulator:
     async def _watch(self) -> None:
         """Stream quote changes, refresh account views and re-check resting orders as prices move."""
         loop = asyncio.get_running_loop()
-        last_version = getattr(self.market, "version", None)
+        last_version = getattr(self.world.market, "version", None)
         last_account_refresh = loop.time()
         while True:
             await asyncio.sleep(WATCH_INTERVAL_S)
             try:
-                for session in self.gateway.sessions():
+                for session in self.server.sessions():
                     with _isolated(session, "streaming quotes"):
                         refresh_tickers(session)
-                version = getattr(self.market, "version", None)
+                version = getattr(self.world.market, "version", None)
                 now = loop.time()
                 if version != last_version or now - last_account_refresh >= ACCOUNT_REFRESH_INTERVAL_S:
                     last_version = version
                     last_account_refresh = now
-                    if self.broker.open_orders(None):
+                    if self.world.broker.open_orders(None):
                         self.schedule_match(0)
                     self._refresh_accounts()
             except Exception:  # the watcher must survive a bad tick
                 log.exception("market watch failed")
 
     def _after_market_change(self) -> None:
-        for session in self.gateway.sessions():
+        for session in self.server.sessions():
             with _isolated(session, "streaming quotes"):
                 refresh_tickers(session)
         self._refresh_accounts()
         self.save_state()
-        if self.broker.open_orders(None):
+        if self.world.broker.open_orders(None):
             self.schedule_match(0)
 
     # --- control methods ----------------------------------------------------------------------------
@@ -280,17 +283,17 @@ class Simulator:
     def _spec(self, symbol: str | int):
         if isinstance(symbol, str) and symbol.strip().isdigit():
             symbol = int(symbol.strip())
-        return self.catalog.resolve_symbol(symbol)
+        return self.world.catalog.resolve_symbol(symbol)
 
     def _price_report(self, spec) -> dict:
-        return {"symbol": spec.local_symbol, "con_id": spec.con_id, "price": self.market.price(spec.con_id)}
+        return {"symbol": spec.local_symbol, "con_id": spec.con_id, "price": self.world.market.price(spec.con_id)}
 
     def set_price(self, symbol: str | int, price: float) -> dict:
         price = float(price)
         if not price > 0:
             raise ValueError(f"price must be positive, got {price}")
         spec = self._spec(symbol)
-        self.market.set_price(spec.con_id, price)
+        self.world.market.set_price(spec.con_id, price)
         self._after_market_change()
         return self._price_report(spec)
 
@@ -299,7 +302,7 @@ class Simulator:
         if not pct > -100:
             raise ValueError(f"pct must be above -100, got {pct}")
         spec = self._spec(symbol)
-        self.market.move_price(spec.con_id, pct)
+        self.world.market.move_price(spec.con_id, pct)
         self._after_market_change()
         return self._price_report(spec)
 
@@ -308,7 +311,7 @@ class Simulator:
         if not values or any(not c > 0 for c in values):
             raise ValueError("closes must be a non-empty list of positive prices")
         spec = self._spec(symbol)
-        self.market.pin_history(spec.con_id, values)
+        self.world.market.pin_history(spec.con_id, values)
         self._after_market_change()
         return {**self._price_report(spec), "pinned": len(values)}
 
@@ -316,22 +319,22 @@ class Simulator:
         seconds = float(seconds)
         if seconds < 0:
             raise ValueError(f"the clock only moves forward, got {seconds} s")
-        self.clock.step(seconds)
+        self.world.clock.step(seconds)
         self._after_market_change()
-        return {"now": self.clock.now().isoformat(), "offset_s": self.clock.offset_s}
+        return {"now": self.world.clock.now().isoformat(), "offset_s": self.world.clock.offset_s}
 
     def set_partial_fills(self, pieces: int) -> dict:
         if isinstance(pieces, bool) or int(pieces) != pieces or int(pieces) < 1:
             raise ValueError(f"pieces must be an integer >= 1 (1 = off), got {pieces!r}")
-        self.broker.partial_fill_pieces = int(pieces)
-        return {"partial_fill_pieces": self.broker.partial_fill_pieces}
+        self.world.broker.partial_fill_pieces = int(pieces)
+        return {"partial_fill_pieces": self.world.broker.partial_fill_pieces}
 
     def reject_next_order(self, code: int = 201, text: str | None = None) -> dict:
         code = int(code)
         if text is None:
-            self.broker.reject_next(code)
+            self.world.broker.reject_next(code)
         else:
-            self.broker.reject_next(code, str(text))
+            self.world.broker.reject_next(code, str(text))
         return {"reject_next": {"code": code, "text": text}}
 
     def set_latency(self, ms: float) -> dict:
@@ -342,20 +345,13 @@ class Simulator:
         return {"latency_ms": ms}
 
     async def drop_connections(self) -> dict:
-        return {"dropped": self.gateway.drop_all()}
-
-    def preview_order(self, spec, request) -> dict:
-        """What-if margin preview for an order (IB's whatIf): the broker's numbers when it offers them."""
-        preview = getattr(self.broker, "preview_order", None)
-        if preview is None:
-            raise ValueError("what-if orders are not supported by the paper gateway")
-        return preview(spec, request)
+        return {"dropped": self.server.drop_all()}
 
     def snapshot(self) -> dict:
-        broker = self.broker
-        snap = take_snapshot(self)
+        broker = self.world.broker
+        snap = take_snapshot(self.world)
         return to_jsonable({
-            "clock": {"now": self.clock.now(), "offset_s": self.clock.offset_s,
+            "clock": {"now": self.world.clock.now(), "offset_s": self.world.clock.offset_s,
                       "frozen": self.config.now is not None},
             "account": {"account": snap.account, "base_currency": snap.base_currency,
                         "values": [{"tag": t, "value": v, "currency": c} for t, v, c in snap.values]},
@@ -366,7 +362,7 @@ class Simulator:
             "completed_orders": broker.completed_orders(),
             "executions": broker.executions(),
             "sessions": [{"client_id": s.client_id, "peer": s.peer, "server_version": s.server_version}
-                         for s in self.gateway.sessions()],
+                         for s in self.server.sessions()],
             "settings": {"seed": self.config.seed, "latency_ms": self.latency_ms,
                          "fill_delay_ms": self.config.fill_delay_ms,
                          "partial_fill_pieces": broker.partial_fill_pieces,
@@ -380,8 +376,7 @@ class Simulator:
         if not self.config.state_path:
             return
         path = Path(self.config.state_path)
-        state = {"format": STATE_FORMAT, "clock_offset_s": self.clock.offset_s,
-                 "market": self.market.to_state(), "broker": self.broker.to_state()}
+        state = {"format": STATE_FORMAT, **self.world.to_state()}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(state, sort_keys=True))
@@ -393,12 +388,7 @@ class Simulator:
         state = json.loads(Path(self.config.state_path).read_text())
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"{self.config.state_path}: unsupported state format {state.get('format')!r}")
-        offset_s = float(state.get("clock_offset_s", 0.0))
-        if offset_s > self.clock.offset_s:
-            self.clock.step(offset_s - self.clock.offset_s)
-        self.market.load_state(state["market"])
-        self.broker = Broker.from_state(state["broker"], market=self.market, catalog=self.catalog,
-                                        clock=self.clock, listeners=[self._on_broker_event])
+        self.world.restore(state)
         log.info("loaded state from %s", self.config.state_path)
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from simulator.engine.ib_time import TWS_TIME_ZONE
+from simulator.engine.world import World
+from simulator.gateway.session import Session
 from simulator.protocol import messages_account
 from simulator.protocol.requests_account import (
     CancelAccountSummary, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle, CancelPositions,
     CancelPositionsMulti, ReqAccountSummary, ReqAccountUpdates, ReqAccountUpdatesMulti, ReqPnL, ReqPnLSingle,
     ReqPositions, ReqPositionsMulti)
-
-if TYPE_CHECKING:
-    from simulator.gateway.session import Session
 
 # per-currency cash ledger tags ($LEDGER in account summaries, ledgerAndNLV in multi updates)
 LEDGER_TAGS = frozenset({
@@ -56,12 +54,12 @@ class AccountSnapshot:
         return 0.0
 
 
-def take_snapshot(sim) -> AccountSnapshot:
-    broker = sim.broker
+def take_snapshot(world: World) -> AccountSnapshot:
+    broker = world.broker
     return AccountSnapshot(
-        account=sim.config.account, base_currency=sim.config.base_currency,
+        account=world.account, base_currency=world.base_currency,
         values=tuple(tuple(row) for row in broker.account_values()), portfolio=tuple(broker.portfolio()),
-        positions=tuple(broker.positions()), time=sim.clock.now())
+        positions=tuple(broker.positions()), time=world.clock.now())
 
 
 @dataclass(frozen=True)
@@ -86,9 +84,9 @@ def _portfolio_line(item) -> tuple:
             item.realized_pnl)
 
 
-def _account_update_messages(session: "Session", snap: AccountSnapshot, *, full: bool) -> list:
+def _account_update_messages(session: Session, snap: AccountSnapshot, *, full: bool) -> list:
     subs = session.subs
-    catalog = session.sim.catalog
+    catalog = session.world.catalog
     batch = []
     for tag, value, currency in snap.values:
         if full or subs.account_values.get((tag, currency)) != value:
@@ -110,12 +108,12 @@ def _account_update_messages(session: "Session", snap: AccountSnapshot, *, full:
     return batch
 
 
-def _handle_account_updates(session: "Session", request: ReqAccountUpdates) -> None:
+def _handle_account_updates(session: Session, request: ReqAccountUpdates) -> None:
     subs = session.subs
     if not request.subscribe:
         subs.account_updates = False
         return
-    snap = take_snapshot(session.sim)
+    snap = take_snapshot(session.world)
     subs.account_updates = True
     subs.account_values.clear()
     subs.portfolio.clear()
@@ -128,9 +126,9 @@ def _position_lines(snap: AccountSnapshot) -> dict:
     return {p.con_id: (p.quantity, p.avg_cost) for p in snap.positions if p.quantity}
 
 
-def _handle_positions(session: "Session", request: ReqPositions) -> None:
-    snap = take_snapshot(session.sim)
-    catalog = session.sim.catalog
+def _handle_positions(session: Session, request: ReqPositions) -> None:
+    snap = take_snapshot(session.world)
+    catalog = session.world.catalog
     lines = _position_lines(snap)
     batch = [messages_account.position(snap.account, catalog.by_con_id(con_id), qty, avg)
              for con_id, (qty, avg) in lines.items()]
@@ -140,7 +138,7 @@ def _handle_positions(session: "Session", request: ReqPositions) -> None:
     session.send(*batch)
 
 
-def _handle_cancel_positions(session: "Session", request: CancelPositions) -> None:
+def _handle_cancel_positions(session: Session, request: CancelPositions) -> None:
     session.subs.positions = False
 
 
@@ -179,8 +177,8 @@ def summary_rows(snap: AccountSnapshot, tags: str) -> list[tuple[str, str, str]]
     return rows
 
 
-def _handle_account_summary(session: "Session", request: ReqAccountSummary) -> None:
-    snap = take_snapshot(session.sim)
+def _handle_account_summary(session: Session, request: ReqAccountSummary) -> None:
+    snap = take_snapshot(session.world)
     rows = summary_rows(snap, request.tags)
     session.subs.summaries[request.req_id] = (
         request.tags, {(tag, currency): value for tag, value, currency in rows})
@@ -190,7 +188,7 @@ def _handle_account_summary(session: "Session", request: ReqAccountSummary) -> N
     session.send(*batch)
 
 
-def _handle_cancel_account_summary(session: "Session", request: CancelAccountSummary) -> None:
+def _handle_cancel_account_summary(session: Session, request: CancelAccountSummary) -> None:
     session.subs.summaries.pop(request.req_id, None)
 
 
@@ -203,8 +201,8 @@ def _account_matches(request_account: str, snap: AccountSnapshot) -> bool:
     return request_account in ("", "All", snap.account)
 
 
-def _handle_account_updates_multi(session: "Session", request: ReqAccountUpdatesMulti) -> None:
-    snap = take_snapshot(session.sim)
+def _handle_account_updates_multi(session: Session, request: ReqAccountUpdatesMulti) -> None:
+    snap = take_snapshot(session.world)
     values = _multi_values(snap, request.ledger_and_nlv) if _account_matches(request.account, snap) else {}
     session.subs.account_multi[request.req_id] = (request, values)
     batch = [messages_account.account_update_multi(request.req_id, snap.account, tag, value, currency,
@@ -214,13 +212,13 @@ def _handle_account_updates_multi(session: "Session", request: ReqAccountUpdates
     session.send(*batch)
 
 
-def _handle_cancel_account_updates_multi(session: "Session", request: CancelAccountUpdatesMulti) -> None:
+def _handle_cancel_account_updates_multi(session: Session, request: CancelAccountUpdatesMulti) -> None:
     session.subs.account_multi.pop(request.req_id, None)
 
 
-def _handle_positions_multi(session: "Session", request: ReqPositionsMulti) -> None:
-    snap = take_snapshot(session.sim)
-    catalog = session.sim.catalog
+def _handle_positions_multi(session: Session, request: ReqPositionsMulti) -> None:
+    snap = take_snapshot(session.world)
+    catalog = session.world.catalog
     lines = _position_lines(snap) if _account_matches(request.account, snap) else {}
     session.subs.positions_multi[request.req_id] = (request, lines)
     batch = [messages_account.position_multi(request.req_id, snap.account, catalog.by_con_id(con_id), qty,
@@ -230,7 +228,7 @@ def _handle_positions_multi(session: "Session", request: ReqPositionsMulti) -> N
     session.send(*batch)
 
 
-def _handle_cancel_positions_multi(session: "Session", request: CancelPositionsMulti) -> None:
+def _handle_cancel_positions_multi(session: Session, request: CancelPositionsMulti) -> None:
     session.subs.positions_multi.pop(request.req_id, None)
 
 
@@ -249,30 +247,30 @@ def _pnl_single_values(snap: AccountSnapshot, con_id: int) -> tuple:
             item.market_value)
 
 
-def _handle_pnl(session: "Session", request: ReqPnL) -> None:
-    values = _pnl_values(take_snapshot(session.sim))
+def _handle_pnl(session: Session, request: ReqPnL) -> None:
+    values = _pnl_values(take_snapshot(session.world))
     session.subs.pnl[request.req_id] = values
     session.send(messages_account.pnl(session.server_version, request.req_id, *values))
 
 
-def _handle_cancel_pnl(session: "Session", request: CancelPnL) -> None:
+def _handle_cancel_pnl(session: Session, request: CancelPnL) -> None:
     session.subs.pnl.pop(request.req_id, None)
 
 
-def _handle_pnl_single(session: "Session", request: ReqPnLSingle) -> None:
-    values = _pnl_single_values(take_snapshot(session.sim), request.con_id)
+def _handle_pnl_single(session: Session, request: ReqPnLSingle) -> None:
+    values = _pnl_single_values(take_snapshot(session.world), request.con_id)
     session.subs.pnl_single[request.req_id] = (request.con_id, values)
     session.send(messages_account.pnl_single(session.server_version, request.req_id, *values))
 
 
-def _handle_cancel_pnl_single(session: "Session", request: CancelPnLSingle) -> None:
+def _handle_cancel_pnl_single(session: Session, request: CancelPnLSingle) -> None:
     session.subs.pnl_single.pop(request.req_id, None)
 
 
-def refresh_account(session: "Session", snap: AccountSnapshot) -> None:
+def refresh_account(session: Session, snap: AccountSnapshot) -> None:
     """Send each account subscription what changed since it was last served."""
     subs = session.subs
-    catalog = session.sim.catalog
+    catalog = session.world.catalog
     batch = []
     if subs.account_updates:
         batch += _account_update_messages(session, snap, full=False)

@@ -5,19 +5,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from simulator.engine.catalog import ContractQuery
+from simulator.engine.catalog import Catalog, ContractQuery
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
+from simulator.gateway.session import Session
 from simulator.protocol import messages, messages_contracts, messages_market
 from simulator.protocol.requests_common import ContractFields
 from simulator.protocol.requests_market import (
     CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ReqContractDetails, ReqHeadTimestamp,
     ReqHistoricalData, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
 from simulator.protocol.wire import format_ib_datetime
-
-if TYPE_CHECKING:
-    from simulator.gateway.session import Session
 
 NO_SECURITY_DEFINITION = "No security definition has been found for the request"
 MATCHING_SYMBOLS_LIMIT = 16
@@ -36,9 +33,8 @@ class Ticker:
     quote: object
 
 
-def find_contracts(sim, fields: ContractFields) -> list:
+def find_contracts(catalog: Catalog, fields: ContractFields) -> list:
     """Catalog specs matching a request's contract, like IB (conId alone suffices)."""
-    catalog = sim.catalog
     continuous = fields.sec_type == "CONTFUT"
     if fields.con_id and not continuous:
         return catalog.match(ContractQuery(con_id=fields.con_id, exchange=fields.exchange))
@@ -56,9 +52,9 @@ def find_contracts(sim, fields: ContractFields) -> list:
     return specs
 
 
-def resolve_one(session: "Session", req_id: int, fields: ContractFields):
+def resolve_one(session: Session, req_id: int, fields: ContractFields):
     """The single spec a request names, or None after sending IB's error 200."""
-    specs = find_contracts(session.sim, fields)
+    specs = find_contracts(session.world.catalog, fields)
     if len(specs) == 1:
         return specs[0]
     if not specs:
@@ -69,12 +65,12 @@ def resolve_one(session: "Session", req_id: int, fields: ContractFields):
     return None
 
 
-def _handle_contract_details(session: "Session", request: ReqContractDetails) -> None:
-    specs = find_contracts(session.sim, request.contract)
+def _handle_contract_details(session: Session, request: ReqContractDetails) -> None:
+    specs = find_contracts(session.world.catalog, request.contract)
     if not specs:
         session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
         return
-    catalog = session.sim.catalog
+    catalog = session.world.catalog
     batch = []
     for spec in specs:
         under = catalog.by_con_id(spec.under_con_id) if spec.under_con_id else None
@@ -85,15 +81,15 @@ def _handle_contract_details(session: "Session", request: ReqContractDetails) ->
     session.send(*batch)
 
 
-def _handle_matching_symbols(session: "Session", request: ReqMatchingSymbols) -> None:
+def _handle_matching_symbols(session: Session, request: ReqMatchingSymbols) -> None:
     pattern = request.pattern.strip().upper()
-    specs = [spec for spec in session.sim.catalog.all()
+    specs = [spec for spec in session.world.catalog.all()
              if pattern and (spec.symbol.upper().startswith(pattern) or pattern in spec.long_name.upper())]
     session.send(messages_contracts.symbol_samples(session.server_version, request.req_id,
                                                    specs[:MATCHING_SYMBOLS_LIMIT]))
 
 
-def _handle_market_rule(session: "Session", request: ReqMarketRule) -> None:
+def _handle_market_rule(session: Session, request: ReqMarketRule) -> None:
     session.send(messages_contracts.market_rule(request.market_rule_id))
 
 
@@ -103,14 +99,14 @@ def quote_messages(req_id: int, spec, quote, previous=None) -> list:
                                        with_quotes=spec.sec_type != "IND", previous=previous)
 
 
-def _handle_mkt_data(session: "Session", request: ReqMktData) -> None:
+def _handle_mkt_data(session: Session, request: ReqMktData) -> None:
     if request.req_id in session.subs.tickers:
         session.error(request.req_id, 322, "Error processing request:-'bJ' : cause - Duplicate ticker id")
         return
     spec = resolve_one(session, request.req_id, request.contract)
     if spec is None:
         return
-    quote = session.sim.market.quote(spec.con_id)
+    quote = session.world.market.quote(spec.con_id)
     batch = [messages.market_data_type(request.req_id, 1),
              messages_market.tick_req_params(request.req_id, spec.min_tick, spec.exchange)]
     batch += quote_messages(request.req_id, spec, quote)
@@ -121,14 +117,14 @@ def _handle_mkt_data(session: "Session", request: ReqMktData) -> None:
     session.send(*batch)
 
 
-def _handle_cancel_mkt_data(session: "Session", request: CancelMktData) -> None:
+def _handle_cancel_mkt_data(session: Session, request: CancelMktData) -> None:
     if session.subs.tickers.pop(request.req_id, None) is None:
         session.error(request.req_id, 300, f"Can't find EId with tickerId:{request.req_id}")
 
 
-def refresh_tickers(session: "Session") -> None:
+def refresh_tickers(session: Session) -> None:
     """Send what changed in each streaming subscription since its last update."""
-    market = session.sim.market
+    market = session.world.market
     batch = []
     for req_id, ticker in session.subs.tickers.items():
         quote = market.quote(ticker.spec.con_id)
@@ -143,7 +139,7 @@ def _zone_of(spec) -> str:
     return spec.time_zone_id or TWS_TIME_ZONE
 
 
-def _handle_historical_data(session: "Session", request: ReqHistoricalData) -> None:
+def _handle_historical_data(session: Session, request: ReqHistoricalData) -> None:
     spec = resolve_one(session, request.req_id, request.contract)
     if spec is None:
         return
@@ -157,7 +153,7 @@ def _handle_historical_data(session: "Session", request: ReqHistoricalData) -> N
                       f"The correct format is yyyymmdd hh:mm:ss xx/xxxx ({exc})")
         return
     try:
-        bars = session.sim.market.bars(spec.con_id, end=end, duration=request.duration,
+        bars = session.world.market.bars(spec.con_id, end=end, duration=request.duration,
                                        bar_size=request.bar_size, use_rth=request.use_rth,
                                        what_to_show=request.what_to_show or "TRADES")
     except ValueError as exc:
@@ -166,7 +162,7 @@ def _handle_historical_data(session: "Session", request: ReqHistoricalData) -> N
         session.error(request.req_id, 162, text if text.startswith(prefix) else prefix + text)
         return
     zone = _zone_of(spec)
-    end_moment = end or session.sim.clock.now()
+    end_moment = end or session.world.clock.now()
     daily = request.bar_size.strip().lower() in ("1 day", "1 week", "1 month")
     start_text = format_ib_datetime(bars[0].time, zone) if bars else ""
     session.send(messages_market.historical_data(
@@ -174,16 +170,16 @@ def _handle_historical_data(session: "Session", request: ReqHistoricalData) -> N
         end=format_ib_datetime(end_moment, zone), daily=daily, format_date=request.format_date, zone=zone))
 
 
-def _handle_cancel_historical_data(session: "Session", request: CancelHistoricalData) -> None:
+def _handle_cancel_historical_data(session: Session, request: CancelHistoricalData) -> None:
     return None
 
 
-def _handle_head_timestamp(session: "Session", request: ReqHeadTimestamp) -> None:
+def _handle_head_timestamp(session: Session, request: ReqHeadTimestamp) -> None:
     spec = resolve_one(session, request.req_id, request.contract)
     if spec is None:
         return
     # the price model reaches back as far as asked; report a plausible listing-era start
-    earliest = session.sim.clock.now() - timedelta(days=20 * 365)
+    earliest = session.world.clock.now() - timedelta(days=20 * 365)
     if request.format_date == 2:
         value = str(int(earliest.timestamp()))
     else:
@@ -191,7 +187,7 @@ def _handle_head_timestamp(session: "Session", request: ReqHeadTimestamp) -> Non
     session.send(messages_market.head_timestamp(request.req_id, value))
 
 
-def _handle_cancel_head_timestamp(session: "Session", request: CancelHeadTimestamp) -> None:
+def _handle_cancel_head_timestamp(session: Session, request: CancelHeadTimestamp) -> None:
     return None
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simulator.engine.broker import OrderRequest
+from simulator.engine.catalog import Catalog
 from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.gateway.handlers_market import resolve_one
+from simulator.gateway.session import Session
 from simulator.protocol import messages, messages_orders
 from simulator.protocol.messages_orders import OrderView
 from simulator.protocol.requests_orders import (
@@ -14,14 +14,11 @@ from simulator.protocol.requests_orders import (
     ReqGlobalCancel, ReqIds, ReqOpenOrders)
 from simulator.protocol.wire import format_ib_datetime
 
-if TYPE_CHECKING:
-    from simulator.gateway.session import Session
 
-
-def order_spec(sim, record):
+def order_spec(catalog: Catalog, record):
     """The ContractSpec of an order record (records may hold the spec or only its conId)."""
     contract = record.contract
-    return sim.catalog.by_con_id(contract) if isinstance(contract, int) else contract
+    return catalog.by_con_id(contract) if isinstance(contract, int) else contract
 
 
 def order_view(record) -> OrderView:
@@ -52,17 +49,17 @@ def order_exchange(record) -> str | None:
     return extra.get("exchange") or None
 
 
-def open_order_messages(session: "Session", record, view: OrderView | None = None) -> list:
+def open_order_messages(session: Session, record, view: OrderView | None = None) -> list:
     """openOrder + orderStatus for one order as this session's client sees it."""
     view = view or order_view(record)
-    spec = order_spec(session.sim, record)
+    spec = order_spec(session.world.catalog, record)
     return [messages_orders.open_order(session.server_version, view, spec, exchange=order_exchange(record)),
             messages_orders.order_status(session.server_version, view)]
 
 
-def execution_messages(session: "Session", req_id: int, execution) -> list:
+def execution_messages(session: Session, req_id: int, execution) -> list:
     """execDetails + commissionReport for one execution."""
-    spec = session.sim.catalog.by_con_id(execution.con_id)
+    spec = session.world.catalog.by_con_id(execution.con_id)
     time_text = format_ib_datetime(execution.time, TWS_TIME_ZONE)
     return [messages_orders.exec_details(session.server_version, req_id, execution, spec, time_text),
             messages_orders.commission_report(execution)]
@@ -88,25 +85,24 @@ def _order_request(fields, default_exchange: str) -> OrderRequest:
         algo_params=list(o.algo_params), transmit=o.transmit, parent_id=o.parent_id, extra=extra)
 
 
-def _handle_place_order(session: "Session", request: PlaceOrder) -> None:
+def _handle_place_order(session: Session, request: PlaceOrder) -> None:
     spec = resolve_one(session, request.order_id, request.contract)
     if spec is None:
         return
-    sim = session.sim
     order_request = _order_request(request, spec.exchange)
     if request.order.what_if:
         session.send(*what_if_messages(session, request.order_id, spec, order_request))
         return
-    sim.broker_call(sim.broker.place_order, session.client_id, request.order_id, spec, order_request)
-    sim.schedule_match()
+    session.host.broker_call(session.world.broker.place_order, session.client_id, request.order_id, spec,
+                             order_request)
+    session.host.schedule_match()
 
 
-def what_if_messages(session: "Session", order_id: int, spec, order_request: OrderRequest) -> list:
+def what_if_messages(session: Session, order_id: int, spec, order_request: OrderRequest) -> list:
     """A margin preview answered as IB does: an openOrder with whatIf set and the margin fields filled
     (none after sending error 201 when the order would be rejected)."""
-    sim = session.sim
     try:
-        preview = sim.preview_order(spec, order_request)
+        preview = session.world.broker.preview_order(spec, order_request)
     except ValueError as exc:
         session.error(order_id, 201, str(exc))
         return []
@@ -114,24 +110,22 @@ def what_if_messages(session: "Session", order_id: int, spec, order_request: Ord
         order_id=order_id, client_id=session.client_id, perm_id=0, action=order_request.action,
         total_quantity=order_request.total_quantity, order_type=order_request.order_type,
         status="PreSubmitted", lmt_price=order_request.lmt_price, tif=order_request.tif,
-        account=order_request.account or sim.config.account, order_ref=order_request.order_ref,
+        account=order_request.account or session.world.account, order_ref=order_request.order_ref,
         what_if=True, margin=preview["margin"], commission=preview["commission"],
         commission_currency=preview["commission_currency"], warning_text=preview.get("warning_text", ""))
     return [messages_orders.open_order(session.server_version, view, spec,
                                        exchange=order_request.extra.get("exchange"))]
 
 
-def _handle_cancel_order(session: "Session", request: CancelOrder) -> None:
-    sim = session.sim
-    sim.broker_call(sim.broker.cancel_order, session.client_id, request.order_id)
+def _handle_cancel_order(session: Session, request: CancelOrder) -> None:
+    session.host.broker_call(session.world.broker.cancel_order, session.client_id, request.order_id)
 
 
-def _handle_global_cancel(session: "Session", request: ReqGlobalCancel) -> None:
-    sim = session.sim
-    sim.broker_call(sim.broker.global_cancel)
+def _handle_global_cancel(session: Session, request: ReqGlobalCancel) -> None:
+    session.host.broker_call(session.world.broker.global_cancel)
 
 
-def _send_open_orders(session: "Session", records: list) -> None:
+def _send_open_orders(session: Session, records: list) -> None:
     batch = []
     for record in records:
         batch += open_order_messages(session, record)
@@ -139,15 +133,15 @@ def _send_open_orders(session: "Session", records: list) -> None:
     session.send(*batch)
 
 
-def _handle_open_orders(session: "Session", request: ReqOpenOrders) -> None:
-    _send_open_orders(session, session.sim.broker.open_orders(session.client_id))
+def _handle_open_orders(session: Session, request: ReqOpenOrders) -> None:
+    _send_open_orders(session, session.world.broker.open_orders(session.client_id))
 
 
-def _handle_all_open_orders(session: "Session", request: ReqAllOpenOrders) -> None:
-    _send_open_orders(session, session.sim.broker.open_orders(None))
+def _handle_all_open_orders(session: Session, request: ReqAllOpenOrders) -> None:
+    _send_open_orders(session, session.world.broker.open_orders(None))
 
 
-def _handle_auto_open_orders(session: "Session", request: ReqAutoOpenOrders) -> None:
+def _handle_auto_open_orders(session: Session, request: ReqAutoOpenOrders) -> None:
     if session.client_id != 0:
         session.error(-1, 321, "Error validating request:-'ba' : cause - Auto-binding of orders is only "
                                "allowed for client id 0")
@@ -155,17 +149,17 @@ def _handle_auto_open_orders(session: "Session", request: ReqAutoOpenOrders) -> 
     session.auto_open_orders = request.auto_bind
 
 
-def _handle_completed_orders(session: "Session", request: ReqCompletedOrders) -> None:
-    sim = session.sim
+def _handle_completed_orders(session: Session, request: ReqCompletedOrders) -> None:
+    world = session.world
     batch = [messages_orders.completed_order(session.server_version, order_view(record),
-                                             order_spec(sim, record), exchange=order_exchange(record))
-             for record in sim.broker.completed_orders()]
+                                             order_spec(world.catalog, record), exchange=order_exchange(record))
+             for record in world.broker.completed_orders()]
     batch.append(messages_orders.completed_orders_end())
     session.send(*batch)
 
 
-def _handle_executions(session: "Session", request: ReqExecutions) -> None:
-    executions = session.sim.broker.executions(
+def _handle_executions(session: Session, request: ReqExecutions) -> None:
+    executions = session.world.broker.executions(
         client_id=request.client_id, account=request.account, time=request.time, symbol=request.symbol,
         sec_type=request.sec_type, exchange=request.exchange, side=request.side)
     batch = []
@@ -175,10 +169,9 @@ def _handle_executions(session: "Session", request: ReqExecutions) -> None:
     session.send(*batch)
 
 
-def _handle_req_ids(session: "Session", request: ReqIds) -> None:
-    sim = session.sim
-    first = sim.broker_call(sim.broker.reserve_ids, session.client_id, max(request.num_ids, 1))
-    sim.save_state()
+def _handle_req_ids(session: Session, request: ReqIds) -> None:
+    first = session.host.broker_call(session.world.broker.reserve_ids, session.client_id, max(request.num_ids, 1))
+    session.host.save_state()
     session.send(messages.next_valid_id(first))
 
 

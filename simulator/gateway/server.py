@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
+from simulator.gateway.dispatch import HANDLERS
+from simulator.gateway.host import Host
 from simulator.gateway.session import Session
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -18,11 +16,11 @@ class GatewayServer:
     """Accepts API clients and knows which session holds which clientId.
 
     Parameters:
-        sim: the Simulator the sessions serve.
+        host: what the sessions are given to serve requests with.
     """
 
-    def __init__(self, sim: "Simulator"):
-        self._sim = sim
+    def __init__(self, host: Host):
+        self._host = host
         self._server: asyncio.Server | None = None
         self._sessions: set[Session] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -34,7 +32,7 @@ class GatewayServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(self._sim, reader, writer)
+        session = Session(self._host, HANDLERS, reader, writer)
         self._sessions.add(session)
         task = asyncio.current_task()
         if task is not None:

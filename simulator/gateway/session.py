@@ -1,24 +1,19 @@
-"""One API client connection: handshake, request dispatch and ordered, optionally delayed replies."""
+"""One API client connection: handshake, decoding requests for their handlers, ordered and delayed replies."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Mapping
 
-from simulator.gateway import handlers_account, handlers_market, handlers_orders
+from simulator.engine.world import World
+from simulator.gateway.host import Host
 from simulator.protocol import messages
-from simulator.protocol.requests import (
-    Acknowledged, ReqCurrentTime, StartApi, Unsupported, UnknownMessage, parse_request, request_id_of)
-from simulator.protocol.requests_account import ReqManagedAccts
-from simulator.protocol.requests_market import ReqMarketDataType
+from simulator.protocol.requests import StartApi, UnknownMessage, parse_request, request_id_of
 from simulator.protocol.wire import (
     API_PREFIX, MalformedRequest, WireError, decode_fields, encode_frame, encode_message, negotiate_version,
     parse_handshake, split_frames)
-
-if TYPE_CHECKING:
-    from simulator.app import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -54,57 +49,22 @@ class Subscriptions:
     pnl_single: dict = field(default_factory=dict)
 
 
-def _handle_current_time(session: "Session", request: ReqCurrentTime) -> None:
-    session.send(messages.current_time(session.sim.clock.now()))
-
-
-def _handle_managed_accounts(session: "Session", request: ReqManagedAccts) -> None:
-    session.send(messages.managed_accounts([session.sim.config.account]))
-
-
-def _handle_market_data_type(session: "Session", request: ReqMarketDataType) -> None:
-    # live data exists for everything, and TWS then serves live whatever type was asked
-    if request.market_data_type not in (1, 2, 3, 4):
-        session.error(-1, 321, f"Error validating request:-'market data type' : cause - "
-                               f"Invalid market data type {request.market_data_type}")
-        return
-    session.market_data_type = request.market_data_type
-
-
-def _handle_acknowledged(session: "Session", request: Acknowledged) -> None:
-    return None
-
-
-def _handle_unsupported(session: "Session", request: Unsupported) -> None:
-    session.error(request.req_id, 321, f"Error validating request:-'{request.msg_id}' : cause - "
-                                       f"{request.name} is not supported by the paper gateway")
-
-
-HANDLERS: dict[type, Handler] = {
-    ReqCurrentTime: _handle_current_time,
-    ReqManagedAccts: _handle_managed_accounts,
-    ReqMarketDataType: _handle_market_data_type,
-    Acknowledged: _handle_acknowledged,
-    Unsupported: _handle_unsupported,
-    **handlers_market.HANDLERS,
-    **handlers_orders.HANDLERS,
-    **handlers_account.HANDLERS,
-}
-
-
 class Session:
     """One client connection.
 
     Parameters:
-        sim: the Simulator whose state this session reads and changes.
+        host: what runs the session; its world is the state this session reads and changes.
+        handlers: the handler of each request type (startApi is the session's own).
         reader, writer: the connection's streams.
 
-    The client id is claimed at startApi; replies are queued in order and written after the simulator's
-    current latency, so a slow reply never overtakes an earlier one.
+    The client id is claimed at startApi; replies are queued in order and written after the host's current
+    latency, so a slow reply never overtakes an earlier one.
     """
 
-    def __init__(self, sim: "Simulator", reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.sim = sim
+    def __init__(self, host: Host, handlers: Mapping[type, Handler], reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter):
+        self.host = host
+        self._handlers = handlers
         self._reader = reader
         self._writer = writer
         self.server_version = 0
@@ -117,6 +77,10 @@ class Session:
         self._closing = False
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+    @property
+    def world(self) -> World:
+        return self.host.world
 
     # --- outgoing -----------------------------------------------------------------------------------
 
@@ -131,7 +95,7 @@ class Session:
         self.send(messages.error(self.server_version, req_id, code, text))
 
     def _enqueue(self, payload: bytes) -> None:
-        due = asyncio.get_running_loop().time() + self.sim.latency_ms / 1000.0
+        due = asyncio.get_running_loop().time() + self.host.latency_ms / 1000.0
         self._outbox.put_nowait((due, payload))
 
     async def _write_loop(self) -> None:
@@ -188,7 +152,7 @@ class Session:
             buffer += chunk
         handshake = parse_handshake(frames[0])
         self.server_version = negotiate_version(handshake)
-        connection_time = self.sim.clock.now().strftime("%Y%m%d %H:%M:%S") + " UTC"
+        connection_time = self.world.clock.now().strftime("%Y%m%d %H:%M:%S") + " UTC"
         reply = f"{self.server_version}\0{connection_time}\0".encode()
         self._enqueue(encode_frame(reply))
         # anything after the handshake frame is already a request
@@ -209,7 +173,7 @@ class Session:
 
     async def _shutdown(self) -> None:
         self._closing = True
-        self.sim.gateway.release(self)
+        self.host.release(self)
         if self._writer_task is not None:
             self._outbox.put_nowait(None)
             try:
@@ -243,7 +207,7 @@ class Session:
             self.error(-1, 321, "Error validating request:-'startApi' : cause - "
                                 "the API session has not been started")
             return
-        handler = HANDLERS.get(type(request))
+        handler = self._handlers.get(type(request))
         try:
             handler(self, request)
         except Exception as exc:  # one faulty request must not end the session or the gateway
@@ -255,7 +219,7 @@ class Session:
         if self.client_id is not None:
             self.error(-1, 321, "Error validating request:-'startApi' : cause - API already started")
             return
-        if not self.sim.gateway.claim(self, request.client_id):
+        if not self.host.claim(self, request.client_id):
             self.error(-1, 326, "Unable to connect as the client id is already in use. "
                                 "Retry with a unique client id.")
             log.info("refused %s: clientId %s already in use", self.peer, request.client_id)
@@ -264,8 +228,7 @@ class Session:
         self.client_id = request.client_id
         log.info("client %s started the API with clientId %s (server version %s)",
                  self.peer, self.client_id, self.server_version)
-        sim = self.sim
-        self.send(messages.next_valid_id(sim.broker.next_valid_id(self.client_id)),
-                  messages.managed_accounts([sim.config.account]))
+        self.send(messages.next_valid_id(self.world.broker.next_valid_id(self.client_id)),
+                  messages.managed_accounts([self.world.account]))
         self.send(*(messages.error(self.server_version, messages.NO_VALID_ID, code, text)
                     for code, text in messages.FARM_STATUS))

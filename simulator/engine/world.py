@@ -1,0 +1,45 @@
+"""The engine objects of one paper account, built together: clock, catalog, market and broker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from simulator.engine.broker import Broker
+from simulator.engine.catalog import Catalog
+from simulator.engine.clock import Clock
+from simulator.engine.market import Market
+
+
+class World:
+    """One paper account's simulated world.
+
+    Parameters:
+        seed: seed of the deterministic price paths.
+        account, base_currency, cash: the paper account.
+        now: start of a frozen clock (None = real time).
+
+    `broker` is replaced when a saved state is restored (its listeners carry over); read it from here each time.
+    """
+
+    def __init__(self, *, seed: int, account: str, base_currency: str, cash: float, now: datetime | None):
+        self.account = account
+        self.base_currency = base_currency
+        self.clock = Clock(now)
+        self.catalog = Catalog(self.clock.now().date())
+        self.market = Market(seed, self.catalog, self.clock)
+        self.broker = Broker(account=account, base_currency=base_currency, cash=cash, market=self.market,
+                             catalog=self.catalog, clock=self.clock)
+
+    def to_state(self) -> dict:
+        """The clock offset, market overrides and broker state, as JSON-able values."""
+        return {"clock_offset_s": self.clock.offset_s, "market": self.market.to_state(),
+                "broker": self.broker.to_state()}
+
+    def restore(self, state: dict) -> None:
+        """Continue from `to_state()` output; the clock only moves forward to the saved offset, never back."""
+        offset_s = float(state.get("clock_offset_s", 0.0))
+        if offset_s > self.clock.offset_s:
+            self.clock.step(offset_s - self.clock.offset_s)
+        self.market.load_state(state["market"])
+        self.broker = Broker.from_state(state["broker"], market=self.market, catalog=self.catalog,
+                                        clock=self.clock, listeners=self.broker.listeners)

@@ -1,0 +1,48 @@
+"""Which handler answers each request type: the connection-level ones here, the rest from the handler modules."""
+
+from __future__ import annotations
+
+from simulator.gateway import handlers_account, handlers_market, handlers_orders
+from simulator.gateway.session import Handler, Session
+from simulator.protocol import messages
+from simulator.protocol.requests import Acknowledged, ReqCurrentTime, Unsupported
+from simulator.protocol.requests_account import ReqManagedAccts
+from simulator.protocol.requests_market import ReqMarketDataType
+
+
+def _handle_current_time(session: Session, request: ReqCurrentTime) -> None:
+    session.send(messages.current_time(session.world.clock.now()))
+
+
+def _handle_managed_accounts(session: Session, request: ReqManagedAccts) -> None:
+    session.send(messages.managed_accounts([session.world.account]))
+
+
+def _handle_market_data_type(session: Session, request: ReqMarketDataType) -> None:
+    # live data exists for everything, and TWS then serves live whatever type was asked
+    if request.market_data_type not in (1, 2, 3, 4):
+        session.error(-1, 321, f"Error validating request:-'market data type' : cause - "
+                               f"Invalid market data type {request.market_data_type}")
+        return
+    session.market_data_type = request.market_data_type
+
+
+def _handle_acknowledged(session: Session, request: Acknowledged) -> None:
+    return None
+
+
+def _handle_unsupported(session: Session, request: Unsupported) -> None:
+    session.error(request.req_id, 321, f"Error validating request:-'{request.msg_id}' : cause - "
+                                       f"{request.name} is not supported by the paper gateway")
+
+
+HANDLERS: dict[type, Handler] = {
+    ReqCurrentTime: _handle_current_time,
+    ReqManagedAccts: _handle_managed_accounts,
+    ReqMarketDataType: _handle_market_data_type,
+    Acknowledged: _handle_acknowledged,
+    Unsupported: _handle_unsupported,
+    **handlers_market.HANDLERS,
+    **handlers_orders.HANDLERS,
+    **handlers_account.HANDLERS,
+}

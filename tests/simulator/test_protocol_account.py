@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 import pytest
 from ib_insync import IB, MarketOrder, Stock
 
-from simulator.app import SimulatorConfig, SimulatorThread
+from simulator.app import SimulatorConfig
+from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from ib_insync import IB
 
-from simulator.app import SimulatorConfig, SimulatorThread
+from simulator.app import SimulatorConfig
+from simulator.thread import SimulatorThread
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 FARM_CODES = ("2104", "2106", "2158")

@@ -11,7 +11,8 @@ from ibapi.execution import ExecutionFilter
 from ibapi.order import Order
 from ibapi.wrapper import EWrapper
 
-from simulator.app import SimulatorConfig, SimulatorThread
+from simulator.app import SimulatorConfig
+from simulator.thread import SimulatorThread
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 

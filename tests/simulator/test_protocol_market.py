@@ -7,7 +7,8 @@ import pytest
 from ib_insync import IB, ContFuture, Forex, Future, Index, Stock
 from ib_insync.wrapper import RequestError
 
-from simulator.app import SimulatorConfig, SimulatorThread
+from simulator.app import SimulatorConfig
+from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)

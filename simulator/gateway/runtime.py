@@ -1,0 +1,118 @@
+"""The running gateway: server and sessions, the broker calls they make, fill scheduling and the watch loop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+from simulator.engine.world import World
+from simulator.gateway.fanout import Fanout, stream_quotes
+from simulator.gateway.server import GatewayServer
+from simulator.gateway.session import Session
+from simulator.gateway.watch import watch
+
+
+class Gateway:
+    """The TWS API side of the simulator, and the Host (gateway.host) its sessions work with.
+
+    Parameters:
+        world: the engine objects.
+        fill_delay_ms: time between an order's acceptance (or a partial fill) and its next fill.
+        save_state: writes the state file; called after every change.
+
+    Attributes:
+        latency_ms: delay added to every reply.
+    """
+
+    def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None]):
+        self.world = world
+        self.latency_ms = 0.0
+        self.save_state = save_state
+        self._fill_delay_ms = fill_delay_ms
+        self._server = GatewayServer(self)
+        self._fanout = Fanout(world, self._server, save_state)
+        world.broker.listeners.append(self._fanout.on_broker_event)
+        self._delivered = 0
+        self._match_handle: asyncio.TimerHandle | None = None
+        self._watch_task: asyncio.Task | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on host:port (0 = a free port); returns the bound port."""
+        return await self._server.start(host, port)
+
+    def start_watching(self) -> None:
+        """Start the watch loop, and the matching of orders a loaded state left working."""
+        self._watch_task = asyncio.create_task(watch(self.world.market, self._server.sessions, self._on_tick))
+        if self.world.broker.open_orders(None):
+            self.schedule_match()
+
+    async def stop_watching(self) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            try:
+                await self._watch_task
+            except asyncio.CancelledError:
+                pass
+        if self._match_handle is not None:
+            self._match_handle.cancel()
+            self._match_handle = None
+
+    async def stop(self) -> None:
+        """Close the server and every client connection."""
+        await self._server.stop()
+
+    # --- sessions -----------------------------------------------------------------------------------
+
+    def claim(self, session: Session, client_id: int) -> bool:
+        return self._server.claim(session, client_id)
+
+    def release(self, session: Session) -> None:
+        self._server.release(session)
+
+    def sessions(self) -> list[Session]:
+        """Sessions that started the API, in clientId order."""
+        return self._server.sessions()
+
+    def drop_all(self) -> int:
+        """Abort every client connection; returns how many were dropped."""
+        return self._server.drop_all()
+
+    # --- broker calls and fills ---------------------------------------------------------------------
+
+    def broker_call(self, method, *args, **kwargs):
+        """Run a broker method, then deliver the events it emitted and save the state."""
+        try:
+            return method(*args, **kwargs)
+        finally:
+            self._delivered = self._fanout.deliver()
+
+    def schedule_match(self, delay_ms: float | None = None) -> None:
+        """Run the broker's matching after `delay_ms` (default fill_delay_ms) unless a run is already due."""
+        if self._match_handle is not None:
+            return
+        delay_s = (self._fill_delay_ms if delay_ms is None else delay_ms) / 1000.0
+        self._match_handle = asyncio.get_running_loop().call_later(delay_s, self._run_match)
+
+    def _run_match(self) -> None:
+        self._match_handle = None
+        work_left = self.broker_call(self.world.broker.match)
+        if work_left and self._delivered:
+            # progress was made (a fill or a piece of one): keep going at the fill pace
+            self.schedule_match()
+
+    # --- market changes -----------------------------------------------------------------------------
+
+    def _on_tick(self) -> None:
+        if self.world.broker.open_orders(None):
+            self.schedule_match(0)
+        self._fanout.refresh_accounts()
+
+    def after_market_change(self) -> None:
+        """Bring every session and resting order up to date after a price or clock change made from outside."""
+        stream_quotes(self._server.sessions())
+        self._fanout.refresh_accounts()
+        self.save_state()
+        if self.world.broker.open_orders(None):
+            self.schedule_match(0)

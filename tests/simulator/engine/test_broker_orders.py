@@ -4,7 +4,7 @@ import pytest
 
 from simulator.engine.broker import AccountChanged, ExecutionAdded, OrderChanged, OrderRejected, OrderRequest
 from simulator.engine.orders import NO_REALIZED_PNL
-from tests.simulator.broker_fakes import (
+from tests.simulator.engine.broker_fakes import (
     ACCOUNT, EURUSD, PENNY, SPY, VIX, FakeClock, FakeMarket, Recorder, drain, lmt, make_broker, mkt)
 
 

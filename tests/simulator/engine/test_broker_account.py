@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from simulator.engine.commissions import commission_for
 from simulator.engine.orders import NO_REALIZED_PNL
-from tests.simulator.broker_fakes import (
+from tests.simulator.engine.broker_fakes import (
     ACCOUNT, EURUSD, MNQ, PENNY, QQQ, SPY, SPECS, USDJPY, FakeMarket, Recorder, make_broker, mkt,
     values_by_key)
 

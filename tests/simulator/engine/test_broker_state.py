@@ -5,7 +5,7 @@ import json
 import pytest
 
 from simulator.engine.broker import Broker
-from tests.simulator.broker_fakes import (
+from tests.simulator.engine.broker_fakes import (
     EURUSD, MNQ, QQQ, SPY, FakeCatalog, FakeClock, FakeMarket, Recorder, lmt, make_broker, mkt, values_by_key)
 
 

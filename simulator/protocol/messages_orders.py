@@ -111,20 +111,34 @@ def open_order(server_version: int, order: OrderView, spec, *, exchange: str | N
         False, "", "IB", False,                 # optOutSmartRouting, clearingAccount/Intent, notHeld
         False]                                  # deltaNeutralContract present
     fields += _algo_fields(order)
+    fields += [False, order.what_if, order.status]   # solicited, whatIf, status
+    fields += _order_state_fields(server_version, order)
+    fields += [0]                               # conditions
+    fields += ["", None, None, None, None, None, None, 0]   # adjusted order params
+    fields += ["", "", ""]                      # soft dollar tier name, value, display name
+    fields += [None, False]                     # cashQty, dontUseAutoPriceForHedge
+    fields += _open_order_versioned_fields(server_version)
+    return fields
+
+
+def _order_state_fields(server_version: int, order: OrderView) -> Fields:
+    """The margin figures (a what-if preview's answer; unset for live orders), commission and warning."""
     margin = order.margin
     margin_keys = ["initMarginBefore", "maintMarginBefore", "equityWithLoanBefore",
                    "initMarginChange", "maintMarginChange", "equityWithLoanChange"]
-    fields += [False, order.what_if, order.status]   # solicited, whatIf, status
+    fields: Fields = []
     if server_version >= SV_WHAT_IF_EXT_FIELDS:
         fields += [margin.get(key, UNSET_TEXT) for key in margin_keys]
     fields += [margin.get(key, UNSET_TEXT) for key in
                ("initMarginAfter", "maintMarginAfter", "equityWithLoanAfter")]
     fields += [order.commission, None, None, order.commission_currency, order.warning_text,
                False, False]                    # randomizeSize, randomizePrice
-    fields += [0]                               # conditions
-    fields += ["", None, None, None, None, None, None, 0]   # adjusted order params
-    fields += ["", "", ""]                      # soft dollar tier name, value, display name
-    fields += [None, False]                     # cashQty, dontUseAutoPriceForHedge
+    return fields
+
+
+def _open_order_versioned_fields(server_version: int) -> Fields:
+    """openOrder's last fields, each present from its version on; the gateway models none of them."""
+    fields: Fields = []
     if server_version >= SV_ORDER_CONTAINER:
         fields.append(False)                    # isOmsContainer
     if server_version >= SV_D_PEG_ORDERS:

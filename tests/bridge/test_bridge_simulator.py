@@ -11,7 +11,8 @@ from ib_insync import MarketOrder, Stock
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from lib.gateway.bridge import IBBridge
-from simulator.app import SimulatorConfig, SimulatorThread
+from simulator.app import SimulatorConfig
+from simulator.thread import SimulatorThread
 from tests.support.clock import NOW
 from tests.support.simulator_process import wait_until
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from simulator.engine.broker import Broker, OrderRequest
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 ACCOUNT = "DU1234567"
 
 

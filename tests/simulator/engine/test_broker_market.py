@@ -1,7 +1,6 @@
 """The broker against the real Clock, Catalog and Market: fills at quoted prices and a consistent account."""
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 
@@ -9,8 +8,8 @@ from simulator.engine.broker import Broker, OrderRejected, OrderRequest
 from simulator.engine.catalog import Catalog
 from simulator.engine.clock import Clock
 from simulator.engine.market import Market
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 START = 1_000_000.0
 CENT = 0.01 + 1e-9
 

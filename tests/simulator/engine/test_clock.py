@@ -5,8 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from simulator.engine.clock import Clock
+from tests.support.clock import NOW
 
-START = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+START = NOW
 
 
 def test_frozen_clock_stays_at_its_start():

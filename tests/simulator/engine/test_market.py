@@ -11,10 +11,9 @@ import pytest
 from simulator.engine.catalog import Catalog
 from simulator.engine.clock import Clock
 from simulator.engine.market import Market
+from tests.support.clock import NOW
 
 NEW_YORK = ZoneInfo("America/New_York")
-# a Tuesday, 10:30 in New York
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 SPY, QQQ, VIXY, VIX, NQ = 756733, 320227571, 283724339, 13455763, 11004958
 EURUSD, GBPUSD, EURGBP, USDJPY, EURJPY = 12087792, 12087797, 12087807, 15016059, 14321016
 CATALOG = Catalog(NOW.date())

@@ -1,6 +1,5 @@
 """Account views through ib_insync over a real socket: values, portfolio, positions, summary, PnL."""
 
-from datetime import datetime, timezone
 
 import pytest
 from ib_insync import IB, MarketOrder, Stock
@@ -8,8 +7,8 @@ from ib_insync import IB, MarketOrder, Stock
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 ACCOUNT = "DU7654321"
 
 

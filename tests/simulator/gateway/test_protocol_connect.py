@@ -4,15 +4,14 @@ import logging
 import socket
 import struct
 import time
-from datetime import datetime, timezone
 
 import pytest
 from ib_insync import IB
 
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 FARM_CODES = ("2104", "2106", "2158")
 
 

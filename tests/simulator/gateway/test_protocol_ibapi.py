@@ -2,7 +2,6 @@
 
 import threading
 import time
-from datetime import datetime, timezone
 
 import pytest
 from ibapi.client import EClient
@@ -13,8 +12,7 @@ from ibapi.wrapper import EWrapper
 
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
-
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+from tests.support.clock import NOW
 
 
 class RecordingApp(EWrapper, EClient):

@@ -9,9 +9,8 @@ from ib_insync.wrapper import RequestError
 
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
+from tests.support.clock import NOW
 from tests.support.simulator_process import wait_until
-
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")

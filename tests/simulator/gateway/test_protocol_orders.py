@@ -1,6 +1,5 @@
 """Orders through ib_insync over a real socket: fills, commissions, resting limits, visibility, cancels."""
 
-from datetime import datetime, timezone
 
 import pytest
 from ib_insync import IB, Contract, ExecutionFilter, Forex, LimitOrder, MarketOrder, Stock, TagValue
@@ -8,8 +7,7 @@ from ib_insync import IB, Contract, ExecutionFilter, Forex, LimitOrder, MarketOr
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until
-
-NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
+from tests.support.clock import NOW
 
 
 @pytest.fixture(scope="module")

@@ -174,6 +174,22 @@ def broker_position(position) -> BrokerPosition:
                           position.avgCost)
 
 
+def latest_positions(positions) -> list:
+    """One position per account and contract, the last one IB sent.
+
+    reqPositions is a subscription: IB sends every position once, then an update whenever one changes (TWS API
+    reference, EClient::reqPositions), and ib_insync 0.9.86 adds every `position` message that arrives while a
+    positions request is open to that request's answer (wrapper.position). An update pushed for a fill just
+    before IB handled the request arrives after it was sent, so the answer can list a contract twice or more
+    (erdewit/ib_insync#575 shows one listed three times); summed, the broker would seem to hold twice the
+    position. Messages arrive in the order IB sent them, so the last one per contract is the current one.
+    """
+    latest = {}
+    for position in positions:
+        latest[(position.account, position.contract.conId)] = position
+    return list(latest.values())
+
+
 def final_states(completed_trades) -> dict[int, str]:
     """Final status of each completed order by permId."""
     return {t.order.permId: t.orderStatus.status for t in completed_trades if t.order.permId}

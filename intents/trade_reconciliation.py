@@ -8,20 +8,17 @@ from intents.base import Intent
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.trading.ledger import Ledger
-from lib.trading.reconciliation import LedgerMismatch, catch_up, ledger_differences
+from lib.trading.reconciliation import LedgerMismatch, settled_differences
 
 log = logging.getLogger(__name__)
-
-# a fill landing between IB's answers to the executions and the positions requests shows as a difference that
-# the next snapshot explains; a second snapshot tells such a race from a real mismatch
-SNAPSHOTS = 2
 
 
 class TradeReconciliation(Intent):
     """Apply new executions to holdings, clear finished orders, and check the ledger against the broker.
 
-    A difference between the summed holdings and the broker's positions is a 500 naming each contract, so alerting
-    on 5xx fires; `reconcile` with `adopt` assigns positions the ledger cannot explain to a strategy.
+    A difference between the summed holdings and the broker's positions that two broker snapshots running agree on
+    is a 500 naming each contract, so alerting on 5xx fires; `reconcile` with `adopt` assigns positions the ledger
+    cannot explain to a strategy.
     """
 
     name = "trade-reconciliation"
@@ -31,18 +28,9 @@ class TradeReconciliation(Intent):
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
-        result = {"executionsSeen": 0, "applied": [], "unmatchedExecutions": [], "removedOrders": []}
-        for _ in range(SNAPSHOTS):
-            snapshot, changed = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
-            result["executionsSeen"] = changed["executionsSeen"]
-            result["applied"] += changed["applied"]
-            result["unmatchedExecutions"] = changed["unmatchedExecutions"]
-            result["removedOrders"] += changed["removedOrders"]
-            differences = ledger_differences(ledger, snapshot.positions, account)
-            if not differences:
-                break
-        result["openOrders"] = len(ledger.open_orders())
-        if differences:
-            log.error("ledger and broker positions differ", extra={"fields": {"differences": differences}})
-            raise LedgerMismatch(differences)
+        settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
+        result = {**settled.report, "openOrders": len(ledger.open_orders())}
+        if settled.differences:
+            log.error("ledger and broker positions differ", extra={"fields": {"differences": settled.differences}})
+            raise LedgerMismatch(settled.differences)
         return result

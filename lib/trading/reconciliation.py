@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from lib.broker.parsing import ENDED_UNFILLED, BrokerExecution, BrokerOrder, BrokerPosition, BrokerSnapshot
 from lib.broker.snapshots import broker_snapshot
+from lib.deadline import Deadline
 from lib.errors import ServiceError
 from lib.trading.ledger import Ledger
 
@@ -15,6 +18,8 @@ log = logging.getLogger(__name__)
 
 # an order recorded before sending that the broker never heard of after this long never reached it
 NEVER_SENT_AFTER = timedelta(minutes=2)
+# broker snapshots taken at most while the differences keep changing (fills landing between IB's answers)
+MAX_SNAPSHOTS = 5
 
 
 class LedgerMismatch(ServiceError):
@@ -111,3 +116,46 @@ def ledger_differences(ledger: Ledger, positions, account: str) -> dict[str, dic
     return {symbols.get(con_id, str(con_id)): {"conId": con_id, "ledger": totals.get(con_id, 0),
                                                "broker": broker.get(con_id, 0)}
             for con_id in sorted({*totals, *broker}) if totals.get(con_id, 0) != broker.get(con_id, 0)}
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The ledger caught up until its differences from the broker stopped changing.
+
+    Attributes:
+        snapshot: the last broker snapshot.
+        report: what the catch-ups changed, summed over every snapshot (`catch_up`'s report).
+        differences: `ledger_differences` after the last snapshot.
+        stable: the differences found identical in the last two snapshots (a fill in flight changes them).
+    """
+
+    snapshot: BrokerSnapshot
+    report: dict
+    differences: dict[str, dict]
+    stable: dict[str, dict]
+
+
+def settled_differences(bridge, ledger: Ledger, account: str, clock: Callable[[], datetime], deadline: Deadline,
+                        max_snapshots: int = MAX_SNAPSHOTS) -> Settled:
+    """Catch the ledger up with broker snapshots until it agrees with the broker, or its differences are the same
+    in two snapshots running, or `max_snapshots` were taken.
+
+    IB answers executions and positions separately, so a fill that lands between the two answers shows as a
+    difference that the next snapshot explains; one that keeps changing means fills are still landing. Only a
+    difference seen twice unchanged is taken as real.
+    """
+    report = {"executionsSeen": 0, "applied": [], "unmatchedExecutions": [], "removedOrders": []}
+    previous: dict[str, dict] | None = None
+    for _ in range(max_snapshots):
+        snapshot, changed = catch_up(bridge, ledger, account, clock(), deadline.remaining_s())
+        report["executionsSeen"] = changed["executionsSeen"]
+        report["applied"] += changed["applied"]
+        report["unmatchedExecutions"] = changed["unmatchedExecutions"]
+        report["removedOrders"] += changed["removedOrders"]
+        differences = ledger_differences(ledger, snapshot.positions, account)
+        stable = {symbol: d for symbol, d in differences.items() if previous is not None and previous.get(symbol) == d}
+        if stable == differences:
+            break
+        previous = differences
+    return Settled(snapshot, report, differences, stable)
+

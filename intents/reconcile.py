@@ -13,7 +13,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest
 from lib.trading.ledger import Ledger
-from lib.trading.reconciliation import catch_up, ledger_differences
+from lib.trading.reconciliation import adopt_unexplained, settled_differences
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,10 @@ class Reconcile(Intent):
         account = config.get("account", "")
         mode = self.settings.trading_mode
         ledger = Ledger(self.store, mode)
-        # executions still unapplied would otherwise look unexplained and be adopted twice
-        snapshot, applied = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
+        # executions still unapplied would otherwise look unexplained and be adopted as well as applied; a
+        # difference is adopted only once two broker snapshots running agree on it
+        settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
+        snapshot = settled.snapshot
         value, currency = net_liquidation(snapshot.account_values, account)
         portfolio = {
             "takenAt": self.clock().isoformat(),
@@ -55,17 +57,11 @@ class Reconcile(Intent):
         }
         # a field of the mode's positions document: Firestore paths alternate collection/document
         self.store.set(f"positions/{mode}", {"latest_portfolio": portfolio}, merge=True)
-        differences = ledger_differences(ledger, snapshot.positions, account)
-        result = {"portfolio": portfolio, "executionsApplied": len(applied["applied"]), "differences": differences,
-                  "adopted": {}}
-        if params["adopt"] and differences:
-            result["adopted"] = self._adopt(ledger, params["strategy"], differences)
+        result = {"portfolio": portfolio, "executionsApplied": len(settled.report["applied"]),
+                  "differences": settled.differences, "adopted": {}, "notAdopted": {}}
+        if params["adopt"] and settled.differences:
+            result["adopted"], result["notAdopted"] = adopt_unexplained(ledger, params["strategy"], settled)
             log.warning("adopted positions into %s", params["strategy"],
-                        extra={"fields": {"adopted": result["adopted"]}})
+                        extra={"fields": {"adopted": result["adopted"], "notAdopted": result["notAdopted"]}})
         return result
 
-    def _adopt(self, ledger: Ledger, strategy: str, differences: dict[str, dict]) -> dict[str, int]:
-        """Give `strategy` the broker quantity the ledger does not explain, per contract, in one transaction."""
-        adopted = {symbol: d["broker"] - d["ledger"] for symbol, d in differences.items()}
-        ledger.adjust_holdings(strategy, {d["conId"]: d["broker"] - d["ledger"] for d in differences.values()})
-        return adopted

@@ -120,10 +120,31 @@ class Ledger:
     def remove_order(self, client_id: int, order_id: int) -> None:
         self.store.delete(self._open_order(order_key(client_id, order_id)))
 
-    def adjust_holdings(self, strategy: str, deltas: dict[int, int]) -> None:
-        """Add signed quantities by conId to one strategy's holdings, in one transaction (manual adoption)."""
-        path = self._holdings(strategy)
-        self.store.run_transaction(lambda tx: tx.set(path, _added(tx.get(path) or {}, deltas)))
+    def adopt(self, strategy: str, seen: dict[int, tuple[int, int]]) -> tuple[dict[int, int], list[int]]:
+        """Give `strategy` what the broker holds beyond the ledger, per conId, in one transaction.
+
+        `seen` is {conId: (ledger total, broker quantity)} as compared. The difference is recomputed from the
+        holdings read inside the transaction, and a conId whose ledger total changed since the comparison (an
+        execution applied, or another adoption, in between) is left alone: what the broker holds beyond the
+        ledger is then no longer known. Returns (quantities adopted by conId, conIds left alone).
+        """
+        def work(tx):
+            docs = {doc.path.rsplit("/", 1)[-1]: doc.data for doc in tx.query(f"{self.root}/holdings")}
+            totals: dict[int, int] = {}
+            for holdings in docs.values():
+                for con_id, quantity in holdings.items():
+                    totals[int(con_id)] = totals.get(int(con_id), 0) + int(quantity)
+            deltas, changed = {}, []
+            for con_id, (ledger_total, broker) in sorted(seen.items()):
+                if totals.get(con_id, 0) != ledger_total:
+                    changed.append(con_id)
+                elif broker != ledger_total:
+                    deltas[con_id] = broker - ledger_total
+            if deltas:
+                tx.set(self._holdings(strategy), _added(docs.get(strategy, {}), deltas))
+            return deltas, changed
+
+        return self.store.run_transaction(work)
 
     def apply(self, fill: ExecutionFill) -> dict[str, int] | None:
         """Apply one execution to the holdings of its order's strategies, exactly once.

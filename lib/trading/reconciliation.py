@@ -159,3 +159,18 @@ def settled_differences(bridge, ledger: Ledger, account: str, clock: Callable[[]
         previous = differences
     return Settled(snapshot, report, differences, stable)
 
+
+def adopt_unexplained(ledger: Ledger, strategy: str, settled: Settled) -> tuple[dict[str, int], dict[str, str]]:
+    """Give `strategy` the broker quantity the ledger does not explain, for each difference two snapshots running
+    agreed on and that nothing changed since it was measured.
+
+    Returns (quantities adopted by localSymbol, the differences left alone and why).
+    """
+    symbols = {d["conId"]: symbol for symbol, d in settled.differences.items()}
+    seen = {d["conId"]: (d["ledger"], d["broker"]) for d in settled.stable.values()}
+    deltas, changed = ledger.adopt(strategy, seen)
+    left = {symbol: "it changed between two broker snapshots (fills landing); run reconcile again"
+            for symbol in settled.differences if symbol not in settled.stable}
+    left.update({symbols[con_id]: "the ledger changed while adopting (an execution applied, or another "
+                                  "adoption); run reconcile again" for con_id in changed})
+    return {symbols[con_id]: delta for con_id, delta in deltas.items()}, left

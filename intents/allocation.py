@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 
 from ib_insync import IB, Contract
@@ -25,7 +25,7 @@ from lib.trading.limit_prices import check_offset
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.trading.order_time import to_ib_utc
-from lib.trading.run_claims import RunClaims, StrategyLocks
+from lib.trading.run_claims import StrategyLocks
 from strategies import get_strategy
 from strategies.base import Strategy, StrategyError, StrategyInputs
 from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size, with_limit_prices
@@ -116,21 +116,9 @@ class Allocation(Intent):
         sent = SendResult()
         if params["dryRun"]:
             return self._allocate(strategies, params, config, deadline, sent)
-        window = timedelta(minutes=config.number("retryCheckMinutes"))
-        claims = RunClaims(self.store, self.settings.trading_mode, self.name)
-        earlier = claims.claim(self.signature, self.activity_id, self.clock(), window)
-        if earlier is not None:
-            return _duplicate(earlier, window)
         locks = StrategyLocks(self.store, self.settings.trading_mode)
-        try:
-            with locks.holding([s.id for s in strategies], self.activity_id, self.clock(), deadline.remaining_s()):
-                result = self._allocate(strategies, params, config, deadline, sent)
-        except Exception:
-            # a run that placed nothing (refused by a lock, or failed before sending) gives its claim back
-            claims.finish(self.signature, self.activity_id, sent.sent, "failed")
-            raise
-        claims.finish(self.signature, self.activity_id, sent.sent, "done")
-        return result
+        with locks.holding([s.id for s in strategies], self.activity_id, self.clock(), deadline.remaining_s()):
+            return self._allocate(strategies, params, config, deadline, sent)
 
     # --- the run ---------------------------------------------------------------------------------------
 
@@ -177,7 +165,8 @@ class Allocation(Intent):
             outside_rth=properties.get("outsideRth", False))
         orders = [StrategyOrder(ib_contracts[order.trade.con_id], order.trade.quantity, order.trade.source,
                                 order.limit_price) for order in planned]
-        send_recorded(self.bridge, ledger, orders, style, deadline, lambda: self.clock().isoformat(), sent)
+        send_recorded(self.bridge, ledger, orders, style, deadline, lambda: self.clock().isoformat(), sent,
+                      self.claim)
         return sent.reports
 
 
@@ -253,13 +242,6 @@ def _report(params: dict, gateway_now: datetime, net_liquidation: float, base: s
         "consolidatedTrades": [order.report() for order in planned],
         "errors": {plan.strategy: plan.error for plan in plans if plan.error},
     }
-
-
-def _duplicate(earlier: dict, window: timedelta) -> dict:
-    state = "is still running" if earlier["status"] == "running" else f"placed {earlier['ordersPlaced']} order(s)"
-    return {"status": "duplicate", "earlierActivityId": earlier["activityId"],
-            "reason": f"an identical allocation started at {earlier['claimedAt']} {state}; within "
-                      f"retryCheckMinutes ({window.total_seconds() / 60:g}) nothing is placed again"}
 
 
 # --- broker reads (coroutines on the IB loop) -----------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, ClassVar
 
 from intents.params import as_bool, as_positive_number
@@ -13,6 +13,7 @@ from lib.deadline import Deadline
 from lib.errors import BadRequest, TradingDisabled
 from lib.gateway import ib_requests
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
+from lib.trading.run_claims import RunClaim, RunClaims, duplicate_result
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,13 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def signature(revision: str, intent: str, params: dict) -> str:
-    """Stable hash of what a run asked for: same revision, intent and parameters -> same signature."""
-    canonical = json.dumps([revision, intent, params], sort_keys=True, separators=(",", ":"), default=str)
+def signature(intent: str, params: dict) -> str:
+    """Stable hash of what a run asked for: same intent and parameters -> same signature.
+
+    The service revision is left out on purpose: a Cloud Scheduler retry of a request that timed out during a
+    deploy lands on the new revision, and it asks for the same orders.
+    """
+    canonical = json.dumps([intent, params], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -56,9 +61,11 @@ class Intent:
         self.store = store
         self.settings = settings
         self.clock = clock
-        # set for order-capable runs once their activity document exists
+        # set for recorded runs once their activity document exists; `claim` once a run that may place orders
+        # holds its duplicate-run claim
         self.activity_id: str | None = None
         self.signature: str | None = None
+        self.claim: RunClaim | None = None
 
     def validate(self, params: dict) -> dict:
         unknown = sorted(set(params) - self.params)
@@ -119,7 +126,7 @@ class Intent:
         activity = {
             "intent": self.name,
             "parameters": params,
-            "signature": signature(self.settings.service_revision, self.name, params),
+            "signature": signature(self.name, params),
             "tradingMode": self.settings.trading_mode,
             "serviceRevision": self.settings.service_revision,
             "status": "running",
@@ -129,8 +136,8 @@ class Intent:
         self.activity_id = activity_id
         self.signature = activity["signature"]
         try:
-            result = (self._market_closed(config, deadline) if gated else None) or self.execute(params, config,
-                                                                                                 deadline)
+            result = (self._market_closed(config, deadline) if gated else None) or self._execute_claimed(
+                params, config, deadline)
         except Exception as exc:
             self.store.update(f"activity/{activity_id}", {
                 "status": "failed",
@@ -143,4 +150,23 @@ class Intent:
             "result": result,
             "finishedAt": self.clock().isoformat(),
         })
+        return result
+
+    def _execute_claimed(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        """`execute`, under a duplicate-run claim when the run may place orders: an identical run inside
+        `retryCheckMinutes` answers `duplicate` instead; the claim is kept only when orders may have left."""
+        if not (self.places_orders and self.may_place_orders(params, config)):
+            return self.execute(params, config, deadline)
+        window = timedelta(minutes=config.number("retryCheckMinutes"))
+        claims = RunClaims(self.store, self.settings.trading_mode, self.name)
+        self.claim, earlier = claims.claim(self.signature, self.activity_id, self.clock(), window, deadline.budget_s)
+        if earlier is not None:
+            log.info("%s is a duplicate of run %s", self.name, earlier["activityId"])
+            return duplicate_result(self.name, earlier, window)
+        try:
+            result = self.execute(params, config, deadline)
+        except Exception:
+            self.claim.finish("failed")
+            raise
+        self.claim.finish("done")
         return result

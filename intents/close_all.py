@@ -25,7 +25,7 @@ from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.trading.reconciliation import catch_up, ledger_differences
-from lib.trading.run_claims import StrategyLocks
+from lib.trading.run_claims import RunClaim, StrategyLocks
 from lib.trading.sizing import ConsolidatedTrade, consolidate
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,15 @@ async def cancel_and_wait(ib: IB, orders: list[dict], everything: bool, timeout_
 
 @dataclass(frozen=True)
 class ClosingRun:
-    """Who closes: the collaborators of the run and its activity id (which names its orders)."""
+    """Who closes: the collaborators of the run, its activity id (which names its orders) and its duplicate-run
+    claim (None for a dry run)."""
 
     bridge: BridgePort
     store: DocumentStore
     mode: str
     clock: Callable[[], datetime]
     run_id: str | None
+    claim: RunClaim | None
 
 
 def close_strategies(run: ClosingRun, config: TradingConfig, deadline: Deadline, strategies: list[str] | None, *,
@@ -119,7 +121,7 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
     orders = [StrategyOrder(contracts[c], trade.quantity, trade.source) for c, trade in closing.items()]
     style = OrderStyle(order_ref=f"close-all-{run.run_id}", priority=adaptive_priority(config), account=account)
     result["orders"] = send_recorded(run.bridge, ledger, orders, style, deadline, lambda: run.clock().isoformat(),
-                                     SendResult()).reports
+                                     SendResult(), run.claim).reports
     return result
 
 
@@ -159,5 +161,6 @@ class CloseAll(Intent):
         return {"strategies": strategies, "dryRun": as_bool(params.get("dryRun", False), "dryRun")}
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
-        run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id)
+        run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id,
+                         self.claim)
         return close_strategies(run, config, deadline, params["strategies"], dry_run=params["dryRun"])

@@ -44,6 +44,7 @@ class EodCheck(Intent):
                   "holdings": {s: {str(c): q for c, q in h.items()} for s, h in ledger.all_holdings().items()},
                   "enforceFlatEod": _enforce_flat(config), "closeAll": None}
         if result["enforceFlatEod"]:
-            run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id)
+            run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id,
+                             self.claim)
             result["closeAll"] = close_strategies(run, config, deadline, None, dry_run=False)
         return result

@@ -120,6 +120,14 @@ class Ledger:
     def remove_order(self, client_id: int, order_id: int) -> None:
         self.store.delete(self._open_order(order_key(client_id, order_id)))
 
+    def remove_orders(self, client_id: int, order_ids: list[int]) -> None:
+        """Remove the records of orders that were never sent, in one transaction."""
+        def remove(tx):
+            for order_id in order_ids:
+                tx.delete(self._open_order(order_key(client_id, order_id)))
+
+        self.store.run_transaction(remove)
+
     def adopt(self, strategy: str, seen: dict[int, tuple[int, int]]) -> tuple[dict[int, int], list[int]]:
         """Give `strategy` what the broker holds beyond the ledger, per conId, in one transaction.
 

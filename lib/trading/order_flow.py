@@ -1,23 +1,26 @@
 """Sending strategy orders so that nothing is lost: record in the ledger, send, confirm, settle.
 
-Each order is written to the ledger before it leaves, with the orderId reserved for it on the current connection,
-so an execution can be traced to its strategies even if the connection drops right after sending. Confirmations
-are awaited concurrently with a deadline; what the broker said is then settled in the ledger (permId, state, and
-executions already received, exactly once).
+Each order is counted in the run's claim and written to the ledger before it leaves, with the orderId reserved for
+it on the current connection, so an execution can be traced to its strategies even if the connection drops right
+after sending. Whether anything left is decided in one place (`SendGate`): when the send certainly never started,
+the records and the claim's count are given back. Confirmations are awaited concurrently with a deadline; what the
+broker said is then settled in the ledger (permId, state, and executions already received, exactly once).
 """
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ib_insync import IB, Contract
+from ib_insync import IB, Contract, Order
 
 from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
 from lib.broker.parsing import ENDED_UNFILLED
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
 from lib.trading.ledger import Ledger
+from lib.trading.run_claims import RunClaim
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,34 @@ SETTLE_RESERVE_S = 3.0
 
 class ConnectionChanged(GatewayUnavailable):
     """The connection changed between reserving orderIds and sending: nothing was sent."""
+
+
+class SendAbandoned(GatewayUnavailable):
+    """The caller gave up before the IB loop started sending: nothing was sent."""
+
+
+class SendGate:
+    """Decides, once and for both threads, whether the orders left: the IB loop opens it just before the first
+    placeOrder, the request thread closes it when the send failed. Whichever comes first wins, so a request
+    thread that closed it knows that nothing was sent, and a loop that finds it closed sends nothing."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._state = "waiting"
+
+    def open(self) -> bool:
+        """On the IB loop, right before sending: whether sending may start."""
+        with self._lock:
+            if self._state == "waiting":
+                self._state = "open"
+            return self._state == "open"
+
+    def close(self) -> bool:
+        """On the request thread after a failure: whether the send certainly never started."""
+        with self._lock:
+            if self._state == "waiting":
+                self._state = "closed"
+            return self._state == "closed"
 
 
 @dataclass(frozen=True)
@@ -70,45 +101,71 @@ class SendResult:
 
 
 def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: OrderStyle, deadline: Deadline,
-                  now: Callable[[], str], result: SendResult) -> SendResult:
-    """Record, send and confirm `orders`, then settle them in the ledger.
+                  now: Callable[[], str], result: SendResult, claim: RunClaim) -> SendResult:
+    """Count `orders` in the run's claim, record, send and confirm them, then settle them in the ledger.
 
     `result.sent` counts the orders that may have reached the broker as soon as they may have (so a caller that
     sees an exception still knows whether anything left).
 
     Raises:
-        GatewayUnavailable: the connection was lost; orders recorded as pending stay in the ledger unless they
-            certainly were not sent.
+        ClaimLost: another run holds the claim now; nothing was recorded or sent.
+        GatewayUnavailable, GatewayTimeout: the send failed; when it certainly never started (the bridge was not
+            ready, the deadline had passed, the connection changed) the records and the claim's count are given
+            back, otherwise the records stay in flight for reconciliation.
     """
     if not orders:
         return result
     client_id, order_ids = bridge.call(
         lambda ib: (ib.client.clientId, [ib.client.getReqId() for _ in orders]), timeout_s=deadline.remaining_s())
     placed_at = now()
-    ledger.record_pending([
-        {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,
-         "quantity": order.quantity, "source": order.source, "placedAt": placed_at,
-         **({} if order.limit_price is None else {"limitPrice": order.limit_price})}
-        for order, order_id in zip(orders, order_ids)])
+    claim.expect_orders(len(orders))
+    try:
+        ledger.record_pending([
+            {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,
+             "quantity": order.quantity, "source": order.source, "placedAt": placed_at,
+             **({} if order.limit_price is None else {"limitPrice": order.limit_price})}
+            for order, order_id in zip(orders, order_ids)])
+    except Exception:
+        claim.withdraw_orders(len(orders))
+        raise
+    gate = SendGate()
+    try:
+        outcomes = _send(bridge, orders, order_ids, client_id, style, deadline, gate)
+    except Exception:
+        if gate.close():
+            ledger.remove_orders(client_id, order_ids)
+            claim.withdraw_orders(len(orders))
+            log.warning("%d order(s) recorded but never sent; records and claim given back", len(orders))
+        else:
+            result.sent = len(orders)
+        raise
     result.sent = len(orders)
-    ib_orders = [adaptive_order(order.action, abs(order.quantity), priority=style.priority, order_ref=style.order_ref,
-                                account=style.account, order_id=order_id, good_after_time=style.good_after_time,
-                                outside_rth=style.outside_rth, limit_price=order.limit_price)
-                 for order, order_id in zip(orders, order_ids)]
+    _settle(ledger, orders, outcomes, client_id, result)
+    return result
+
+
+def _send(bridge, orders: list[StrategyOrder], order_ids: list[int], client_id: int, style: OrderStyle,
+          deadline: Deadline, gate: SendGate):
+    ib_orders = [_ib_order(order, order_id, style) for order, order_id in zip(orders, order_ids)]
 
     async def send(ib: IB):
         if ib.client.clientId != client_id:
             raise ConnectionChanged("the gateway connection changed before the orders were sent; nothing was sent")
+        if not gate.open():
+            raise SendAbandoned("the run gave up before the orders were sent; nothing was sent")
         pairs = [(order.contract, ib_order) for order, ib_order in zip(orders, ib_orders)]
         return await place_and_confirm(ib, pairs, timeout_s=max(0.5, deadline.remaining_s() - SETTLE_RESERVE_S))
 
-    try:
-        outcomes = bridge.run(send, timeout_s=deadline.remaining_s())
-    except ConnectionChanged:
-        for order_id in order_ids:
-            ledger.remove_order(client_id, order_id)
-        result.sent = 0
-        raise
+    return bridge.run(send, timeout_s=deadline.remaining_s())
+
+
+def _ib_order(order: StrategyOrder, order_id: int, style: OrderStyle) -> Order:
+    return adaptive_order(order.action, abs(order.quantity), priority=style.priority, order_ref=style.order_ref,
+                          account=style.account, order_id=order_id, good_after_time=style.good_after_time,
+                          outside_rth=style.outside_rth, limit_price=order.limit_price)
+
+
+def _settle(ledger: Ledger, orders: list[StrategyOrder], outcomes, client_id: int, result: SendResult) -> None:
     for order, outcome in zip(orders, outcomes):
         received = sum(fill.shares for fill in outcome.fills)
         # a final state with every execution in hand: the unfilled rest will never fill
@@ -122,4 +179,3 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
         if not outcome.working and outcome.status != "Filled":
             log.warning("order %s %s %s ended %s: %s", outcome.action, outcome.quantity, outcome.local_symbol,
                         outcome.status, outcome.error or "no reason given")
-    return result

@@ -2,8 +2,10 @@
 
 Cloud Scheduler retries and people re-send requests. A run that may place orders first claims its signature; an
 identical request inside the window finds the claim and places nothing. The claim is taken in a transaction, so
-two identical requests arriving together on different workers cannot both win. A run that placed no order gives
-its claim back, so it can simply be run again.
+two identical requests arriving together on different workers cannot both win. The claim counts the orders that
+may have reached the broker, raised before they are recorded and lowered again for orders certainly never sent;
+a run that ends with none gives its claim back, so it can simply be run again. A run that died keeps its claim
+for the window when it may have sent orders; one that had sent none is taken over once its time budget is over.
 """
 from __future__ import annotations
 
@@ -11,10 +13,64 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from lib.errors import PreconditionFailed
+from lib.errors import PreconditionFailed, ServiceError
 
-# a lock outlives its run's time budget by this much before another run may take it over
+# a claim or lock outlives its run's time budget by this much before another run may take it over
 LOCK_MARGIN_S = 60.0
+
+
+class ClaimLost(ServiceError):
+    """The run's claim was taken over (the run outlived its time budget): it must not send anything."""
+
+
+class RunClaim:
+    """A claim this run holds: `runs/{mode}/{intent}/{signature}`.
+
+    Args:
+        store: a DocumentStore.
+        path: the claim's document.
+        activity_id: the run holding it.
+    """
+
+    def __init__(self, store, path: str, activity_id: str):
+        self.store = store
+        self.path = path
+        self.activity_id = activity_id
+
+    def expect_orders(self, count: int) -> None:
+        """Count `count` orders about to be recorded and sent; call before recording them.
+
+        Raises:
+            ClaimLost: another run holds the claim now; nothing may be sent.
+        """
+        self._add(count)
+
+    def withdraw_orders(self, count: int) -> None:
+        """Orders counted by `expect_orders` that certainly never reached the broker."""
+        self._add(-count)
+
+    def _add(self, count: int) -> None:
+        def add(tx):
+            claim = tx.get(self.path)
+            if claim is None or claim["activityId"] != self.activity_id:
+                raise ClaimLost(f"the duplicate-run claim {self.path} is no longer held by run {self.activity_id}; "
+                                "nothing sent")
+            tx.update(self.path, {"ordersPlaced": max(0, claim.get("ordersPlaced", 0) + count)})
+
+        self.store.run_transaction(add)
+
+    def finish(self, status: str) -> None:
+        """Keep the claim, marked `status`, when orders may have reached the broker; give it back otherwise."""
+        def settle(tx):
+            claim = tx.get(self.path)
+            if claim is None or claim["activityId"] != self.activity_id:
+                return
+            if claim.get("ordersPlaced", 0):
+                tx.update(self.path, {"status": status})
+            else:
+                tx.delete(self.path)
+
+        self.store.run_transaction(settle)
 
 
 class RunClaims:
@@ -30,35 +86,45 @@ class RunClaims:
         self.store = store
         self.collection = f"runs/{mode}/{intent}"
 
-    def claim(self, signature: str, activity_id: str, now: datetime, window: timedelta) -> dict | None:
-        """Take the claim for `signature`; returns the earlier run's claim instead when one holds it inside the
-        window (a run still going, or one that placed orders)."""
+    def claim(self, signature: str, activity_id: str, now: datetime, window: timedelta,
+              budget_s: float) -> tuple[RunClaim | None, dict | None]:
+        """Take the claim for `signature` for a run with `budget_s` seconds.
+
+        Returns (the claim, None), or (None, the earlier run's claim) when that one holds it: inside the window,
+        while it runs or when it may have placed orders.
+        """
         path = f"{self.collection}/{signature}"
 
         def take(tx):
             existing = tx.get(path)
-            if existing is not None and now - datetime.fromisoformat(existing["claimedAt"]) < window:
+            if existing is not None and _holds(existing, now, window):
                 return existing
             tx.set(path, {"activityId": activity_id, "claimedAt": now.isoformat(), "status": "running",
+                          "runUntil": (now + timedelta(seconds=budget_s + LOCK_MARGIN_S)).isoformat(),
                           "ordersPlaced": 0})
             return None
 
-        return self.store.run_transaction(take)
+        earlier = self.store.run_transaction(take)
+        return (None, earlier) if earlier is not None else (RunClaim(self.store, path, activity_id), None)
 
-    def finish(self, signature: str, activity_id: str, orders_placed: int, status: str) -> None:
-        """Keep the claim when orders may have reached the broker; give it back otherwise."""
-        path = f"{self.collection}/{signature}"
 
-        def settle(tx):
-            existing = tx.get(path)
-            if existing is None or existing["activityId"] != activity_id:
-                return
-            if orders_placed:
-                tx.update(path, {"status": status, "ordersPlaced": orders_placed})
-            else:
-                tx.delete(path)
+def _holds(claim: dict, now: datetime, window: timedelta) -> bool:
+    if now - datetime.fromisoformat(claim["claimedAt"]) >= window:
+        return False
+    # a run that died (or overran its budget) before sending anything leaves nothing a retry could duplicate
+    run_until = claim.get("runUntil")
+    abandoned = (claim["status"] == "running" and not claim.get("ordersPlaced")
+                 and run_until is not None and now >= datetime.fromisoformat(run_until))
+    return not abandoned
 
-        self.store.run_transaction(settle)
+
+def duplicate_result(intent: str, earlier: dict, window: timedelta) -> dict:
+    """The answer of a run that found an identical one inside the window."""
+    state = ("is still running" if earlier["status"] == "running" and not earlier.get("ordersPlaced")
+             else f"placed {earlier.get('ordersPlaced', 0)} order(s)")
+    return {"status": "duplicate", "earlierActivityId": earlier["activityId"],
+            "reason": f"an identical {intent} started at {earlier['claimedAt']} {state}; within "
+                      f"retryCheckMinutes ({window.total_seconds() / 60:g}) nothing is placed again"}
 
 
 class StrategyLocks:

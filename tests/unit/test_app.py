@@ -45,7 +45,7 @@ INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow)}
 @pytest.fixture
 def store():
     store = MemoryStore()
-    store.set("config/paper", {"tradingEnabled": True})
+    store.set("config/paper", {"tradingEnabled": True, "retryCheckMinutes": 5})
     return store
 
 
@@ -111,7 +111,8 @@ def test_order_capable_run_leaves_activity_with_signature(client, store):
     assert data["parameters"] == {"size": 3}
     assert data["result"] == {"placed": 3}
     assert data["tradingMode"] == "paper"
-    assert data["signature"] == signature("rev-1", "trade", {"size": 3})
+    assert data["signature"] == signature("trade", {"size": 3})
+    assert data["serviceRevision"] == "rev-1"
     assert data["startedAt"] <= data["finishedAt"]
 
 

@@ -3,47 +3,83 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 import threading
 
+import pytest
+
 from lib.store.sqlite import SqliteStore
-from lib.trading.run_claims import RunClaims
+from lib.trading.run_claims import LOCK_MARGIN_S, ClaimLost, RunClaims, StrategyLocks
 from tests.support.clock import NOW
 
 WINDOW = timedelta(minutes=60)
+BUDGET_S = 120.0
 
 
-def test_only_one_of_many_simultaneous_claims_wins(tmp_path):
+@pytest.fixture
+def store(tmp_path):
     store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    yield store
+    store.close()
+
+
+def test_only_one_of_many_simultaneous_claims_wins(store):
     claims = RunClaims(store, "paper", "allocation")
     start = threading.Barrier(8)
 
     def claim(n):
         start.wait()
-        return claims.claim("sig", f"run-{n}", NOW, WINDOW)
+        return claims.claim("sig", f"run-{n}", NOW, WINDOW, BUDGET_S)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(claim, range(8)))
-    assert results.count(None) == 1
-    winner = f"run-{results.index(None)}"
-    assert all(r["activityId"] == winner for r in results if r is not None)
-    store.close()
+    winners = [n for n, (claim, _) in enumerate(results) if claim is not None]
+    assert len(winners) == 1
+    assert all(earlier["activityId"] == f"run-{winners[0]}" for claim, earlier in results if claim is None)
 
 
-def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_window(tmp_path):
-    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_window(store):
     claims = RunClaims(store, "paper", "allocation")
-    assert claims.claim("sig", "run-1", NOW, WINDOW) is None
-    claims.finish("sig", "run-1", orders_placed=0, status="done")
-    assert claims.claim("sig", "run-2", NOW, WINDOW) is None
-    claims.finish("sig", "run-2", orders_placed=3, status="done")
-    held = claims.claim("sig", "run-3", NOW + timedelta(minutes=59), WINDOW)
-    assert held["activityId"] == "run-2" and held["ordersPlaced"] == 3
-    assert claims.claim("sig", "run-4", NOW + timedelta(minutes=61), WINDOW) is None
-    store.close()
+    first, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
+    first.finish("done")
+    second, _ = claims.claim("sig", "run-2", NOW, WINDOW, BUDGET_S)
+    second.expect_orders(3)
+    second.finish("done")
+    _, held = claims.claim("sig", "run-3", NOW + timedelta(minutes=59), WINDOW, BUDGET_S)
+    assert held["activityId"] == "run-2" and held["ordersPlaced"] == 3 and held["status"] == "done"
+    fourth, _ = claims.claim("sig", "run-4", NOW + timedelta(minutes=61), WINDOW, BUDGET_S)
+    assert fourth is not None
 
 
-def test_strategy_locks_are_all_or_nothing_and_expire(tmp_path):
-    from lib.trading.run_claims import StrategyLocks
+def test_orders_withdrawn_before_sending_give_the_claim_back(store):
+    claims = RunClaims(store, "paper", "allocation")
+    claim, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
+    claim.expect_orders(2)
+    claim.withdraw_orders(2)
+    claim.finish("failed")
+    assert store.get("runs/paper/allocation/sig") is None
 
-    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+
+def test_a_run_that_died_before_sending_is_taken_over_after_its_budget(store):
+    claims = RunClaims(store, "paper", "allocation")
+    dead, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
+    over = NOW + timedelta(seconds=BUDGET_S + LOCK_MARGIN_S)
+    _, earlier = claims.claim("sig", "run-2", over - timedelta(seconds=1), WINDOW, BUDGET_S)
+    assert earlier["activityId"] == "run-1" and earlier["status"] == "running"
+    retry, _ = claims.claim("sig", "run-2", over, WINDOW, BUDGET_S)
+    assert retry is not None
+    with pytest.raises(ClaimLost):
+        dead.expect_orders(1)    # the overrunning run may no longer send
+    dead.finish("failed")        # nor give back a claim that is not its own
+    assert store.get("runs/paper/allocation/sig")["activityId"] == "run-2"
+
+
+def test_a_run_that_died_after_counting_orders_keeps_its_claim_for_the_window(store):
+    claims = RunClaims(store, "paper", "allocation")
+    dead, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
+    dead.expect_orders(1)
+    _, earlier = claims.claim("sig", "run-2", NOW + timedelta(minutes=59), WINDOW, BUDGET_S)
+    assert earlier["activityId"] == "run-1" and earlier["ordersPlaced"] == 1
+
+
+def test_strategy_locks_are_all_or_nothing_and_expire(store):
     locks = StrategyLocks(store, "paper")
     ttl = timedelta(minutes=2)
     assert locks.acquire(["dummy", "spymacdvixy"], "run-1", NOW, ttl) == {}
@@ -55,13 +91,9 @@ def test_strategy_locks_are_all_or_nothing_and_expire(tmp_path):
     locks.release(["dummy", "spymacdvixy"], "run-1")    # releases only what run-1 still holds
     assert store.get("runs/paper/strategyLocks/dummy")["holder"] == "run-3"
     assert store.get("runs/paper/strategyLocks/spymacdvixy") is None
-    store.close()
 
 
-def test_only_one_of_simultaneous_lockers_wins(tmp_path):
-    from lib.trading.run_claims import StrategyLocks
-
-    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+def test_only_one_of_simultaneous_lockers_wins(store):
     locks = StrategyLocks(store, "paper")
     start = threading.Barrier(6)
 
@@ -72,4 +104,3 @@ def test_only_one_of_simultaneous_lockers_wins(tmp_path):
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lock, range(6)))
     assert [r == {} for r in results].count(True) == 1
-    store.close()

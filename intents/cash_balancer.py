@@ -3,21 +3,27 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import partial
 
-from ib_insync import Forex, MarketOrder
+from ib_insync import Contract
 
 from intents.base import Intent
 from intents.params import as_bool
-from lib.broker.account import cash_balances, exchange_rates, net_liquidation
-from lib.broker.instruments import fx_pair_for
-from lib.broker.orders import place_and_confirm
+from lib.broker import market_data
+from lib.broker.account import account_summary_now, cash_balances, exchange_rates, net_liquidation
+from lib.broker.instruments import Forex, fx_pair_for
 from lib.config import TradingConfig
 from lib.deadline import Deadline
+from lib.errors import ServiceError
+from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import trading_date
+from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
 
 log = logging.getLogger(__name__)
 
 LOT = 1000
-CONFIRM_RESERVE_S = 2.0
+# what the balances are read from: the base currency (with NetLiquidation) and every currency's cash and rate
+SUMMARY_TAGS = "NetLiquidation,$LEDGER:ALL"
 
 
 def conversion(currency: str, balance: float, base: str, rate_to_base: float) -> dict | None:
@@ -55,35 +61,63 @@ class CashBalancer(Intent):
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         threshold = config.number("cashBalanceThresholdInBaseCurrency")
         account = config.get("account", "")
-        values = self.bridge.call(lambda ib: ib.accountValues(), timeout_s=deadline.remaining_s())
+        values = self.bridge.run(partial(account_summary_now, tags=SUMMARY_TAGS), timeout_s=deadline.remaining_s())
         _, base = net_liquidation(values, account)
         balances, rates = cash_balances(values, account), exchange_rates(values, account)
-        conversions, skipped = [], []
-        for currency, balance in sorted(balances.items()):
-            if currency == base or not balance:
-                continue
-            rate = rates.get(currency)
-            if rate is None:
-                skipped.append({"currency": currency, "balance": balance, "reason": "IB reports no exchange rate"})
-                continue
-            if abs(balance * rate) <= threshold:
-                continue
-            planned = conversion(currency, balance, base, rate)
-            if planned is None:
-                skipped.append({"currency": currency, "balance": balance, "reason": f"less than {LOT} units"})
-            else:
-                conversions.append(planned)
+        conversions, skipped = plan_conversions(balances, rates, base, threshold)
         result = {"status": "dryRun" if params["dryRun"] else "done", "baseCurrency": base,
                   "threshold": threshold, "balances": balances, "conversions": conversions, "skipped": skipped,
                   "orders": []}
         if params["dryRun"] or not conversions:
             return result
-        order_ref = f"cash-balancer-{self.activity_id}"
-        orders = [(Forex(c["symbol"], exchange="FXCONV"),
-                   MarketOrder(c["action"], c["quantity"], tif="DAY", orderRef=order_ref, account=account))
-                  for c in conversions]
-        outcomes = self.bridge.run(
-            lambda ib: place_and_confirm(ib, orders, timeout_s=max(0.5, deadline.remaining_s() - CONFIRM_RESERVE_S)),
-            timeout_s=deadline.remaining_s())
-        result["orders"] = [outcome.to_dict() for outcome in outcomes]
+        contracts = self._fxconv_contracts([c["symbol"] for c in conversions], deadline)
+        ledger = Ledger(self.store, self.settings.trading_mode)
+        working = {order["conId"] for order in ledger.open_orders() if order.get("kind") == "conversion"}
+        for planned in [c for c in conversions if contracts[c["symbol"]].conId in working]:
+            # the claim stops a retry; this stops a later run while an earlier conversion has not filled yet
+            conversions.remove(planned)
+            skipped.append({"currency": planned["currency"], "balance": planned["balance"],
+                            "reason": f"a conversion through {planned['pair']} is still working"})
+        orders = [StrategyOrder(contracts[c["symbol"]], c["quantity"] if c["action"] == "BUY" else -c["quantity"],
+                                {}, conversion=True) for c in conversions]
+        style = OrderStyle(order_ref=f"cash-balancer-{self.activity_id}", account=account)
+        result["orders"] = send_recorded(self.bridge, ledger, orders, style, deadline,
+                                         lambda: self.clock().isoformat(), SendResult(), self.claim).reports
         return result
+
+    def _fxconv_contracts(self, pairs: list[str], deadline: Deadline) -> dict:
+        """The IDEALPRO contract of each pair, routed to FXCONV (IB's conversion desk) instead."""
+        instruments = {pair: Forex(pair) for pair in pairs}
+        resolved = self.bridge.run(partial(market_data.resolve, instruments=list(instruments.values()),
+                                           today=trading_date(self.clock())), timeout_s=deadline.remaining_s())
+        contracts = {}
+        for pair, instrument in instruments.items():
+            contract = resolved[instrument]
+            if isinstance(contract, Exception):
+                raise ServiceError(f"cannot convert through {pair}: {contract}")
+            contracts[pair] = Contract(conId=contract.conId, symbol=contract.symbol, secType="CASH",
+                                       currency=contract.currency, exchange="FXCONV",
+                                       localSymbol=contract.localSymbol)
+        return contracts
+
+
+def plan_conversions(balances: dict[str, float], rates: dict[str, float], base: str,
+                     threshold: float) -> tuple[list[dict], list[dict]]:
+    """The conversions of every non-base balance worth more than `threshold` in base currency, and the balances
+    left alone with the reason."""
+    conversions, skipped = [], []
+    for currency, balance in sorted(balances.items()):
+        if currency == base or not balance:
+            continue
+        rate = rates.get(currency)
+        if rate is None:
+            skipped.append({"currency": currency, "balance": balance, "reason": "IB reports no exchange rate"})
+            continue
+        if abs(balance * rate) <= threshold:
+            continue
+        planned = conversion(currency, balance, base, rate)
+        if planned is None:
+            skipped.append({"currency": currency, "balance": balance, "reason": f"less than {LOT} units"})
+        else:
+            conversions.append(planned)
+    return conversions, skipped

@@ -38,3 +38,29 @@ def exchange_rates(values, account: str) -> dict[str, float]:
     """IB's ExchangeRate per currency: base-currency units per one unit of it."""
     return {v.currency: float(v.value) for v in _values(values, "ExchangeRate", account)
             if v.currency and v.currency != "BASE"}
+
+
+async def account_summary_now(ib, tags: str) -> list:
+    """The account summary values of `tags` as IB answers a new reqAccountSummary, as ib_insync AccountValues.
+
+    ib_insync's account values come from reqAccountUpdates, which IB pushes about every three minutes (TWS API
+    reference, EClient::reqAccountUpdates): a balance converted a minute ago still shows there. reqAccountSummary
+    answers current values. IB allows only two summary subscriptions at a time (EClient::reqAccountSummary), so
+    this one is cancelled as soon as it has answered. Run on the IB loop.
+    """
+    rows = []
+
+    def collect(value) -> None:
+        rows.append(value)
+
+    req_id = ib.client.getReqId()
+    answered = ib.wrapper.startReq(req_id)
+    # ib_insync files every summary row in one dict; the rows of this answer are collected as they arrive
+    ib.accountSummaryEvent += collect
+    try:
+        ib.client.reqAccountSummary(req_id, "All", tags)
+        await answered
+    finally:
+        ib.accountSummaryEvent -= collect
+        ib.client.cancelAccountSummary(req_id)
+    return rows

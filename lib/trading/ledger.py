@@ -88,12 +88,13 @@ class Ledger:
         """Record orders about to be sent, in one transaction.
 
         Each dict has orderId, clientId, conId, orderRef, quantity (signed net), source ({strategy: signed
-        quantity}) and placedAt; the record gets permId 0 and status "PendingSubmit" until `settle`.
+        quantity}; empty for a conversion, which changes no holdings) and placedAt; the record gets permId 0,
+        status "PendingSubmit" until `settle`, and `filled` (the signed quantity applied so far) 0.
         """
         def write(tx):
             for order in orders:
                 tx.create(self._open_order(order_key(order["clientId"], order["orderId"])), {
-                    **order, "permId": 0, "status": "PendingSubmit",
+                    **order, "permId": 0, "status": "PendingSubmit", "filled": 0,
                     "allocated": {strategy: 0 for strategy in order["source"]}})
 
         self.store.run_transaction(write)
@@ -177,10 +178,12 @@ class Ledger:
         source = order["source"]
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
         allocated = dict(order.get("allocated", {}))
+        filled = order.get("filled", sum(allocated.values()))
         changes = {strategy: 0 for strategy in source}
         marks = []
         for fill in fresh:
-            after = cumulative_split(source, order["quantity"], sum(allocated.values()) + fill.signed_shares)
+            filled += fill.signed_shares
+            after = cumulative_split(source, order["quantity"], filled)
             split = {strategy: after[strategy] - allocated.get(strategy, 0) for strategy in source}
             for strategy, delta in split.items():
                 changes[strategy] += delta
@@ -193,10 +196,10 @@ class Ledger:
             tx.create(self._mark(fill.exec_id), {
                 "orderKey": path.rsplit("/", 1)[-1], "permId": order.get("permId", 0), "conId": fill.con_id,
                 "side": fill.side, "shares": fill.shares, "price": fill.price, "time": fill.time, "split": split})
-        if done or sum(allocated.values()) == order["quantity"]:
+        if done or filled == order["quantity"]:
             tx.delete(path)
         else:
-            tx.set(path, {**order, "allocated": allocated})
+            tx.set(path, {**order, "allocated": allocated, "filled": filled})
         return changes
 
     def _find_order(self, tx, fill: ExecutionFill):

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ib_insync import IB, Contract, Order
+from ib_insync import IB, Contract, MarketOrder, Order
 
 from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
 from lib.broker.parsing import ENDED_UNFILLED
@@ -62,13 +62,15 @@ class SendGate:
 
 @dataclass(frozen=True)
 class StrategyOrder:
-    """A net order for one contract and each strategy's signed share of it (quantity = sum of source); a market
-    order unless it has a limit price."""
+    """A net order for one contract and each strategy's signed share of it (quantity = sum of source); an Adaptive
+    market order unless it has a limit price. A `conversion` (a cash balance exchanged through FXCONV) is a plain
+    market order that belongs to no strategy (empty source) and changes no holdings."""
 
     contract: Contract
     quantity: int
     source: dict[str, int]
     limit_price: float | None = None
+    conversion: bool = False
 
     @property
     def action(self) -> str:
@@ -123,7 +125,8 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
         ledger.record_pending([
             {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,
              "quantity": order.quantity, "source": order.source, "placedAt": placed_at,
-             **({} if order.limit_price is None else {"limitPrice": order.limit_price})}
+             **({} if order.limit_price is None else {"limitPrice": order.limit_price}),
+             **({"kind": "conversion"} if order.conversion else {})}
             for order, order_id in zip(orders, order_ids)])
     except Exception:
         claim.withdraw_orders(len(orders))
@@ -160,6 +163,9 @@ def _send(bridge, orders: list[StrategyOrder], order_ids: list[int], client_id: 
 
 
 def _ib_order(order: StrategyOrder, order_id: int, style: OrderStyle) -> Order:
+    if order.conversion:
+        return MarketOrder(order.action, abs(order.quantity), orderId=order_id, tif="DAY", orderRef=style.order_ref,
+                           account=style.account)
     return adaptive_order(order.action, abs(order.quantity), priority=style.priority, order_ref=style.order_ref,
                           account=style.account, order_id=order_id, good_after_time=style.good_after_time,
                           outside_rth=style.outside_rth, limit_price=order.limit_price)

@@ -35,6 +35,11 @@ def test_cash_balancer_sweeps_a_eur_balance_in_whole_lots(trading, connect):
     [broker_order] = [o for o in t.broker_orders() if o["contract"]["sec_type"] == "CASH"
                       and o["request"]["action"] == "SELL"]
     assert broker_order["contract"]["exchange"] == "FXCONV"
+    # the conversion was recorded like a strategy order: its execution is matched, and it changes no holdings
+    status, reconciled = t.post("trade-reconciliation")
+    assert status == 200, reconciled
+    assert [e["orderRef"] for e in reconciled["unmatchedExecutions"]] == [""]
+    assert t.open_order_records() == [] and t.store.query("positions/paper/holdings") == []
 
 
 def test_cash_balancer_leaves_balances_under_the_threshold(trading, connect):

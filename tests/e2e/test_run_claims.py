@@ -7,6 +7,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ib_insync import Forex, MarketOrder
+
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import wait_until
@@ -32,6 +34,27 @@ def at_once(services, path: str, body: dict) -> list[tuple[int, dict]]:
 
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
         return list(pool.map(send, services))
+
+
+def cash(t) -> dict[str, float]:
+    return {currency: round(amount, 2) for currency, amount in t.simulator.state()["cash"].items()}
+
+
+def test_cash_balancer_twice_at_the_same_moment_converts_once(trading, connect, tmp_path, request):
+    t = trading(workers=1, config={"cashBalanceThresholdInBaseCurrency": 1000})
+    second = second_service(t, tmp_path, request)
+    person = connect(t.simulator)
+    [eur_usd] = person.qualifyContracts(Forex("EURUSD"))
+    trade = person.placeOrder(eur_usd, MarketOrder("BUY", 50_000))
+    wait_until(lambda: trade.isDone(), timeout_s=10, what="the EUR purchase", pump=person.sleep)
+
+    answers = at_once([t.service, second], "/cash-balancer", {})
+    assert [status for status, _ in answers] == [200, 200], answers
+    assert sorted(body["status"] for _, body in answers) == ["done", "duplicate"], answers
+    wait_until(lambda: cash(t)["EUR"] == 0, timeout_s=10, what="the EUR balance to be converted")
+    conversions = [o for o in t.broker_orders() if o["contract"]["sec_type"] == "CASH"
+                   and o["request"]["action"] == "SELL"]
+    assert len(conversions) == 1
 
 
 def test_close_all_twice_at_the_same_moment_closes_once(trading, tmp_path, request):

@@ -125,8 +125,8 @@ class Allocation(Intent):
     def _allocate(self, strategies: list[Strategy], params: dict, config: TradingConfig, deadline: Deadline,
                   sent: SendResult) -> dict:
         ledger = Ledger(self.store, self.settings.trading_mode)
-        in_flight, holdings = ledger.in_flight_by_strategy(), ledger.all_holdings()
-        plans = [StrategyPlan(s.id, holdings.get(s.id, {}), in_flight.get(s.id, {})) for s in strategies]
+        book = ledger.view()
+        plans = [StrategyPlan(s.id, book.holdings.get(s.id, {}), book.in_flight.get(s.id, {})) for s in strategies]
         held = sorted({con_id for plan in plans for con_id in (*plan.holdings, *plan.in_flight)})
         inputs = self.bridge.run(partial(fetch_inputs, strategies=strategies, held=held),
                                  timeout_s=deadline.remaining_s())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping
 
@@ -31,6 +32,28 @@ def cumulative_split(source: Mapping[str, int], net: int, cumulative: int) -> di
     for strategy in by_remainder[:leftover]:
         parts[strategy] += 1
     return {strategy: sign * part for strategy, part in parts.items()}
+
+
+def in_flight_of(orders: list[dict]) -> dict[str, dict[int, int]]:
+    """Every strategy's signed quantities still to be filled, by conId, from order records."""
+    pending: dict[str, dict[int, int]] = {}
+    for order in orders:
+        for strategy, quantity in order["source"].items():
+            share = quantity - order.get("allocated", {}).get(strategy, 0)
+            if share:
+                mine = pending.setdefault(strategy, {})
+                mine[order["conId"]] = mine.get(order["conId"], 0) + share
+    return pending
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """Holdings ({strategy: {conId: quantity}}), quantities in flight (the same shape) and the order records
+    they come from, all read at one moment."""
+
+    holdings: dict[str, dict[int, int]]
+    in_flight: dict[str, dict[int, int]]
+    orders: list[dict]
 
 
 def order_key(client_id: int, order_id: int) -> str:
@@ -68,18 +91,21 @@ class Ledger:
 
     def in_flight(self, strategy: str) -> dict[int, int]:
         """Signed quantities still to be filled for this strategy, by conId."""
-        return self.in_flight_by_strategy().get(strategy, {})
+        return in_flight_of(self.open_orders()).get(strategy, {})
 
-    def in_flight_by_strategy(self) -> dict[str, dict[int, int]]:
-        """Every strategy's signed quantities still to be filled, by conId, from one read of the open orders."""
-        pending: dict[str, dict[int, int]] = {}
-        for order in self.open_orders():
-            for strategy, quantity in order["source"].items():
-                share = quantity - order.get("allocated", {}).get(strategy, 0)
-                if share:
-                    mine = pending.setdefault(strategy, {})
-                    mine[order["conId"]] = mine.get(order["conId"], 0) + share
-        return pending
+    def view(self) -> LedgerView:
+        """Every strategy's holdings and the orders still in flight, read in one transaction.
+
+        Decisions need both from the same moment: a reconciliation that applies a fill between two separate reads
+        moves it from the orders in flight into the holdings, and it would count twice (or not at all).
+        """
+        def read(tx):
+            holdings = {doc.path.rsplit("/", 1)[-1]: {int(c): int(q) for c, q in doc.data.items()}
+                        for doc in tx.query(f"{self.root}/holdings")}
+            orders = [doc.data for doc in tx.query(f"{self.root}/openOrders")]
+            return LedgerView(holdings, in_flight_of(orders), orders)
+
+        return self.store.run_transaction(read)
 
     def is_applied(self, exec_id: str) -> bool:
         return self.store.get(self._mark(exec_id)) is not None

@@ -1,15 +1,15 @@
-"""`close-all`: cancel the service's working orders and flatten every position the ledger holds (or only the
-listed strategies'), with orders recorded and confirmed as in `allocation`."""
+"""`close-all`: cancel the service's working orders (never anyone else's) and flatten every position the ledger
+holds (or only the listed strategies'), counting the orders left working, with orders recorded and confirmed as in
+`allocation`."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Callable
 
-from ib_insync import IB, Contract
+from ib_insync import Contract
 
 from intents.base import Intent
 from intents.params import as_bool, as_str_list
@@ -18,51 +18,17 @@ from lib.broker.instruments import ByConId
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import BadRequest, ServiceError
-from lib.gateway import ib_requests
 from lib.gateway.port import BridgePort
 from lib.store.port import DocumentStore
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.trading.reconciliation import catch_up, ledger_differences
+from lib.trading.cancels import cancel_recorded
 from lib.trading.run_claims import RunClaim, StrategyLocks
-from lib.trading.sizing import ConsolidatedTrade, consolidate
+from lib.trading.sizing import ConsolidatedTrade, closing_quantity, consolidate
 
 log = logging.getLogger(__name__)
-
-CANCEL_POLL_S = 0.1
-
-
-async def cancel_and_wait(ib: IB, orders: list[dict], everything: bool, timeout_s: float) -> dict:
-    """Cancel the given recorded orders (all orders of the account with `everything`), then wait until the broker
-    no longer lists them as open.
-
-    IB lets a client cancel only the orders it placed; reqGlobalCancel reaches every client's. So orders another
-    worker placed are cancelled with reqGlobalCancel when that cancels nothing else, and reported otherwise.
-    """
-    targets = {order["permId"] for order in orders if order.get("permId")}
-    not_cancellable = []
-    broker_open = {t.order.permId for t in await ib_requests.all_open_orders(ib)}
-    mine = {(t.order.clientId, t.order.orderId): t for t in ib.trades()}
-    foreign = [o for o in orders if o["clientId"] != ib.client.clientId or (o["clientId"], o["orderId"]) not in mine]
-    if everything or (foreign and broker_open <= targets):
-        ib.reqGlobalCancel()
-    else:
-        for order in orders:
-            if order in foreign:
-                not_cancellable.append(order)
-            else:
-                ib.cancelOrder(mine[(order["clientId"], order["orderId"])].order)
-        targets -= {order.get("permId") for order in not_cancellable}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        still_open = {t.order.permId for t in await ib_requests.all_open_orders(ib)} & targets
-        if not still_open or loop.time() >= deadline:
-            break
-        await asyncio.sleep(CANCEL_POLL_S)
-    return {"stillOpen": sorted(still_open), "notCancellable": not_cancellable}
-
 
 @dataclass(frozen=True)
 class ClosingRun:
@@ -99,19 +65,32 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
     if differences:
         warnings.append({"ledgerBrokerDifferences": differences})
         log.warning("close-all: ledger and broker positions differ", extra={"fields": {"differences": differences}})
-    to_cancel = [o for o in ledger.open_orders() if chosen is None or set(o["source"]) & set(chosen)]
-    result = {"status": "dryRun" if dry_run else "done", "warnings": warnings,
-              "cancelled": [{"permId": o.get("permId"), "orderId": o["orderId"], "conId": o["conId"],
-                             "source": o["source"]} for o in to_cancel]}
-    if to_cancel and not dry_run:
-        outcome = run.bridge.run(partial(cancel_and_wait, orders=to_cancel, everything=chosen is None,
-                                         timeout_s=max(0.5, deadline.remaining_s() / 3)),
-                                 timeout_s=deadline.remaining_s())
-        if outcome["notCancellable"] or outcome["stillOpen"]:
-            warnings.append({"notCancelled": outcome})
-        # fills that raced the cancels belong in the holdings before the closing trades are sized
-        catch_up(run.bridge, ledger, account, run.clock(), deadline.remaining_s())
-    closing = closing_trades(ledger.all_holdings(), chosen)
+    records = ledger.open_orders()
+    to_cancel = [o for o in records if chosen is None or set(o["source"]) & set(chosen)]
+    result = {"status": "dryRun" if dry_run else "done", "warnings": warnings, "cancelled": [], "leftWorking": []}
+    refused: list[dict] = []
+    if dry_run:
+        # what a real run would cancel, and the closing trades if every cancel succeeds
+        result["cancelled"] = [_summary(o) for o in to_cancel]
+        book = ledger.view()
+        working = {}
+    else:
+        if to_cancel:
+            outcome = run.bridge.run(partial(cancel_recorded, targets=to_cancel, records=records,
+                                             timeout_s=max(0.5, deadline.remaining_s() / 3)),
+                                     timeout_s=deadline.remaining_s())
+            result["cancelled"] = [_summary(o) for o in outcome.cancelled]
+            refused = outcome.left_working
+            # fills that raced the cancels belong in the holdings before the closing trades are sized
+            catch_up(run.bridge, ledger, account, run.clock(), deadline.remaining_s())
+        book = ledger.view()
+        working = book.in_flight
+        result["leftWorking"] = [_left_working(o, refused) for o in book.orders
+                                 if chosen is None or set(o["source"]) & set(chosen)]
+        if result["leftWorking"]:
+            log.warning("close-all: %d order(s) left working", len(result["leftWorking"]),
+                        extra={"fields": {"leftWorking": result["leftWorking"]}})
+    closing = closing_trades(book.holdings, working, chosen)
     contracts = _contracts(run, list(closing), deadline)
     result["closingTrades"] = [{**trade.as_record(), "localSymbol": contracts[c].localSymbol,
                                 "action": trade.action} for c, trade in closing.items()]
@@ -125,10 +104,31 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
     return result
 
 
-def closing_trades(holdings: dict[str, dict[int, int]], chosen: list[str] | None) -> dict[int, ConsolidatedTrade]:
-    """The netted trades that bring the `chosen` strategies (None: all in `holdings`) to zero, per conId."""
+def _summary(record: dict) -> dict:
+    return {"permId": record.get("permId"), "orderId": record["orderId"], "clientId": record["clientId"],
+            "conId": record["conId"], "source": record["source"]}
+
+
+def _left_working(record: dict, refused: list[dict]) -> dict:
+    """A record still in flight after the cancels, with what is left of it and why (`refused`: the records the
+    cancels left working, each with its reason)."""
+    reasons = {(o["clientId"], o["orderId"]): o["reason"] for o in refused}
+    remaining = {s: q - record.get("allocated", {}).get(s, 0) for s, q in record["source"].items()}
+    reason = reasons.get((record["clientId"], record["orderId"])) or (
+        "IB has not reported this order's end yet (not listed as working, not yet completed)")
+    return {**_summary(record), "remaining": remaining, "status": record.get("status"), "reason": reason,
+            "closing": "its remaining quantity is counted as if it fills: the closing trade never takes the "
+                       "strategy past zero"}
+
+
+def closing_trades(holdings: dict[str, dict[int, int]], working: dict[str, dict[int, int]],
+                   chosen: list[str] | None) -> dict[int, ConsolidatedTrade]:
+    """The netted trades that close the `chosen` strategies (None: all in `holdings`), per conId, counting the
+    strategies' orders left `working` so that none is taken past zero (`closing_quantity`)."""
     strategies = sorted(holdings) if chosen is None else chosen
-    closing = consolidate({s: {c: -q for c, q in holdings.get(s, {}).items() if q} for s in strategies})
+    trades = {s: {c: closing_quantity(q, working.get(s, {}).get(c, 0)) for c, q in holdings.get(s, {}).items() if q}
+              for s in strategies}
+    closing = consolidate(trades)
     return {con_id: trade for con_id, trade in closing.items() if trade.quantity}
 
 

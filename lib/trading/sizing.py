@@ -128,3 +128,19 @@ def consolidate(trades_by_strategy: Mapping[str, Mapping[int, int]]) -> dict[int
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def closing_quantity(holding: int, working: int) -> int:
+    """The trade that closes `holding` without taking the position past zero, whatever part of `working` fills.
+
+    `working` is the signed quantity still to fill of the strategy's orders that stay working (they could not be
+    cancelled). The position ends between holding + trade and holding + trade + working; for a long holding both
+    must stay >= 0 and the trade must not buy, so trade = -max(0, holding + min(working, 0)), and a short mirrors
+    it. An order that reduces the holding is counted as filling (the close sends that much less); one that adds
+    to it is not (it is reported as left working); nothing held, nothing to close.
+    """
+    if holding > 0:
+        return -max(0, holding + min(working, 0))
+    if holding < 0:
+        return max(0, -holding - max(working, 0))
+    return 0

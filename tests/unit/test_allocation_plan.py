@@ -110,10 +110,10 @@ def test_a_dry_run_records_no_start_of_day(store):
 
 def test_closing_trades_net_every_strategy_to_zero():
     holdings = {"a": {1: 3, 2: -1}, "b": {1: -1}, "c": {2: 0}}
-    closing = closing_trades(holdings, None)
+    closing = closing_trades(holdings, {}, None)
     assert {c: (t.quantity, t.source) for c, t in closing.items()} == {1: (-2, {"a": -3, "b": 1}),
                                                                        2: (1, {"a": 1})}
-    assert {c: t.quantity for c, t in closing_trades(holdings, ["b"]).items()} == {1: 1}
+    assert {c: t.quantity for c, t in closing_trades(holdings, {}, ["b"]).items()} == {1: 1}
 
 
 def test_close_all_dry_run_plans_from_the_ledger_and_sends_nothing(store):

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from lib.trading.sizing import (ConsolidatedTrade, consolidate, round_half_away, strategy_trades, target_position,
-                        target_positions)
+from lib.trading.sizing import (ConsolidatedTrade, closing_quantity, consolidate, round_half_away, strategy_trades,
+                                target_position, target_positions)
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -111,3 +111,20 @@ def test_consolidate_is_deterministic_whatever_the_input_order(trades):
 
 def test_consolidate_nothing():
     assert consolidate({}) == {} and consolidate({"a": {}}) == {}
+
+
+@pytest.mark.parametrize("holding, working, trade", [
+    (2, 0, -2), (-3, 0, 3), (0, 0, 0), (0, 5, 0), (0, -5, 0),
+    (2, -2, 0), (2, -1, -1), (2, -5, 0),      # a working sell closes part or all of a long
+    (2, 3, -2),                                # a working buy is left working; the long is still closed
+    (-3, 1, 2), (-3, 4, 0), (-3, -2, 3),
+])
+def test_closing_never_takes_a_position_past_zero(holding, working, trade):
+    assert closing_quantity(holding, working) == trade
+    assert trade * holding <= 0        # a close only ever reduces
+    # wherever the working order ends, the close adds nothing past zero that the order itself does not
+    low, high = sorted((holding + trade, holding + trade + working))
+    if holding > 0:
+        assert low >= min(0, holding + working)
+    if holding < 0:
+        assert high <= max(0, holding + working)

@@ -28,7 +28,7 @@ from lib.trading.order_time import to_ib_utc
 from lib.trading.run_claims import StrategyLocks
 from strategies import get_strategy
 from strategies.base import Strategy, StrategyError, StrategyInputs
-from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size, with_limit_prices
+from strategies.plan import PlannedOrder, StrategyPlan, at_limit_prices, net_orders, size, with_limit_prices
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,8 @@ class Allocation(Intent):
         return properties
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
-        overall = config.number("exposure.overall")
-        if overall == 0:
-            return {"status": "aborted", "reason": "exposure.overall is 0: nothing to allocate, nothing placed"}
+        config.require("exposure.overall")
+        config.strategy_shares(params["strategies"])
         strategies = [get_strategy(i, params["strategyParams"].get(i, {})) for i in params["strategies"]]
         sent = SendResult()
         if params["dryRun"]:
@@ -217,9 +216,11 @@ def plan_orders(plans: list[StrategyPlan], contracts: dict[int, ContractInfo], w
             size(plan, priced.prices, multipliers, fx_by_con_id)
         except ValueError as exc:
             plan.error = str(exc)
-    planned = net_orders(plans, contracts, priced.prices, fx_by_con_id, config.number("maxOrderNotional", None))
+    max_notional = config.number("maxOrderNotional", None)
+    planned = net_orders(plans, contracts, priced.prices, fx_by_con_id, max_notional)
     if limit_offset_percent is not None:
         planned = with_limit_prices(planned, priced.prices, min_ticks, limit_offset_percent)
+        planned = at_limit_prices(planned, fx_by_con_id, max_notional)
     for plan in plans:
         if plan.error:
             log.warning("strategy %s: %s", plan.strategy, plan.error)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, ClassVar
 
 from intents.params import as_bool, as_positive_number
-from lib.config import Settings, TradingConfig
+from lib.config import Settings, TradingConfig, check_order_limits
 from lib.deadline import Deadline
 from lib.errors import BadRequest, TradingDisabled
 from lib.gateway import ib_requests
@@ -108,6 +108,7 @@ class Intent:
         enabled = config.require("tradingEnabled")
         if enabled is not True:
             raise TradingDisabled(f"trading is disabled (tradingEnabled={enabled!r}); {self.name!r} places orders")
+        check_order_limits(config)
 
     def _market_closed(self, config: TradingConfig, deadline: Deadline) -> dict | None:
         """A reason to place nothing when the exchange has no session today (by the gateway's clock)."""

@@ -102,6 +102,9 @@ def load(environ: Mapping[str, str]) -> Settings:
 
 
 _MISSING = object()
+# shares typed as decimals (0.1 + 0.2 + 0.7) may add up to a hair over 1
+SHARE_TOLERANCE = 1e-9
+DEFAULT_MAX_LEVERAGE = 1.0
 
 
 class TradingConfig:
@@ -117,9 +120,17 @@ class TradingConfig:
 
     @classmethod
     def load(cls, store, mode: str) -> "TradingConfig":
+        """The merged config, its bounds checked (`check_bounds`).
+
+        Raises:
+            InvalidConfig, MissingConfigKey: a key out of bounds, or one live trading needs, naming the key.
+        """
         common = store.get("config/common") or {}
         specific = store.get(f"config/{mode}")
-        return cls(merged(common, specific or {}, empty_map_replaces=False), mode, has_mode_document=specific is not None)
+        config = cls(merged(common, specific or {}, empty_map_replaces=False), mode,
+                     has_mode_document=specific is not None)
+        check_bounds(config)
+        return config
 
     def get(self, key: str, default: Any = None) -> Any:
         """Value at a dotted key ("exposure.overall"), or default."""
@@ -148,6 +159,19 @@ class TradingConfig:
             raise InvalidConfig(key, "a number >= 0", value)
         return float(value)
 
+    def strategy_shares(self, strategies: list[str]) -> dict[str, float]:
+        """`exposure.strategies.{id}` of the strategies run together (those that have one).
+
+        Raises:
+            InvalidConfig: the shares add up to more than 1: together they would use more than exposure.overall.
+        """
+        shares = {s: self.number(f"exposure.strategies.{s}") for s in strategies
+                  if self.get(f"exposure.strategies.{s}") is not None}
+        if sum(shares.values()) > 1 + SHARE_TOLERANCE:
+            raise InvalidConfig("exposure.strategies", "shares adding up to at most 1 for the strategies run together",
+                                shares)
+        return shares
+
     def _lookup(self, key: str) -> Any:
         node: Any = self._values
         for part in key.split("."):
@@ -155,3 +179,46 @@ class TradingConfig:
                 return _MISSING
             node = node[part]
         return node
+
+
+def check_bounds(config: TradingConfig) -> None:
+    """The bounds of the keys that size orders and guard against duplicates, checked whenever config is loaded.
+
+    `maxLeverage` (default 1) > 0; `exposure.overall` in (0, maxLeverage] (100 typed as a percent would be 100x
+    NetLiquidation); each `exposure.strategies.{id}` in [0, 1]; `retryCheckMinutes` >= 1 (0 would turn the
+    duplicate-run check off); `maxOrderNotional` > 0 (`check_order_limits` requires it in live mode).
+
+    Raises:
+        InvalidConfig: a key out of bounds, naming it.
+    """
+    leverage = config.number("maxLeverage", DEFAULT_MAX_LEVERAGE)
+    if leverage <= 0:
+        raise InvalidConfig("maxLeverage", "a number > 0", config.get("maxLeverage"))
+    overall = config.number("exposure.overall", None)
+    if overall is not None and not 0 < overall <= leverage:
+        raise InvalidConfig("exposure.overall", f"a fraction of NetLiquidation in (0, maxLeverage = {leverage:g}]",
+                            config.get("exposure.overall"))
+    strategies = config.get("exposure.strategies", {})
+    if not isinstance(strategies, Mapping):
+        raise InvalidConfig("exposure.strategies", "a map of strategy id to share", strategies)
+    for strategy in strategies:
+        key = f"exposure.strategies.{strategy}"
+        if config.number(key) > 1:
+            raise InvalidConfig(key, "a share in [0, 1]", config.get(key))
+    retry = config.number("retryCheckMinutes", None)
+    if retry is not None and retry < 1:
+        raise InvalidConfig("retryCheckMinutes", "a number of minutes >= 1 (the duplicate-run window)",
+                            config.get("retryCheckMinutes"))
+    notional = config.number("maxOrderNotional", None)
+    if notional is not None and notional <= 0:
+        raise InvalidConfig("maxOrderNotional", "a number > 0 (base currency)", config.get("maxOrderNotional"))
+
+
+def check_order_limits(config: TradingConfig) -> None:
+    """What a run that may place orders needs besides the bounds: in live mode, a `maxOrderNotional`.
+
+    Raises:
+        MissingConfigKey: live mode without maxOrderNotional.
+    """
+    if config.mode == "live":
+        config.require("maxOrderNotional")

@@ -106,6 +106,23 @@ def with_limit_prices(orders: list[PlannedOrder], prices: Mapping[int, float | E
             for order in orders]
 
 
+def at_limit_prices(orders: list[PlannedOrder], fx_by_con_id: Mapping[int, float | Exception],
+                    max_order_notional: float | None) -> list[PlannedOrder]:
+    """Limit orders' notionals at their limit price, the worst price they may execute at, and refused above
+    `max_order_notional` (a marketable buy's limit is above the price it was sized at)."""
+    checked = []
+    for order in orders:
+        fx = fx_by_con_id.get(order.trade.con_id)
+        if order.refused is None and order.limit_price is not None and isinstance(fx, float):
+            notional = round(abs(order.trade.quantity) * order.limit_price * order.contract.multiplier * fx, 2)
+            refused = (f"notional {notional:,.2f} at the limit price exceeds maxOrderNotional "
+                       f"{max_order_notional:,.2f}"
+                       if max_order_notional is not None and notional > max_order_notional else None)
+            order = replace(order, notional=notional, refused=refused)
+        checked.append(order)
+    return checked
+
+
 def _priced(order: PlannedOrder, price, tick, offset_percent: float) -> PlannedOrder:
     if not isinstance(price, float):
         return replace(order, refused=f"no price to set a limit from: {price}")

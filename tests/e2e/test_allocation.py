@@ -176,14 +176,6 @@ def test_a_run_that_placed_nothing_can_run_again(trading):
     assert t.allocate(strategies=["spymacdvixy"])["status"] == "done"
 
 
-def test_zero_overall_exposure_aborts_with_the_reason(trading):
-    t = trading(config={"exposure": {"overall": 0}})
-    result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
-    assert result["status"] == "aborted"
-    assert "exposure.overall is 0" in result["reason"]
-    assert t.broker_orders() == []
-
-
 def test_a_rejected_order_is_reported_and_changes_no_holdings(trading):
     t = trading()
     t.simulator.admin("POST", "/reject-next", {"code": 201, "text": "Order rejected - reason:TEST REJECTION"})

@@ -171,3 +171,13 @@ def test_healthz_needs_no_gateway(store):
     client = create_app({"TESTING": True}, services=Services(Settings(), store=store), intents=INTENTS).test_client()
     assert client.get("/healthz").json == {"status": "alive"}
 
+
+
+def test_live_orders_without_max_order_notional_are_refused_naming_the_key(store, bridge):
+    store.set("config/live", {"tradingEnabled": True, "retryCheckMinutes": 5})
+    services = Services(Settings(trading_mode="live", ib_port=4001), store=store, bridge=bridge)
+    client = create_app({"TESTING": True}, services=services, intents=INTENTS).test_client()
+    response = client.post("/trade", json={"size": 1, "force": True})
+    assert response.status_code == 500
+    assert "'maxOrderNotional'" in response.json["error"]
+    assert store.query("activity") == []

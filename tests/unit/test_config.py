@@ -1,9 +1,9 @@
 """Settings from the environment and the merged trading config."""
 import pytest
 
-from lib.config import Settings, SettingsError, TradingConfig, load
+from lib.config import Settings, SettingsError, TradingConfig, check_order_limits, load
 from lib.store.port import merged as merge_maps
-from lib.errors import MissingConfigKey
+from lib.errors import InvalidConfig, MissingConfigKey
 
 
 def test_defaults_are_paper_on_the_paper_port():
@@ -65,3 +65,42 @@ def test_missing_key_error_names_the_key():
     config = TradingConfig.load(_Docs({}), "paper")
     with pytest.raises(MissingConfigKey, match="exposure.overall"):
         config.require("exposure.overall")
+
+
+@pytest.mark.parametrize("values, key", [
+    ({"exposure": {"overall": 100}}, "exposure.overall"),
+    ({"exposure": {"overall": 0}}, "exposure.overall"),
+    ({"exposure": {"overall": 2.5}, "maxLeverage": 2}, "exposure.overall"),
+    ({"maxLeverage": 0}, "maxLeverage"),
+    ({"exposure": {"strategies": {"dummy": 1.2}}}, "exposure.strategies.dummy"),
+    ({"exposure": {"strategies": ["dummy"]}}, "exposure.strategies"),
+    ({"retryCheckMinutes": 0}, "retryCheckMinutes"),
+    ({"retryCheckMinutes": 0.5}, "retryCheckMinutes"),
+    ({"maxOrderNotional": 0}, "maxOrderNotional"),
+    ({"maxOrderNotional": "lots"}, "maxOrderNotional"),
+])
+def test_config_out_of_bounds_is_refused_when_loaded_naming_the_key(values, key):
+    with pytest.raises(InvalidConfig) as refused:
+        TradingConfig.load(_Docs({"config/paper": values}), "paper")
+    assert refused.value.key == key
+
+
+def test_config_within_bounds_loads():
+    values = {"exposure": {"overall": 1.8, "strategies": {"a": 0.5, "b": 0.5}}, "maxLeverage": 2,
+              "retryCheckMinutes": 1, "maxOrderNotional": 1}
+    assert TradingConfig.load(_Docs({"config/paper": values}), "paper").number("exposure.overall") == 1.8
+
+
+def test_shares_of_strategies_run_together_add_up_to_at_most_one():
+    config = TradingConfig.load(_Docs({"config/paper": {"exposure": {"strategies": {"a": 0.6, "b": 0.5, "c": 0.4}}}}),
+                                "paper")
+    assert config.strategy_shares(["a", "c", "missing"]) == {"a": 0.6, "c": 0.4}
+    with pytest.raises(InvalidConfig, match="exposure.strategies"):
+        config.strategy_shares(["a", "b"])
+
+
+def test_live_orders_need_max_order_notional():
+    check_order_limits(TradingConfig({}, "paper"))
+    with pytest.raises(MissingConfigKey, match="maxOrderNotional"):
+        check_order_limits(TradingConfig({}, "live"))
+    check_order_limits(TradingConfig({"maxOrderNotional": 50_000}, "live"))

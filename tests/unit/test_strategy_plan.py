@@ -1,5 +1,7 @@
 """Sizing a strategy's plan, netting orders with the notional limit, and their limit prices."""
-from strategies.plan import StrategyPlan, net_orders, size, with_limit_prices
+import pytest
+
+from strategies.plan import StrategyPlan, at_limit_prices, net_orders, size, with_limit_prices
 from lib.broker.instruments import PriceUnavailable
 from lib.broker.parsing import ContractInfo
 from strategies.base import Signals
@@ -77,3 +79,16 @@ def test_refused_orders_get_no_limit_price():
     [order] = with_limit_prices(net_orders([a], CONTRACTS, PRICES, FX, max_order_notional=1.0), PRICES,
                                 {SPY.con_id: 0.01}, 1.0)
     assert order.limit_price is None and "limitPrice" not in order.report()
+
+
+def test_a_limit_order_is_checked_against_max_order_notional_at_its_limit_price():
+    a = plan("a", {SPY.con_id: 1.0})
+    size(a, PRICES, MULTIPLIERS, FX)
+    [sized] = net_orders([a], CONTRACTS, PRICES, FX, None)
+    at_reference = sized.notional
+    # a marketable buy 2% above the price it was sized at: under the limit there, over it at its own limit price
+    [order] = at_limit_prices(with_limit_prices(net_orders([a], CONTRACTS, PRICES, FX, at_reference * 1.01), PRICES,
+                                                {SPY.con_id: 0.01}, 2.0), FX, at_reference * 1.01)
+    assert order.limit_price == 510.0
+    assert order.notional == pytest.approx(at_reference * 1.02)
+    assert "at the limit price exceeds maxOrderNotional" in order.refused

@@ -63,7 +63,9 @@ COPY main.py gunicorn.conf.py ./
 COPY lib lib
 COPY intents intents
 COPY strategies strategies
-COPY deploy deploy
+# only the entrypoint of deploy/ runs in the container
+COPY deploy/__init__.py deploy/
+COPY deploy/entrypoint deploy/entrypoint
 
 # ibcstart.sh renames the gateway's own start script and the entrypoint sets the JVM heap in its vmoptions: the
 # install belongs to the user that runs them

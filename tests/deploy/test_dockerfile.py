@@ -1,53 +1,19 @@
 """The image installs IB Gateway where IBC's ibcstart.sh looks for it, pins its downloads and runs the entrypoint."""
 import re
-import shlex
 from pathlib import PurePosixPath
 
 import pytest
 
 from deploy.entrypoint import ibc_layout
 from deploy.entrypoint.settings import load
-from tests.support import REPO_ROOT
+from tests.deploy.dockerfile import build_values, expand, install_run, instructions
 
-SAMPLE_VERSION = "10.30.1t"
 # IbcAlpha/IBC resources/scripts/ibcstart.sh (3.20.0), Linux branch, verbatim: after parsing its arguments it looks
 # for "${gateway_program_path}/jars", then "${tws_program_path}/jars", and exits 4 when neither exists
 IBCSTART_RULE = '''
 	tws_program_path="${tws_path}/${tws_version}"
 	gateway_program_path="${tws_path}/ibgateway/${tws_version}"
 '''
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
-    text = (REPO_ROOT / "Dockerfile").read_text()
-    logical = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in logical.splitlines() if line.strip()]
-
-
-def build_values() -> dict[str, str]:
-    """ARG defaults and ENV values as the build sees them, with a sample gateway version for the empty ARG."""
-    values = {}
-    for name, arguments in instructions():
-        if name == "ARG":
-            key, _, default = arguments.partition("=")
-            values[key] = default
-        elif name == "ENV":
-            for pair in shlex.split(arguments):
-                key, _, value = pair.partition("=")
-                values[key] = expand(value, values)
-    values["IB_GATEWAY_VERSION"] = values["IB_GATEWAY_VERSION"] or SAMPLE_VERSION
-    return values
-
-
-def expand(text: str, values: dict[str, str]) -> str:
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values.get(m.group(1) or m.group(2), ""), text)
-
-
-def install_run() -> str:
-    runs = [arguments for name, arguments in instructions() if name == "RUN" and "ibgateway.sh -q -dir" in arguments]
-    assert len(runs) == 1, "one RUN installs the gateway"
-    return runs[0]
 
 
 def ibcstart_candidates(argv: list[str]) -> list[PurePosixPath]:
@@ -103,4 +69,4 @@ def test_tini_runs_the_entrypoint_as_an_unprivileged_user():
     assert commands["CMD"] == '["python", "-m", "deploy.entrypoint"]'
     assert commands["USER"].split(":")[0] not in ("0", "root")
     copied = [arguments for name, arguments in instructions() if name == "COPY"]
-    assert "deploy deploy" in copied
+    assert "deploy/entrypoint deploy/entrypoint" in copied

@@ -164,3 +164,24 @@ def test_a_template_with_a_missing_or_empty_value_is_refused():
     result = subprocess.run([sys.executable, "-m", "deploy.render", "deploy/cloud-run/service.yaml", "SERVICE=x"],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no value for CREDENTIALS_VERSION, IMAGE" in result.stderr
+
+
+def test_cloud_build_tests_then_builds_pushes_deploys_and_smoke_checks():
+    build = yaml.safe_load((REPO_ROOT / "cloudbuild.yaml").read_text())
+    steps = [step["id"] for step in build["steps"]]
+    assert steps == ["test", "build", "push", "deploy", "smoke", "scheduler"]
+    by_id = {step["id"]: step for step in build["steps"]}
+    assert "make test" in by_id["test"]["args"][-1]
+    assert "deploy.smoke" in by_id["smoke"]["args"][-1]
+    assert "gcloud run services replace" in by_id["deploy"]["args"][-1]
+
+
+def test_cloud_build_tags_every_build_in_artifact_registry():
+    build = yaml.safe_load((REPO_ROOT / "cloudbuild.yaml").read_text())
+    image = build["substitutions"]["_IMAGE"]
+    # Artifact Registry, tagged with $BUILD_ID: manual builds have no $SHORT_SHA
+    assert image.startswith("${_REGION}-docker.pkg.dev/${PROJECT_ID}/") and image.endswith(":${BUILD_ID}")
+    assert "SHORT_SHA" not in (REPO_ROOT / "cloudbuild.yaml").read_text().split("steps:")[1]
+    pinned = [arg.removeprefix("--build-arg=").split("=")[0] for arg in build["steps"][1]["args"]
+              if arg.startswith("--build-arg=")]
+    assert pinned == ["IB_GATEWAY_VERSION", "IB_GATEWAY_SHA256", "IBC_SHA256"]

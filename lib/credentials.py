@@ -5,9 +5,12 @@ The Secret Manager client is built by `secret_manager_client` and passed in; not
 from __future__ import annotations
 
 import json
+import logging
 from typing import Callable
 
 from lib.config import CredentialSettings, Credentials
+
+log = logging.getLogger(__name__)
 
 SECRET_TIMEOUT_S = 30.0
 
@@ -95,5 +98,8 @@ def load_login(settings: CredentialSettings, *,
         return settings.environment
     if settings.secret_version is None:
         return None
+    if settings.secret_version.endswith("/versions/latest"):
+        log.warning("IB_CREDENTIALS_SECRET names the latest version: a new secret version changes the login at the "
+                    "next start of the container, not at a deploy; pin a version number")
     payload = access_secret_version(client_factory(settings.emulator_host), settings.secret_version)
     return parse_login(payload, f"secret version {settings.secret_version}")

@@ -25,6 +25,13 @@ def test_the_login_is_read_from_the_named_secret_version(secret_manager):
     assert secret_manager.requested == [VERSION]
 
 
+def test_the_latest_alias_is_read_but_warned_about(secret_manager, caplog):
+    latest = VERSION.replace("/3", "/latest")
+    secret_manager.add(latest, login_json())
+    assert load_login(settings_for(secret_manager, latest)).username == "trader1"
+    assert "pin a version number" in caplog.text
+
+
 def test_a_missing_version_fails_naming_the_version(secret_manager):
     with pytest.raises(CredentialsError, match="versions/3 failed: NotFound"):
         load_login(settings_for(secret_manager))

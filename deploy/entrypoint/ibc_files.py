@@ -69,8 +69,9 @@ def ibc_settings(settings: EntrypointSettings, login: Credentials | None) -> dic
         "AcceptBidAskLastSizeDisplayUpdateNotification": "accept",
         # ... and 'accept' turns lots on for dual-mode clients; sizes stay in shares, as the ledger counts them
         "SendMarketDataInLotsForUSstocks": "no",
-        # section 6, "Accept Incoming Connection": only localhost (the service) may connect; IBC advises 'reject'
-        "AcceptIncomingConnectionAction": "reject",
+        # section 6, "Accept Incoming Connection": Cloud Run routes only the HTTP port into the container, so only
+        # local processes reach the API port; 'accept' keeps an unexpected dialog from shutting out the service
+        "AcceptIncomingConnectionAction": "accept",
         "CommandServerPort": "0",  # section 8: no IBC command server in the container
         # not in the sample: IbcTws.startTwsOrGateway sends IBC's console to the gateway's encrypted log unless
         # LogToConsole is set, and the entrypoint forwards the console to Cloud Logging

@@ -1,25 +1,36 @@
 """HTTP contract of main.create_app, with an in-memory store and a bridge stand-in (no IB involved)."""
+from typing import Any
+
 import pytest
 
-from intents.base import Intent, signature
+from intents.base import Intent, IntentParams, OrderParams, signature
 from lib.config import Settings
+from lib.params import absent
 from lib.services import Services
 from lib.store.memory import MemoryStore
 from main import create_app
 from tests.support.fake_bridge import FakeBridge
 
 
+class EchoParams(IntentParams):
+    x: Any = absent()
+
+
 class Echo(Intent):
     name = "echo"
-    params = frozenset({"x"})
+    Params = EchoParams
 
     def execute(self, params, config, deadline):
         return {"params": params}
 
 
+class TradeParams(OrderParams):
+    size: Any = absent()
+
+
 class Trade(Intent):
     name = "trade"
-    params = frozenset({"size"})
+    Params = TradeParams
     places_orders = True
 
     def execute(self, params, config, deadline):

@@ -9,7 +9,7 @@ PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test lint-container bench smoke clean
+.PHONY: setup run test lint-container bench readme smoke clean
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
@@ -43,6 +43,10 @@ test: $(PY_STAMP) $(NODE_STAMP) lint-container
 lint-container: $(PY_STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+# README's intent, parameter, status and limit tables rewritten from GET /openapi.json
+readme: $(PY_STAMP)
+	UPDATE_README=1 $(PY) -m pytest -q tests/unit/test_readme_tables.py
 
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency

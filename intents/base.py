@@ -19,11 +19,13 @@ from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, tradin
 
 log = logging.getLogger(__name__)
 
+# below a second no intent can finish against IB; such a budget is refused (400) rather than answered 504
+MIN_TIMEOUT_S = 1.0
 MAX_TIMEOUT_S = 3600.0
 # run controls, not part of what a run asks for: left out of its recorded parameters and signature
 RUN_CONTROLS = frozenset({"timeout_seconds", "force"})
 
-Seconds = Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False,
+Seconds = Annotated[float, Field(ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S, allow_inf_nan=False,
                                  description="time budget of the run in seconds; past it the answer is 504"),
                     NumberText]
 DryRun = Annotated[Flag, Field(description="compute everything and report it, place nothing; allowed while the kill "

@@ -11,14 +11,13 @@ from pydantic.json_schema import models_json_schema
 from lib.http.request import JSON_MEDIA_TYPE, MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 OPENAPI_VERSION = "3.1.0"
-PROBES = ("/healthz", "/readyz", "/openapi.json")
 _SCHEMAS = "#/components/schemas/"
 _RESPONSES = "#/components/responses/"
 
 # every answer but 200 carries {"error": "Class: message"}
 ERRORS = {
-    "400": "malformed JSON, a body that is not an object, a body on a GET, a parameter given twice, or unknown or "
-           "invalid parameters (the message names each)",
+    "400": "malformed JSON, a body that is not an object, a body on a GET, a parameter given twice (or in both the "
+           "query string and the body), or unknown or invalid parameters (the message names each)",
     "403": "the kill switch (`tradingEnabled: false`) refuses a run that could place orders",
     "404": "unknown intent",
     "409": "the intent depends on something that has not happened (`risk-check` before today's allocation), or "
@@ -36,13 +35,14 @@ LIMITS = (
     ("JSON nesting (body, and JSON text in the query string)", f"{MAX_JSON_DEPTH} levels", "400"),
     ("Content-Type of a body", f"{JSON_MEDIA_TYPE} (or none), UTF-8", "415"),
     ("methods", "GET, POST", "405"),
-    ("a key twice in one JSON object, a query parameter twice", "refused", "400"),
+    ("a parameter twice: in one JSON object, in the query string, or in both", "refused", "400"),
     ("NaN, Infinity, numbers beyond a float", "refused", "400"),
 )
 
 CONTRACT = (
     "Call an intent as `GET|POST /{intent}`. Parameters come from the query string and, for POST, a JSON object "
-    "body; a parameter in both takes the body's value. In the query string booleans are `true`/`false` (also "
+    "body (the document shows GET with the query string and POST with the body); each is given once, not twice in "
+    "either, nor in both. In the query string booleans are `true`/`false` (also "
     "`1`/`0`, `yes`/`no`), lists are comma-separated (`strategies=dummy,spymacdvixy`) and objects are JSON text "
     "(`strategyParams={\"dummy\":{\"seed\":7}}`); the JSON body takes the same forms and the JSON types. Every "
     "answer is JSON: 200 carries the intent's result plus `utcTimestamp`, every other status "
@@ -59,10 +59,6 @@ class IntentLike(Protocol):
     conflicts: ClassVar[str]
 
 
-def path_of(intent: IntentLike) -> str:
-    return f"/{intent.name}"
-
-
 def document(intents: Mapping[str, IntentLike], *, version: str) -> dict:
     """The OpenAPI 3.1 document of `intents` (route name -> intent class) and the probes.
 
@@ -77,8 +73,7 @@ def document(intents: Mapping[str, IntentLike], *, version: str) -> dict:
     for intent in intents.values():
         model_ref = refs[(intent.Params, "validation")]["$ref"]
         model = schemas[model_ref.removeprefix(_SCHEMAS)]
-        paths[path_of(intent)] = {method: _operation(intent, method, model, model_ref) for method in ("get", "post")}
-    paths["/{intent}"] = _unknown_intents(sorted(path_of(intent) for intent in intents.values()))
+        paths[f"/{intent.name}"] = {method: _operation(intent, method, model, model_ref) for method in ("get", "post")}
     paths.update(_probes())
     limits = "\n".join(f"- {what}: {value} (else {status})" for what, value, status in LIMITS)
     return {
@@ -92,20 +87,22 @@ def document(intents: Mapping[str, IntentLike], *, version: str) -> dict:
 
 
 def _operation(intent: IntentLike, method: str, model: dict, model_ref: str) -> dict:
+    """GET takes the parameters in the query string, POST in a JSON body. (A POST may also carry some in its query
+    string, each given in one place only; OpenAPI cannot say "in one or the other", so the document shows the body.)"""
     name = intent.name or "gateway time"
     operation = {
         "operationId": f"{method}-{name.replace(' ', '-')}",
         "summary": name,
         "description": intent.description,
         "tags": ["orders" if intent.places_orders else "reads"],
-        "parameters": [_query_parameter(param, member, method == "get" and param in model.get("required", ()))
-                       for param, member in model.get("properties", {}).items()],
         "responses": _responses(intent, method),
     }
-    if method == "post":
+    if method == "get":
+        operation["parameters"] = [_query_parameter(param, member, param in model.get("required", ()))
+                                   for param, member in model.get("properties", {}).items()]
+    else:
         operation["requestBody"] = {
-            "required": False,
-            "description": "the parameters as a JSON object (each overrides the query string's)",
+            "required": False, "description": "the parameters as a JSON object",
             "content": {JSON_MEDIA_TYPE: {"schema": {"$ref": model_ref}}}}
     return operation
 
@@ -133,15 +130,6 @@ def _responses(intent: IntentLike, method: str) -> dict:
     if intent.conflicts:
         responses["409"] = _error(intent.conflicts)
     return dict(sorted(responses.items()))
-
-
-def _unknown_intents(known: list[str]) -> dict:
-    parameter = {"name": "intent", "in": "path", "required": True, "description": "a name that is not an intent",
-                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$",
-                            "not": {"enum": [path.lstrip("/") for path in known + list(PROBES)]}}}
-    operation = {"summary": "unknown intent", "parameters": [parameter],
-                 "responses": {"404": {"$ref": _RESPONSES + "404"}}}
-    return {method: {**operation, "operationId": f"{method}-unknown-intent"} for method in ("get", "post")}
 
 
 def _probes() -> dict:

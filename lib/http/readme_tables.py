@@ -27,7 +27,7 @@ def update(readme: str, document: dict) -> str:
 
 def render(document: dict) -> dict[str, str]:
     """Markdown of each section, by section name."""
-    intents = {path: item for path, item in document["paths"].items() if "post" in item and "{" not in path}
+    intents = {path: item for path, item in document["paths"].items() if "post" in item}
     return {"intents": _intents(intents), "parameters": _parameters(intents, document["components"]["schemas"]),
             "statuses": _statuses(intents, document["components"]["responses"]),
             "limits": _limits(document["info"]["x-limits"])}

@@ -1,5 +1,9 @@
-"""An intent request's raw parameters: the query string overlaid with a JSON object body (the body wins), read
-within the service's limits so that nothing a caller sends can make the service fail (500)."""
+"""An intent request's raw parameters: the query string and, for POST, a JSON object body, read within the
+service's limits so that nothing a caller sends can make the service fail (500).
+
+A parameter is given once: twice in the query string, twice in one JSON object, or in both the query string and
+the body is refused, since the two values could disagree (`?dryRun=true` on a body saying `false`) and either
+reading could trade."""
 from __future__ import annotations
 
 from flask import Request
@@ -21,9 +25,9 @@ def read_params(request: Request) -> dict:
         request: the Flask request; its app's MAX_CONTENT_LENGTH bounds the body.
 
     Raises:
-        BadRequest: a parameter repeated in the query string; a body on a request other than POST; a body that is
-            not UTF-8, not JSON, not an object, nests deeper than MAX_JSON_DEPTH, repeats a key, or holds NaN,
-            Infinity or a number beyond a float's range.
+        BadRequest: a parameter repeated in the query string, or given both there and in the body; a body on a
+            request other than POST; a body that is not UTF-8, not JSON, not an object, nests deeper than
+            MAX_JSON_DEPTH, repeats a key, or holds NaN, Infinity or a number beyond a float's range.
         UnsupportedMediaType: a body whose Content-Type is not JSON (HTTP 415).
         RequestEntityTooLarge: a body larger than MAX_CONTENT_LENGTH (HTTP 413).
     """
@@ -34,7 +38,12 @@ def read_params(request: Request) -> dict:
             raise BadRequest(f"a {request.method} request carries its parameters in the query string; send a JSON "
                              f"body with POST")
         _check_json_type(request)
-        params.update(_json_object(body))
+        fields = _json_object(body)
+        both = sorted(set(params) & set(fields))
+        if both:
+            raise BadRequest(f"parameter(s) {', '.join(both)} given both in the query string and in the body; give "
+                             f"each once")
+        params.update(fields)
     return params
 
 

@@ -27,6 +27,7 @@ def test_readme_tables_match_the_openapi_document():
     expected = update(readme, document)
     if os.environ.get("UPDATE_README") == "1":
         README.write_text(expected)
+        readme = README.read_text()
     assert readme == expected, "README's generated tables differ from GET /openapi.json: run `make readme`"
 
 
@@ -34,7 +35,7 @@ def test_every_intent_and_parameter_has_a_row():
     document = served_document()
     tables = render(document)
     for path, item in document["paths"].items():
-        if "post" not in item or "{" in path:
+        if "post" not in item:
             continue
         assert f"| `{path.lstrip('/') or '/'}` |" in tables["intents"]
         for parameter in item["get"]["parameters"]:

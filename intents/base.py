@@ -19,8 +19,10 @@ from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, tradin
 
 log = logging.getLogger(__name__)
 
-# below a second no intent can finish against IB; such a budget is refused (400) rather than answered 504
-MIN_TIMEOUT_S = 1.0
+# a shorter budget can be used up waiting for IB's pacing (ib_insync's Client.MaxRequests: 45 messages per second,
+# so a burst waits for the next second, more than once in a run that reads in rounds): such a budget is refused (400)
+# rather than answered 504
+MIN_TIMEOUT_S = 5.0
 MAX_TIMEOUT_S = 3600.0
 # run controls, not part of what a run asks for: left out of its recorded parameters and signature
 RUN_CONTROLS = frozenset({"timeout_seconds", "force"})

@@ -102,12 +102,12 @@ def test_thirty_two_concurrent_summaries_on_two_workers(start_simulator, start_s
 def test_time_budget_overrun_is_504(start_simulator, start_service):
     simulator = start_simulator()
     service = start_service(simulator)
-    simulator.admin("POST", "/latency", {"ms": 3000})
+    simulator.admin("POST", "/latency", {"ms": 7000})
     started = time.monotonic()
-    status, body = service.request("GET", "/summary?timeoutSeconds=1")
+    status, body = service.request("GET", "/summary?timeoutSeconds=5")
     assert status == 504, body
     assert "GatewayTimeout" in body["error"]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 9
 
 
 def test_gateway_loss_is_503_quickly_and_the_service_recovers(start_simulator, start_service):

@@ -163,11 +163,11 @@ def test_live_mode_needs_a_live_config_document(store, bridge):
 
 
 def test_time_budget_exceeded_is_504(client):
-    response = client.post("/slow", json={"timeoutSeconds": 1})
+    response = client.post("/slow", json={"timeoutSeconds": 5})
     assert response.status_code == 504
     prefix = "GatewayTimeout: gave up after "
     assert response.json["error"].startswith(prefix)
-    assert 0.9 < float(response.json["error"][len(prefix):].split()[0]) <= 1
+    assert 4.9 < float(response.json["error"][len(prefix):].split()[0]) <= 5
 
 
 def test_gateway_not_ready_is_503(store):

@@ -61,9 +61,9 @@ def test_each_intent_has_its_default_time_budget():
 
 @pytest.mark.parametrize("intent, raw, message", [
     ("summary", {"colour": "red"}, "unknown parameter(s) for 'summary': colour (accepted: timeoutSeconds)"),
-    ("summary", {"timeoutSeconds": "0.5"}, "parameter 'timeoutSeconds' must be at least 1, got 0.5"),
+    ("summary", {"timeoutSeconds": "4.5"}, "parameter 'timeoutSeconds' must be at least 5, got 4.5"),
     ("summary", {"timeoutSeconds": 3601}, "parameter 'timeoutSeconds' must be at most 3600"),
-    ("summary", {"timeoutSeconds": "-3"}, "parameter 'timeoutSeconds' must be at least 1, got -3"),
+    ("summary", {"timeoutSeconds": "-3"}, "parameter 'timeoutSeconds' must be at least 5, got -3"),
     ("summary", {"timeoutSeconds": "NaN"}, "parameter 'timeoutSeconds' must be a number, got 'NaN'"),
     ("summary", {"timeoutSeconds": True}, "parameter 'timeoutSeconds' must be a number, got True"),
     ("summary", {"force": True}, "unknown parameter(s) for 'summary': force"),

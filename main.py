@@ -108,6 +108,8 @@ def _add_intents(app: Flask, services: Services, registry: dict) -> None:
             _refuse_other_methods(app, request.path)
             return jsonify(error=f"NotFound: unknown intent {intent!r}"), 404
         params = read_params(request)
+        # a bad request is 400 at once, also while the gateway is away (it is validated again by the run)
+        intent_class.parse_params(params, datetime.now(timezone.utc))
         services.wait_ready()
         runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings)
         result = runner.run(params)

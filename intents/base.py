@@ -94,16 +94,21 @@ class Intent:
         self.activity_id: str | None = None
         self.signature: str | None = None
 
-    def parse(self, raw_params: Mapping[str, Any]) -> IntentParams:
-        """The request's parameters validated by the intent's model.
+    @classmethod
+    def parse_params(cls, raw_params: Mapping[str, Any], now: datetime) -> IntentParams:
+        """The request's parameters validated by the intent's model, as of `now` (for relative order times).
 
         Raises:
             BadRequest: unknown or invalid parameters, each named.
         """
         try:
-            return self.Params.model_validate(raw_params, context={"now": self.clock()})
+            return cls.Params.model_validate(raw_params, context={"now": now})
         except ValidationError as exc:
-            raise bad_request(exc, repr(self.name)) from None
+            raise bad_request(exc, repr(cls.name)) from None
+
+    def parse(self, raw_params: Mapping[str, Any]) -> IntentParams:
+        """`parse_params` as of this intent's clock."""
+        return self.parse_params(raw_params, self.clock())
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         raise NotImplementedError

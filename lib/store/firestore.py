@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from google.api_core import exceptions as google_exceptions
-from google.cloud.firestore_v1 import FieldFilter, transactional
+from google.cloud.firestore_v1 import CollectionReference, FieldFilter, transactional
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from lib.store.port import (
@@ -98,7 +98,11 @@ class _FirestoreTransaction(Transaction):
 
     def _query(self, query: Query) -> list[Document]:
         with _translated(f"query {query.collection}"):
-            snapshots = self._transaction.get(self._store._firestore_query(query))
+            found = self._store._firestore_query(query)
+            if isinstance(found, CollectionReference):
+                # a transaction reads a Query or a document, not a bare collection
+                found = found.order_by(FieldPath.document_id())
+            snapshots = self._transaction.get(found)
             return [_document(query.collection, snapshot) for snapshot in snapshots]
 
 

@@ -205,6 +205,13 @@ def test_transaction_queries_see_committed_documents(store):
     assert store.get("summary/aapl") == {"orders": ["103", "101"]}
 
 
+def test_a_transaction_reads_a_whole_collection(store):
+    seed_orders(store)
+    found = store.run_transaction(lambda tx: tx.query(ORDERS))
+    assert sorted(ids(found)) == sorted(ids(store.query(ORDERS)))
+    assert len(found) > 2
+
+
 def test_transaction_set_merge(store):
     store.set("config/paper", {"exposure": {"overall": 0.9, "strategies": {"dummy": 0.1}}})
     store.run_transaction(lambda tx: tx.set("config/paper", {"exposure": {"strategies": {"dummy": 0.3}}},

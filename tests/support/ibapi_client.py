@@ -37,6 +37,24 @@ class RecordingApp(EWrapper, EClient):
         with self._changed:
             return [e for e in self.events if e[0] == name]
 
+    def errors(self, req_id: int | None = None) -> list[tuple[int, str]]:
+        """(code, text) of the errors received, for one request or order id when given."""
+        return [(e[2], e[3]) for e in self.of("error") if req_id is None or e[1] == req_id]
+
+    def start(self, host: str, port: int, client_id: int) -> "RecordingApp":
+        """Connect and run the reader thread; `stop()` ends both."""
+        self.connect(host, port, client_id)
+        self._reader = threading.Thread(target=self.run, name=f"ibapi-reader-{client_id}", daemon=True)
+        self._reader.start()
+        self.wait_for(lambda e: e[0] == "nextValidId")
+        return self
+
+    def stop(self) -> None:
+        self.disconnect()
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.join(5)
+
     def nextValidId(self, orderId):
         self._record("nextValidId", orderId)
 
@@ -69,7 +87,7 @@ class RecordingApp(EWrapper, EClient):
 
     def orderStatus(self, orderId, status, filled, remaining, avgFillPrice, permId, parentId, lastFillPrice,
                     clientId, whyHeld, mktCapPrice):
-        self._record("orderStatus", orderId, status, filled, avgFillPrice, clientId)
+        self._record("orderStatus", orderId, status, filled, avgFillPrice, clientId, permId, whyHeld)
 
     def execDetails(self, reqId, contract, execution):
         self._record("execDetails", reqId, contract, execution)
@@ -103,3 +121,9 @@ class RecordingApp(EWrapper, EClient):
 
     def completedOrdersEnd(self):
         self._record("completedOrdersEnd")
+
+    def currentTime(self, time):
+        self._record("currentTime", time)
+
+    def connectionClosed(self):
+        self._record("connectionClosed")

@@ -135,7 +135,7 @@ def decide(strategies: list[Strategy], plans: list[StrategyPlan], inputs: Broker
     knows, gets an error and trades nothing; the others go on.
     """
     overall = config.number("exposure.overall")
-    frames = {key: bars_frame(bars) for key, bars in inputs.bars.items()}
+    frames = {key: bars if isinstance(bars, Exception) else bars_frame(bars) for key, bars in inputs.bars.items()}
     contracts = {c.conId: ContractInfo.from_contract(c) for c in inputs.resolved.values()
                  if not isinstance(c, Exception)}
     for strategy, plan in zip(strategies, plans):
@@ -149,6 +149,10 @@ def decide(strategies: list[Strategy], plans: list[StrategyPlan], inputs: Broker
                     raise StrategyError(f"instrument {name}: {contract}")
                 named[name] = ContractInfo.from_contract(contract)
             bars = {name: frames.get((strategy.id, name), bars_frame([])) for name in requirements.histories}
+            failed = {name: frame for name, frame in bars.items() if isinstance(frame, Exception)}
+            if failed:
+                name, error = next(iter(failed.items()))
+                raise StrategyError(f"history {name}: {type(error).__name__}: {error}")
             strategy_inputs = StrategyInputs(contracts=named, bars=bars, holdings=plan.holdings)
             plan.signals = strategy.signals(strategy_inputs)
             plan.contract_ids = strategy.contract_ids(strategy_inputs)

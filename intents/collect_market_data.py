@@ -69,7 +69,12 @@ class CollectMarketData(Intent):
             if isinstance(contract, Exception):
                 report[str(instrument)] = {"error": f"{type(contract).__name__}: {contract}"}
                 continue
-            frame = bars_frame(bars_by_instrument[str(instrument)])
+            received = bars_by_instrument[str(instrument)]
+            if isinstance(received, Exception):
+                report[contract.localSymbol] = {"conId": contract.conId,
+                                                "error": f"{type(received).__name__}: {received}"}
+                continue
+            frame = bars_frame(received)
             bars = [row for row in frame.to_dict("records") if str(row["date"]) < today.isoformat()]
             written = self._store_bars(contract, bars)
             report[contract.localSymbol] = {"conId": contract.conId, "bars": len(bars), "written": written}

@@ -66,6 +66,13 @@ def _delay_ms(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (0 = no limit)")
+    return value
+
+
 def _account(text: str) -> str:
     if not ACCOUNT_PATTERN.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} does not look like an IB account id (e.g. DU1234567)")
@@ -107,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="freeze the simulated clock at this ISO 8601 time (default: real time)")
     parser.add_argument("--fill-delay-ms", type=_delay_ms, default=5.0,
                         help="delay before an accepted order (or the next partial fill) fills (default 5)")
+    parser.add_argument("--max-messages-per-s", type=_rate, default=50.0,
+                        help="messages a client may send per second before error 100, as IB (default 50; 0 = no "
+                             "limit)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level on stderr (default INFO)")
     return parser
@@ -148,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = SimulatorConfig(host=args.host, port=args.port, admin_port=args.admin_port, seed=args.seed,
                              state_path=args.state, account=args.account, base_currency=args.base_currency,
-                             cash=args.cash, now=args.now, fill_delay_ms=args.fill_delay_ms)
+                             cash=args.cash, now=args.now, fill_delay_ms=args.fill_delay_ms,
+                             max_messages_per_s=args.max_messages_per_s)
     try:
         sim = Simulator(config)
     except (ValueError, KeyError) as exc:

@@ -55,6 +55,7 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "code": (_is_number, "an integer"),
     "text": (_is_text, "a string"),
     "ms": (_is_number, "a number"),
+    "kind": (_is_text, "a fault kind (GET /faults lists them)"),
 }
 
 
@@ -80,6 +81,12 @@ class Controls(Protocol):
 
     def drop_connections(self) -> Awaitable[dict]: ...
 
+    def arm_fault(self, kind: str, **parameters) -> dict: ...
+
+    def list_faults(self) -> dict: ...
+
+    def clear_faults(self) -> dict: ...
+
 
 @dataclass(frozen=True)
 class Route:
@@ -89,26 +96,35 @@ class Route:
         method: the HTTP method it answers.
         required, optional: body fields it takes (anything else is refused).
         action: called as action(controls, **fields); returns a JSON-able dict or an awaitable of one.
+        open_fields: fields beyond `required` go to the action unchecked (it validates them itself).
     """
 
     method: str
     required: tuple[str, ...]
     optional: tuple[str, ...]
     action: Callable[..., Any]
+    open_fields: bool = False
 
 
-ROUTES: dict[str, Route] = {
-    "/state": Route("GET", (), (), lambda ctl: ctl.snapshot()),
-    "/price": Route("POST", ("symbol", "price"), (), lambda ctl, **f: ctl.set_price(f["symbol"], f["price"])),
-    "/price/move": Route("POST", ("symbol", "pct"), (), lambda ctl, **f: ctl.move_price(f["symbol"], f["pct"])),
-    "/history": Route("POST", ("symbol", "closes"), (),
-                      lambda ctl, **f: ctl.pin_history(f["symbol"], f["closes"])),
-    "/clock/step": Route("POST", ("seconds",), (), lambda ctl, **f: ctl.step_clock(f["seconds"])),
-    "/partial-fills": Route("POST", ("pieces",), (), lambda ctl, **f: ctl.set_partial_fills(f["pieces"])),
-    "/reject-next": Route("POST", (), ("code", "text"), lambda ctl, **f: ctl.reject_next_order(**f)),
-    "/latency": Route("POST", ("ms",), (), lambda ctl, **f: ctl.set_latency(f["ms"])),
-    "/drop-connections": Route("POST", (), (), lambda ctl: ctl.drop_connections()),
-}
+ROUTES: dict[tuple[str, str], Route] = {(route.method, path): route for path, route in (
+    ("/state", Route("GET", (), (), lambda ctl: ctl.snapshot())),
+    ("/price", Route("POST", ("symbol", "price"), (), lambda ctl, **f: ctl.set_price(f["symbol"], f["price"]))),
+    ("/price/move", Route("POST", ("symbol", "pct"), (), lambda ctl, **f: ctl.move_price(f["symbol"], f["pct"]))),
+    ("/history", Route("POST", ("symbol", "closes"), (),
+                       lambda ctl, **f: ctl.pin_history(f["symbol"], f["closes"]))),
+    ("/clock/step", Route("POST", ("seconds",), (), lambda ctl, **f: ctl.step_clock(f["seconds"]))),
+    ("/partial-fills", Route("POST", ("pieces",), (), lambda ctl, **f: ctl.set_partial_fills(f["pieces"]))),
+    ("/reject-next", Route("POST", (), ("code", "text"), lambda ctl, **f: ctl.reject_next_order(**f))),
+    ("/latency", Route("POST", ("ms",), (), lambda ctl, **f: ctl.set_latency(f["ms"]))),
+    ("/drop-connections", Route("POST", (), (), lambda ctl: ctl.drop_connections())),
+    ("/faults", Route("GET", (), (), lambda ctl: ctl.list_faults())),
+    ("/faults", Route("POST", ("kind",), (), lambda ctl, **f: ctl.arm_fault(**f), open_fields=True)),
+    ("/faults", Route("DELETE", (), (), lambda ctl: ctl.clear_faults())),
+)}
+
+
+def _paths() -> list[str]:
+    return list(dict.fromkeys(path for _, path in ROUTES))
 
 
 @dataclass(frozen=True)
@@ -225,11 +241,13 @@ def _fields(route: Route, body: dict) -> dict:
     missing = [name for name in route.required if name not in body]
     if missing:
         raise BadRequest(HTTPStatus.BAD_REQUEST, f"missing field(s): {', '.join(missing)}")
-    unknown = sorted(set(body) - set(route.required) - set(route.optional))
+    unknown = [] if route.open_fields else sorted(set(body) - set(route.required) - set(route.optional))
     if unknown:
         allowed = ", ".join(route.required + route.optional) or "none"
         raise BadRequest(HTTPStatus.BAD_REQUEST, f"unknown field(s): {', '.join(unknown)} (allowed: {allowed})")
     for name, value in body.items():
+        if name not in route.required + route.optional:
+            continue
         check, wording = FIELD_CHECKS[name]
         if not check(value):
             raise BadRequest(HTTPStatus.BAD_REQUEST, f"{name} must be {wording}, got {json.dumps(value)}")
@@ -237,12 +255,15 @@ def _fields(route: Route, body: dict) -> dict:
 
 
 async def _dispatch(controls: Controls, request: HttpRequest) -> dict:
-    route = ROUTES.get(request.path.rstrip("/") or "/")
+    path = request.path.rstrip("/") or "/"
+    methods = {method: route for (method, route_path), route in ROUTES.items() if route_path == path}
+    if not methods:
+        raise BadRequest(HTTPStatus.NOT_FOUND, f"no such route {request.path}; routes: {', '.join(_paths())}")
+    route = methods.get(request.method)
     if route is None:
-        raise BadRequest(HTTPStatus.NOT_FOUND, f"no such route {request.path}; routes: {', '.join(ROUTES)}")
-    if request.method != route.method:
-        raise BadRequest(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.path} takes {route.method}, not {request.method}",
-                         allow=route.method)
+        allowed = ", ".join(methods)
+        raise BadRequest(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.path} takes {allowed}, not {request.method}",
+                         allow=allowed)
     fields = _fields(route, _parse_body(request.body))
     try:
         result = route.action(controls, **fields)

@@ -28,6 +28,7 @@ class SimulatorConfig:
         account, base_currency, cash: the paper account.
         now: start of a frozen simulated clock (None = real time).
         fill_delay_ms: time between an order's acceptance (or a partial fill) and its next fill.
+        max_messages_per_s: messages a client may send per second before IB's error 100 (0 = no limit).
     """
 
     host: str = "127.0.0.1"
@@ -40,6 +41,7 @@ class SimulatorConfig:
     cash: float = 1_000_000.0
     now: datetime | None = None
     fill_delay_ms: float = 5.0
+    max_messages_per_s: float = 50.0
 
 
 class Simulator:
@@ -57,7 +59,8 @@ class Simulator:
         self.config = config
         self.world = World(seed=config.seed, account=config.account, base_currency=config.base_currency,
                            cash=config.cash, now=config.now)
-        self.gateway = Gateway(self.world, fill_delay_ms=config.fill_delay_ms, save_state=self.save_state)
+        self.gateway = Gateway(self.world, fill_delay_ms=config.fill_delay_ms, save_state=self.save_state,
+                               max_messages_per_s=config.max_messages_per_s)
         self.controls = Controls(self.world, self.gateway, seed=config.seed, fill_delay_ms=config.fill_delay_ms,
                                  state_path=config.state_path, frozen_clock=config.now is not None)
         self.port: int | None = None

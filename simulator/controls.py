@@ -122,6 +122,33 @@ class Controls:
     async def drop_connections(self) -> dict:
         return {"dropped": self._gateway.drop_all()}
 
+    # --- faults -------------------------------------------------------------------------------------
+
+    def arm_fault(self, kind: str, **parameters) -> dict:
+        """Arm a fault of the catalogue (simulator.engine.faults.CATALOGUE); kinds that act at once start now.
+
+        Raises:
+            KeyError: an unknown kind, or a symbol the catalog does not know.
+            ValueError: a parameter that is unknown, missing or out of range.
+        """
+        faults = self._world.faults
+        if "symbol" in parameters and parameters["symbol"] is not None:
+            self._spec(parameters["symbol"])
+        fault = faults.arm(str(kind), **parameters)
+        if fault.kind.name == "connectivity":
+            self._gateway.connectivity.lose(fault.values["seconds"], fault.values["restore"])
+        return {"armed": fault.describe(faults.monotonic())}
+
+    def list_faults(self) -> dict:
+        """The catalogue of fault kinds (parameters, what IB sends) and the faults armed now."""
+        return self._world.faults.listing()
+
+    def clear_faults(self) -> dict:
+        """Disarm every fault; a connectivity loss in progress is restored at once (with 1102)."""
+        cleared = self._world.faults.clear()
+        self._gateway.connectivity.restore()
+        return {"cleared": cleared}
+
     def snapshot(self) -> dict:
         world = self._world
         broker = world.broker

@@ -10,16 +10,19 @@ from typing import Callable
 
 from simulator.engine.account import account_values, portfolio_items, positions, value_account
 from simulator.engine.commissions import commission_for
+from simulator.engine.faults import Faults
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
+from simulator.engine.order_faults import armed_rejection, armed_warning
 from simulator.engine.order_checks import (
     REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_price, side_sign)
 from simulator.engine.orders import (
     AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
-    PortfolioItem, Position, execution_from_state, execution_to_state, record_from_state, record_to_state)
+    OrderWarned, PortfolioItem, Position, execution_from_state, execution_to_state, record_from_state,
+    record_to_state)
 
 __all__ = ["AccountChanged", "Broker", "Event", "Execution", "ExecutionAdded", "OrderChanged", "OrderRecord",
-           "OrderRejected", "OrderRequest", "PortfolioItem", "Position"]
+           "OrderRejected", "OrderRequest", "OrderWarned", "PortfolioItem", "Position"]
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +55,21 @@ class Broker:
         catalog: contracts by conId (to rebuild orders from a saved state).
         clock: the simulated UTC clock.
         listeners: callables receiving each Event.
+        faults: the armed faults orders may meet (a registry of its own when not given).
 
     Attributes:
         partial_fill_pieces: executions an order is split into, one per match() call (1 = whole fills).
     """
 
     def __init__(self, *, account: str, base_currency: str, cash: float, market, catalog, clock,
-                 listeners: list[Callable[[Event], None]] | None = None):
+                 listeners: list[Callable[[Event], None]] | None = None, faults: Faults | None = None):
         self.account = account
         self.base_currency = base_currency.upper()
         self.market = market
         self.catalog = catalog
         self.clock = clock
         self.listeners = list(listeners or [])
+        self.faults = faults if faults is not None else Faults()
         self.partial_fill_pieces = 1
         self.ledger = Ledger({self.base_currency: float(cash)})
         self._orders: dict[tuple[int, int], OrderRecord] = {}
@@ -128,18 +133,23 @@ class Broker:
                              contract=contract, request=request, remaining=request.total_quantity,
                              placed_at=now)
         self._orders[(client_id, order_id)] = record
-        if self._reject_next is not None:
-            rejection, self._reject_next = self._reject_next, None
-            self._reject(record, *rejection)
-            return
-        rejection = (self._invalid(client_id, contract, request)
-                     or self._margin_shortfall(contract, request, request.total_quantity))
+        rejection = self._invalid(client_id, contract, request)
         if rejection is not None:
             self._reject(record, *rejection)
             return
+        if self._reject_next is not None:
+            rejection, self._reject_next = self._reject_next, None
+        rejection = rejection or self._margin_shortfall(contract, request, request.total_quantity)
+        if rejection is not None:
+            self._reject(record, *rejection, reached_ib=True)
+            return
+        record.reject_on_submit = armed_rejection(self.faults)
         record.status = "PreSubmitted"
         record.why_held = self._hold_reason(record, now) or ""
         self._emit(OrderChanged(record))
+        warning = armed_warning(self.faults, record)
+        if warning is not None:
+            self._emit(OrderWarned(record, *warning))
         if request.transmit and request.parent_id:
             self._transmit_family(client_id, request.parent_id)
         self._release_if_ready(record, now)
@@ -209,12 +219,19 @@ class Broker:
 
     # --- state transitions --------------------------------------------------------------------------
 
-    def _reject(self, record: OrderRecord, code: int, text: str) -> None:
-        record.status = "Cancelled"
+    def _reject(self, record: OrderRecord, code: int, text: str, *, reached_ib: bool = False) -> None:
+        """End an order IB refused. An order TWS could not even send gets the error alone; one IB's servers
+        refused (201, "Order rejected - reason:") gets the error, then openOrder/orderStatus Inactive with its
+        permId, in that order (erdewit/ib_insync#554 shows the messages as IB sends them)."""
+        reached_ib = reached_ib and code == 201
+        record.status = "Inactive" if reached_ib else "Cancelled"
         record.completed_at = self.clock.now()
         record.completed_status = "Rejected"
+        record.why_held = ""
         record.warning_text = record.reject_reason = text
         self._emit(OrderRejected(record, code, text))
+        if reached_ib:
+            self._emit(OrderChanged(record))
 
     def _finish(self, record: OrderRecord, status: str, completed_status: str, now: datetime) -> None:
         record.status = status
@@ -264,6 +281,11 @@ class Broker:
             record.status = "Submitted"
             record.why_held = ""
             self._emit(OrderChanged(record))
+            if record.reject_on_submit:
+                code, text = record.reject_on_submit
+                record.reject_on_submit = None
+                self._reject(record, code, text, reached_ib=True)
+                return False
         return True
 
     def _expired(self, record: OrderRecord, now: datetime) -> bool:
@@ -416,7 +438,7 @@ class Broker:
 
     @classmethod
     def from_state(cls, state: dict, *, market, catalog, clock,
-                   listeners: list[Callable[[Event], None]] | None = None) -> "Broker":
+                   listeners: list[Callable[[Event], None]] | None = None, faults: Faults | None = None) -> "Broker":
         """A broker continuing from `to_state()` output.
 
         Raises:
@@ -425,7 +447,7 @@ class Broker:
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"unsupported broker state format {state.get('format')!r}")
         broker = cls(account=state["account"], base_currency=state["base_currency"], cash=0.0, market=market,
-                     catalog=catalog, clock=clock, listeners=listeners)
+                     catalog=catalog, clock=clock, listeners=listeners, faults=faults)
         broker.ledger = Ledger.from_state(state["ledger"])
         for values in state["orders"]:
             spec = catalog.by_con_id(values["con_id"])

@@ -7,6 +7,7 @@ import math
 
 from simulator.engine.account import money, value_account
 from simulator.engine.commissions import Commission, commission_for
+from simulator.engine.ib_messages import REJECTED_PREFIX
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.margin import Requirement, forex_order_requirement, position_requirement
 from simulator.engine.orders import OrderRequest
@@ -15,7 +16,7 @@ ORDER_TYPES = frozenset({"MKT", "LMT"})
 TIFS = frozenset({"DAY", "GTC", "IOC", "GTD"})
 TRADABLE_SEC_TYPES = frozenset({"STK", "FUT", "CASH"})
 ALGO_STRATEGIES = frozenset({"", "Adaptive"})
-REJECTED = "Order rejected - reason:"
+REJECTED = REJECTED_PREFIX
 
 # (IB error code, IB error text)
 Rejection = tuple[int, str]

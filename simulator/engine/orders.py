@@ -64,6 +64,7 @@ class OrderRecord:
         reject_reason: why the order was rejected ("" when it was not).
         fill_pieces: executions the order is split into (fixed at its first fill; 0 before).
         fill_count: executions so far.
+        reject_on_submit: (code, text) of a rejection IB sends once the order is Submitted (an armed fault).
     """
 
     client_id: int
@@ -84,6 +85,7 @@ class OrderRecord:
     reject_reason: str = ""
     fill_pieces: int = 0
     fill_count: int = 0
+    reject_on_submit: tuple | None = None
 
     @property
     def con_id(self) -> int:
@@ -198,11 +200,20 @@ class OrderRejected:
 
 
 @dataclass
+class OrderWarned:
+    """IB has a warning about a working order: its client gets error(orderId, code, text); the order goes on."""
+
+    order: OrderRecord
+    code: int
+    text: str
+
+
+@dataclass
 class AccountChanged:
     """Cash or positions changed: account subscribers get fresh values, portfolio and positions."""
 
 
-Event = OrderChanged | ExecutionAdded | OrderRejected | AccountChanged
+Event = OrderChanged | ExecutionAdded | OrderRejected | OrderWarned | AccountChanged
 
 
 def request_to_state(request: OrderRequest) -> dict:

@@ -7,6 +7,7 @@ from datetime import datetime
 from simulator.engine.broker import Broker
 from simulator.engine.catalog import Catalog
 from simulator.engine.clock import Clock
+from simulator.engine.faults import Faults
 from simulator.engine.market import Market
 
 
@@ -18,6 +19,7 @@ class World:
         account, base_currency, cash: the paper account.
         now: start of a frozen clock (None = real time).
 
+    `faults` holds the faults armed on demand; it outlives a restored broker, which takes it over.
     `broker` is replaced when a saved state is restored (its listeners carry over); read it from here each time.
     """
 
@@ -27,8 +29,9 @@ class World:
         self.clock = Clock(now)
         self.catalog = Catalog(self.clock.now().date())
         self.market = Market(seed, self.catalog, self.clock)
+        self.faults = Faults()
         self.broker = Broker(account=account, base_currency=base_currency, cash=cash, market=self.market,
-                             catalog=self.catalog, clock=self.clock)
+                             catalog=self.catalog, clock=self.clock, faults=self.faults)
 
     def to_state(self) -> dict:
         """The clock offset, market overrides and broker state, as JSON-able values."""
@@ -42,4 +45,4 @@ class World:
             self.clock.step(offset_s - self.clock.offset_s)
         self.market.load_state(state["market"])
         self.broker = Broker.from_state(state["broker"], market=self.market, catalog=self.catalog,
-                                        clock=self.clock, listeners=self.broker.listeners)
+                                        clock=self.clock, listeners=self.broker.listeners, faults=self.faults)

@@ -7,7 +7,10 @@ from simulator.gateway.session import Handler, Session
 from simulator.protocol import messages
 from simulator.protocol.requests import Acknowledged, ReqCurrentTime, Unsupported
 from simulator.protocol.requests_account import ReqManagedAccts
-from simulator.protocol.requests_market import ReqMarketDataType
+from simulator.protocol.requests_market import (
+    ReqContractDetails, ReqHeadTimestamp, ReqHistoricalData, ReqMarketDataType, ReqMarketRule, ReqMatchingSymbols,
+    ReqMktData)
+from simulator.protocol.requests_orders import CancelOrder, PlaceOrder, ReqGlobalCancel
 
 
 def _handle_current_time(session: Session, request: ReqCurrentTime) -> None:
@@ -45,4 +48,14 @@ HANDLERS: dict[type, Handler] = {
     **handlers_market.HANDLERS,
     **handlers_orders.HANDLERS,
     **handlers_account.HANDLERS,
+}
+
+# Requests IB Gateway cannot serve from its own state, so they wait while its servers are out of reach (during 1100
+# the gateway still answers the clock, positions, account values and orders it knows: ib_insync users see
+# reqCurrentTime answered while contract details and tickers hang). True: kept when connectivity comes back with data
+# lost (1101), as orders are; False: never answered then, as market data requests.
+SERVER_BOUND: dict[type, bool] = {
+    ReqContractDetails: False, ReqMatchingSymbols: False, ReqMarketRule: False, ReqMktData: False,
+    ReqHistoricalData: False, ReqHeadTimestamp: False,
+    PlaceOrder: True, CancelOrder: True, ReqGlobalCancel: True,
 }

@@ -6,13 +6,14 @@ import contextlib
 import logging
 from typing import Callable
 
-from simulator.engine.broker import AccountChanged, Event, ExecutionAdded, OrderChanged, OrderRejected
+from simulator.engine.broker import AccountChanged, Event, ExecutionAdded, OrderChanged, OrderRejected, OrderWarned
 from simulator.engine.world import World
 from simulator.gateway.handlers_account import refresh_account, take_snapshot
 from simulator.gateway.handlers_market import refresh_tickers
 from simulator.gateway.handlers_orders import execution_messages, open_order_messages, order_view
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
+from simulator.protocol import messages
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Fanout:
         self._save_state = save_state
         self._pending: list[tuple] = []
         self._account_dirty = False
+        self._held = False
 
     def on_broker_event(self, event: Event) -> None:
         # order records change as the broker works: snapshot them now, deliver after the broker call
@@ -71,9 +73,9 @@ class Fanout:
             self._pending.append(("execution", event.execution.client_id, event.execution))
         elif isinstance(event, OrderChanged):
             self._pending.append(("order", event.order.client_id, (event.order, order_view(event.order))))
-        elif isinstance(event, OrderRejected):
-            rejection = (event.order.order_id, event.code, event.text)
-            self._pending.append(("reject", event.order.client_id, rejection))
+        elif isinstance(event, (OrderRejected, OrderWarned)):
+            message = (event.order.order_id, event.code, event.text)
+            self._pending.append(("error", event.order.client_id, message))
         elif isinstance(event, AccountChanged):
             self._account_dirty = True
         else:
@@ -88,31 +90,53 @@ class Fanout:
         sessions += [s for s in self._server.sessions() if s.auto_open_orders and s is not owner]
         return sessions
 
+    def hold(self) -> None:
+        """Keep events instead of sending them (IB's servers are out of reach: existing orders work on, "execution
+        reports ... will be delayed until the reset is complete", IB's message codes page on 1100)."""
+        self._held = True
+
+    def release(self) -> None:
+        """Send what was held, then everything as it happens again."""
+        self._held = False
+        self.deliver()
+
     def deliver(self) -> int:
         """Send pending order/execution events to the clients concerned; returns how many there were."""
+        if self._held:
+            if self._pending or self._account_dirty:
+                self._save_state()
+            return 0
         pending, self._pending = self._pending, []
         mutated = bool(pending) or self._account_dirty
+        # one write per session: what one broker call did reaches a client in one piece, as from IB Gateway
+        batches: dict[Session, list] = {}
         for kind, client_id, payload in fills_before_status(pending):
             for session in self._targets(client_id):
-                with isolated(session, f"delivering {kind}"):
-                    if kind == "execution":
-                        session.send(*execution_messages(session, -1, payload))
-                    elif kind == "order":
-                        record, view = payload
-                        session.send(*open_order_messages(session, record, view))
-                    else:
-                        order_id, code, text = payload
-                        session.error(order_id, code, text)
+                with isolated(session, f"encoding {kind}"):
+                    batches.setdefault(session, []).extend(self._messages(session, kind, payload))
+        for session, batch in batches.items():
+            with isolated(session, "delivering broker events"):
+                session.send(*batch)
         if mutated:
             self._account_dirty = False
             self.refresh_accounts()
             self._save_state()
         return len(pending)
 
+    @staticmethod
+    def _messages(session: Session, kind: str, payload) -> list:
+        if kind == "execution":
+            return execution_messages(session, -1, payload)
+        if kind == "order":
+            record, view = payload
+            return open_order_messages(session, record, view)
+        order_id, code, text = payload
+        return [messages.error(session.server_version, order_id, code, text)]
+
     def refresh_accounts(self) -> None:
         """Send every session's account subscriptions what changed (one snapshot shared by all)."""
         sessions = self._server.sessions()
-        if not sessions:
+        if not sessions or self._held:
             return
         snap = take_snapshot(self._world)
         for session in sessions:

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
+from simulator.engine import ib_messages
 from simulator.engine.catalog import Catalog, ContractQuery
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
 from simulator.gateway.session import Session
@@ -106,6 +107,11 @@ def _handle_mkt_data(session: Session, request: ReqMktData) -> None:
     spec = resolve_one(session, request.req_id, request.contract)
     if spec is None:
         return
+    code = _armed_market_data_error(session, spec)
+    if code is not None:
+        session.error(request.req_id, code, ib_messages.market_data_error(code, spec.symbol,
+                                                                          spec.primary_exchange or spec.exchange))
+        return
     quote = session.world.market.quote(spec.con_id)
     batch = [messages.market_data_type(request.req_id, 1),
              messages_market.tick_req_params(request.req_id, spec.min_tick, spec.exchange)]
@@ -115,6 +121,20 @@ def _handle_mkt_data(session: Session, request: ReqMktData) -> None:
     else:
         session.subs.tickers[request.req_id] = Ticker(spec, quote)
     session.send(*batch)
+
+
+def _armed_market_data_error(session: Session, spec) -> int | None:
+    """The code of a market-data-error fault armed for `spec` (spending one use), else None."""
+    catalog = session.world.catalog
+
+    def names_spec(values: dict) -> bool:
+        try:
+            return catalog.resolve_symbol(values["symbol"]).con_id == spec.con_id
+        except KeyError:
+            return False
+
+    values = session.world.faults.take("market-data-error", names_spec)
+    return None if values is None else values["code"]
 
 
 def _handle_cancel_mkt_data(session: Session, request: CancelMktData) -> None:
@@ -142,6 +162,9 @@ def _zone_of(spec) -> str:
 def _handle_historical_data(session: Session, request: ReqHistoricalData) -> None:
     spec = resolve_one(session, request.req_id, request.contract)
     if spec is None:
+        return
+    if session.world.faults.take("pacing") is not None:
+        session.error(request.req_id, *ib_messages.HISTORICAL_PACING)
         return
     try:
         # a date alone ends the request with that whole day, and zones are IANA names only (EST stays UTC-5 all

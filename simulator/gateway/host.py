@@ -13,10 +13,14 @@ class Host(Protocol):
     Attributes:
         world: the engine objects requests read and change.
         latency_ms: delay added to every reply.
+        max_messages_per_s: messages a client may send per second (0 = no limit).
+        connectivity_lost: IB's servers are out of reach (requests that need them wait).
     """
 
     world: World
     latency_ms: float
+    max_messages_per_s: float
+    connectivity_lost: bool
 
     def claim(self, session: Any, client_id: int) -> bool:
         """Register `session` as `client_id`; False when another live session holds that id."""

@@ -6,6 +6,7 @@ import asyncio
 from typing import Callable
 
 from simulator.engine.world import World
+from simulator.gateway.connectivity import Connectivity
 from simulator.gateway.fanout import Fanout, stream_quotes
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
@@ -19,18 +20,23 @@ class Gateway:
         world: the engine objects.
         fill_delay_ms: time between an order's acceptance (or a partial fill) and its next fill.
         save_state: writes the state file; called after every change.
+        max_messages_per_s: messages a client may send per second before error 100 (0 = no limit).
 
     Attributes:
         latency_ms: delay added to every reply.
+        connectivity: the link to IB's servers (lost and restored by the connectivity fault).
     """
 
-    def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None]):
+    def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None],
+                 max_messages_per_s: float = 50.0):
         self.world = world
         self.latency_ms = 0.0
+        self.max_messages_per_s = max_messages_per_s
         self.save_state = save_state
         self._fill_delay_ms = fill_delay_ms
         self._server = GatewayServer(self)
         self._fanout = Fanout(world, self._server, save_state)
+        self.connectivity = Connectivity(self._server, self._fanout)
         world.broker.listeners.append(self._fanout.on_broker_event)
         self._delivered = 0
         self._match_handle: asyncio.TimerHandle | None = None
@@ -44,7 +50,7 @@ class Gateway:
 
     def start_watching(self) -> None:
         """Start the watch loop, and the matching of orders a loaded state left working."""
-        self._watch_task = asyncio.create_task(watch(self.world.market, self._server.sessions, self._on_tick))
+        self._watch_task = asyncio.create_task(watch(self.world.market, self._streaming_sessions, self._on_tick))
         if self.world.broker.open_orders(None):
             self.schedule_match()
 
@@ -58,6 +64,7 @@ class Gateway:
         if self._match_handle is not None:
             self._match_handle.cancel()
             self._match_handle = None
+        self.connectivity.cancel()
 
     async def stop(self) -> None:
         """Close the server and every client connection."""
@@ -78,6 +85,14 @@ class Gateway:
     def drop_all(self) -> int:
         """Abort every client connection; returns how many were dropped."""
         return self._server.drop_all()
+
+    @property
+    def connectivity_lost(self) -> bool:
+        return self.connectivity.lost
+
+    def _streaming_sessions(self) -> list[Session]:
+        """Sessions that get quotes now: none while IB's servers are out of reach."""
+        return [] if self.connectivity.lost else self._server.sessions()
 
     # --- broker calls and fills ---------------------------------------------------------------------
 
@@ -111,7 +126,7 @@ class Gateway:
 
     def after_market_change(self) -> None:
         """Bring every session and resting order up to date after a price or clock change made from outside."""
-        stream_quotes(self._server.sessions())
+        stream_quotes(self._streaming_sessions())
         self._fanout.refresh_accounts()
         self.save_state()
         if self.world.broker.open_orders(None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from simulator.gateway.dispatch import HANDLERS
+from simulator.gateway.dispatch import HANDLERS, SERVER_BOUND
 from simulator.gateway.host import Host
 from simulator.gateway.session import Session
 
@@ -32,7 +32,7 @@ class GatewayServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = Session(self._host, HANDLERS, reader, writer)
+        session = Session(self._host, HANDLERS, reader, writer, SERVER_BOUND)
         self._sessions.add(session)
         task = asyncio.current_task()
         if task is not None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from simulator.engine import ib_messages
 from simulator.engine.world import World
 from simulator.gateway.host import Host
 from simulator.protocol import messages
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES = 65536
 HANDSHAKE_TIMEOUT_S = 10.0
+RATE_WINDOW_S = 1.0
 
 Handler = Callable[["Session", object], None]
 
@@ -56,15 +59,20 @@ class Session:
         host: what runs the session; its world is the state this session reads and changes.
         handlers: the handler of each request type (startApi is the session's own).
         reader, writer: the connection's streams.
+        server_bound: request types that need IB's servers, each mapped to whether it survives a connectivity
+            loss that loses data (orders do, data requests do not); they wait while the servers are out of reach.
 
     The client id is claimed at startApi; replies are queued in order and written after the host's current
     latency, so a slow reply never overtakes an earlier one.
     """
 
     def __init__(self, host: Host, handlers: Mapping[type, Handler], reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter):
+                 writer: asyncio.StreamWriter, server_bound: Mapping[type, bool] | None = None):
         self.host = host
         self._handlers = handlers
+        self._server_bound = server_bound or {}
+        self._waiting: list = []
+        self._message_times: deque[float] = deque()
         self._reader = reader
         self._writer = writer
         self.server_version = 0
@@ -189,7 +197,25 @@ class Session:
 
     # --- incoming -----------------------------------------------------------------------------------
 
+    def _over_message_rate(self) -> bool:
+        """Whether this message goes over the host's messages-per-second limit (it is then not served)."""
+        limit = self.host.max_messages_per_s
+        if not limit:
+            return False
+        now = asyncio.get_running_loop().time()
+        times = self._message_times
+        while times and now - times[0] >= RATE_WINDOW_S:
+            times.popleft()
+        if len(times) >= limit:
+            return True
+        times.append(now)
+        return False
+
     def _dispatch(self, fields: list[str]) -> None:
+        if self._over_message_rate():
+            # IB's limit is 50 messages a second (message codes page, error 100); the message is refused
+            self.error(request_id_of(fields, self.server_version), *ib_messages.MAX_MESSAGE_RATE)
+            return
         try:
             request = parse_request(fields, self.server_version)
         except UnknownMessage as exc:
@@ -207,6 +233,12 @@ class Session:
             self.error(-1, 321, "Error validating request:-'startApi' : cause - "
                                 "the API session has not been started")
             return
+        if self.host.connectivity_lost and type(request) in self._server_bound:
+            self._waiting.append(request)
+            return
+        self._serve(request)
+
+    def _serve(self, request) -> None:
         handler = self._handlers.get(type(request))
         try:
             handler(self, request)
@@ -232,3 +264,17 @@ class Session:
                   messages.managed_accounts([self.world.account]))
         self.send(*(messages.error(self.server_version, messages.NO_VALID_ID, code, text)
                     for code, text in messages.FARM_STATUS))
+        if self.host.connectivity_lost:
+            self.error(messages.NO_VALID_ID, *ib_messages.CONNECTIVITY_LOST)
+
+    def resume(self, *, data_lost: bool) -> None:
+        """IB's servers are back: serve the requests that waited for them, except, when data was lost, the data
+        requests (they are never answered) and the market data subscriptions (clients must resubscribe)."""
+        waiting, self._waiting = self._waiting, []
+        if data_lost:
+            self.subs.tickers.clear()
+        for request in waiting:
+            if self._closing:
+                return
+            if not data_lost or self._server_bound.get(type(request), False):
+                self._serve(request)

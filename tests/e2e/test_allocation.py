@@ -181,7 +181,8 @@ def test_a_rejected_order_is_reported_and_changes_no_holdings(trading):
     t.simulator.admin("POST", "/reject-next", {"code": 201, "text": "Order rejected - reason:TEST REJECTION"})
     result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
     [order] = result["orders"]
-    assert order["status"] == "Cancelled"
+    # IB answers a rejected order with error 201, then orderStatus Inactive
+    assert order["status"] == "Inactive"
     assert order["errorCode"] == 201 and "TEST REJECTION" in order["error"]
     assert t.holdings("dummy") == {} and t.open_order_records() == []
     assert t.broker_positions() == {}

@@ -94,8 +94,9 @@ def test_reject_next_and_partial_fills_controls(private, connect):
     spy = spy_of(ib)
     assert private.admin("POST", "/reject-next", {})
     rejected = ib.placeOrder(spy, MarketOrder("BUY", 1))
-    wait_until(rejected.isDone, what="rejected", pump=ib.waitOnUpdate)
-    assert [e.errorCode for e in rejected.log if e.errorCode] == [201]
+    # IB answers a rejection with error 201, then orderStatus Inactive (which ib_insync does not count as done)
+    wait_until(lambda: rejected.orderStatus.status == "Inactive", what="rejected", pump=ib.waitOnUpdate)
+    assert [e.errorCode for e in rejected.log if e.errorCode] == [201] and rejected.order.permId
     private.admin("POST", "/partial-fills", {"pieces": 2})
     trade = ib.placeOrder(spy, MarketOrder("BUY", 10))
     wait_until(lambda: trade.isDone() and len(trade.fills) == 2, what="two pieces", pump=ib.waitOnUpdate)

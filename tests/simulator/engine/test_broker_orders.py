@@ -233,9 +233,6 @@ REJECTIONS = [
     ("bad good after time", SPY, mkt("BUY", 1, good_after_time="tomorrow"), 201,
      "Order rejected - reason:invalid time"),
     ("unknown algo", SPY, mkt("BUY", 1, algo_strategy="Vwap"), 201, "Order rejected - reason:Unsupported algo"),
-    ("buying power", SPY, mkt("BUY", 10_000), 201,
-     "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY "
-     "WITH LOAN VALUE [1000000.00 USD] MUST EXCEED THE INITIAL MARGIN [1500060.00 USD]"),
 ]
 
 
@@ -252,6 +249,20 @@ def test_invalid_orders_are_rejected_with_ib_codes(broker, recorder, kind, spec,
     assert broker.next_valid_id(1) == 2
 
 
+def test_ibs_servers_refuse_an_order_beyond_buying_power_with_201_then_inactive(broker, recorder):
+    broker.place_order(1, 1, SPY, mkt("BUY", 10_000))
+    assert [type(event) for event in recorder.events] == [OrderRejected, OrderChanged]
+    [rejection] = recorder.of(OrderRejected)
+    assert rejection.code == 201 and rejection.text == (
+        "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY "
+        "WITH LOAN VALUE [1000000.00 USD] MUST EXCEED THE INITIAL MARGIN [1500060.00 USD]")
+    [changed] = recorder.of(OrderChanged)
+    assert changed.order.status == "Inactive" and changed.order.perm_id > 0
+    assert broker.match() is False and not broker.executions()
+    [record] = broker.completed_orders()
+    assert record.completed_status == "Rejected" and record.reject_reason == rejection.text
+
+
 def test_orders_within_buying_power_and_closing_orders_are_accepted(broker):
     broker.place_order(1, 1, SPY, mkt("BUY", 6000))
     broker.match()
@@ -261,7 +272,7 @@ def test_orders_within_buying_power_and_closing_orders_are_accepted(broker):
     broker.place_order(1, 3, SPY, mkt("SELL", 6000))
     broker.match()
     assert [(r.order_id, r.status) for r in broker.completed_orders()] == [
-        (1, "Filled"), (2, "Cancelled"), (3, "Filled")]
+        (1, "Filled"), (2, "Inactive"), (3, "Filled")]
 
 
 def test_reject_next_rejects_exactly_one_new_order(broker, recorder):

@@ -130,8 +130,9 @@ def test_rejections_reach_the_client(ib, gateway):
     assert [entry.errorCode for entry in unknown.log if entry.errorCode] == [200]
     gateway.call("reject_next_order", 201, "Order rejected - reason:test rejection")
     rejected = ib.placeOrder(spy, MarketOrder("BUY", 1))
-    wait_until(pump=ib.waitOnUpdate, condition=lambda: rejected.isDone())
+    wait_until(pump=ib.waitOnUpdate, condition=lambda: rejected.orderStatus.status == "Inactive")
     assert any(entry.errorCode == 201 and "test rejection" in entry.message for entry in rejected.log)
+    assert rejected.orderStatus.permId > 0
 
 
 def test_partial_fills_arrive_as_several_executions(ib, gateway):

@@ -1,0 +1,124 @@
+"""Faults as IB's official ibapi client sees them (raw callbacks over a real socket), armed in-process."""
+
+import itertools
+
+import pytest
+from ibapi.contract import Contract
+from ibapi.order import Order
+
+from simulator.app import SimulatorConfig
+from simulator.thread import SimulatorThread
+from tests.support.clock import NOW
+from tests.support.ibapi_client import RecordingApp
+
+CLIENT_IDS = itertools.count(41)
+REQ_IDS = itertools.count(500)
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimulatorThread(SimulatorConfig(port=0, now=NOW, fill_delay_ms=1)) as running:
+        yield running
+
+
+@pytest.fixture
+def app(sim):
+    client = RecordingApp().start(sim.host, sim.port, next(CLIENT_IDS))
+    yield client
+    client.stop()
+    sim.call("clear_faults")
+
+
+def stock(symbol: str) -> Contract:
+    contract = Contract()
+    contract.symbol, contract.secType, contract.exchange, contract.currency = symbol, "STK", "SMART", "USD"
+    return contract
+
+
+def market(action: str, quantity: float) -> Order:
+    order = Order()
+    order.action, order.totalQuantity, order.orderType = action, quantity, "MKT"
+    return order
+
+
+def place(app: RecordingApp, contract: Contract, order: Order) -> int:
+    known = len(app.of("nextValidId"))
+    app.reqIds(1)
+    app.wait_for(lambda e: len(app.of("nextValidId")) > known)
+    order_id = app.of("nextValidId")[-1][1]
+    app.placeOrder(order_id, contract, order)
+    return order_id
+
+
+def order_events(app: RecordingApp, order_id: int) -> list[tuple]:
+    """(kind, detail) of what arrived about one order, in order: ("error", code) or ("status", status)."""
+    events = []
+    for event in list(app.events):
+        if event[0] == "error" and event[1] == order_id:
+            events.append(("error", event[2]))
+        elif event[0] == "orderStatus" and event[1] == order_id:
+            if not events or events[-1] != ("status", event[2]):
+                events.append(("status", event[2]))
+    return events
+
+
+def test_order_warning_arrives_between_presubmitted_and_submitted(sim, app):
+    sim.call("arm_fault", "order-warning", code=10349)
+    order_id = place(app, stock("SPY"), market("BUY", 2))
+    app.wait_for(lambda e: e[0] == "orderStatus" and e[1] == order_id and e[2] == "Filled")
+    assert order_events(app, order_id) == [("status", "PreSubmitted"), ("error", 10349), ("status", "Submitted"),
+                                           ("status", "Filled")]
+    assert app.errors(order_id) == [(10349, "Order TIF was set to DAY based on order preset.")]
+
+
+def test_order_reject_sends_201_then_inactive_with_the_perm_id(sim, app):
+    sim.call("arm_fault", "order-reject")
+    order_id = place(app, stock("SPY"), market("BUY", 2))
+    inactive = app.wait_for(lambda e: e[0] == "orderStatus" and e[1] == order_id and e[2] == "Inactive")
+    assert order_events(app, order_id) == [("status", "PreSubmitted"), ("status", "Submitted"), ("error", 201),
+                                           ("status", "Inactive")]
+    assert app.errors(order_id) == [(201, "Order rejected - reason:The order was rejected by the exchange.")]
+    assert inactive[6] > 0 and not [e for e in app.of("execDetails") if e[3].orderId == order_id]
+
+
+def test_connectivity_loss_answers_the_clock_and_holds_contract_details_until_1102(sim, app):
+    sim.call("arm_fault", "connectivity", seconds=0.5)
+    app.wait_for(lambda e: e[0] == "error" and e[2] == 1100)
+    assert app.errors(-1)[-3:] == [(1100, "Connectivity between IB and Trader Workstation has been lost."),
+                                   (2103, "Market data farm connection is broken:usfarm"),
+                                   (2105, "HMDS data farm connection is broken:ushmds")]
+    app.reqCurrentTime()
+    app.wait_for(lambda e: e[0] == "currentTime")
+    req_id = next(REQ_IDS)
+    app.reqContractDetails(req_id, stock("TLT"))
+    assert not [e for e in app.events if e[0] == "contractDetailsEnd" and e[1] == req_id]
+    app.wait_for(lambda e: e == ("contractDetailsEnd", req_id), timeout_s=5)
+    codes = [code for code, _ in app.errors(-1)]
+    assert codes.index(1100) < codes.index(1102) < codes.index(2104, codes.index(1102))
+    restored = [e for e in app.events if e[0] == "error" and e[2] == 1102][0]
+    assert app.events.index(restored) < app.events.index(("contractDetailsEnd", req_id))
+
+
+def test_pacing_and_message_rate_errors(sim, app):
+    sim.call("arm_fault", "pacing")
+    req_id = next(REQ_IDS)
+    app.reqHistoricalData(req_id, stock("SPY"), "", "2 D", "1 day", "TRADES", 1, 1, False, [])
+    app.wait_for(lambda e: e[0] == "error" and e[1] == req_id)
+    assert app.errors(req_id) == [(162, "Historical Market Data Service error message:Historical data request "
+                                        "pacing violation")]
+    before = len(app.of("currentTime"))
+    for _ in range(70):
+        app.reqCurrentTime()
+    app.wait_for(lambda e: len(app.of("currentTime")) - before + app.errors(-1).count(
+        (100, "Max rate of messages per second has been exceeded.")) == 70)
+    assert len(app.of("currentTime")) - before <= 50
+
+
+def test_market_data_error_on_a_snapshot(sim, app):
+    sim.call("arm_fault", "market-data-error", symbol="SPY", code=10089)
+    req_id = next(REQ_IDS)
+    app.reqMktData(req_id, stock("SPY"), "", True, False, [])
+    app.wait_for(lambda e: e[0] == "error" and e[1] == req_id)
+    [(code, text)] = app.errors(req_id)
+    assert code == 10089 and text.startswith("Requested market data requires additional subscription for API.")
+    assert not [e for e in app.events if e[0] in ("tickPrice", "tickSnapshotEnd") and e[1] == req_id]

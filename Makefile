@@ -29,7 +29,7 @@ $(NODE_STAMP): package.json package-lock.json
 run: $(PY_STAMP)
 	@mkdir -p var
 	@$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) --admin-port $(SIM_ADMIN_PORT) \
-		--state var/simulator-state.json & sim=$$!; \
+		--state var/simulator-state.json --start-in-session & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
 	STORE_PATH=var/store.sqlite3 $(PY) -m lib.seed && \
 	TRADING_MODE=paper IB_PORT=$(SIM_PORT) HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=2 \

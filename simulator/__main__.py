@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 from simulator.app import Simulator, SimulatorConfig
+from simulator.engine.trade_log import MAX_DAYS
 
 log = logging.getLogger("simulator.cli")
 
@@ -73,6 +74,20 @@ def _rate(text: str) -> float:
     return value
 
 
+def _interval_s(text: str) -> float:
+    value = _finite(text)
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, 86400] seconds")
+    return value
+
+
+def _days(text: str) -> int:
+    value = _int(text)
+    if not 1 <= value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{value} is not in 1..{MAX_DAYS} (TWS shows at most {MAX_DAYS} days)")
+    return value
+
+
 def _account(text: str) -> str:
     if not ACCOUNT_PATTERN.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} does not look like an IB account id (e.g. DU1234567)")
@@ -112,11 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port of the JSON admin API on 127.0.0.1 (0 = a free port; default: no admin API)")
     parser.add_argument("--now", type=_timestamp, default=None,
                         help="freeze the simulated clock at this ISO 8601 time (default: real time)")
+    parser.add_argument("--start-in-session", action="store_true",
+                        help="without --now, when US stock regular hours are closed, run the clock from 10:00 New "
+                             "York of the last session, so orders fill at any hour (make run uses it)")
     parser.add_argument("--fill-delay-ms", type=_delay_ms, default=5.0,
                         help="delay before an accepted order (or the next partial fill) fills (default 5)")
     parser.add_argument("--max-messages-per-s", type=_rate, default=50.0,
                         help="messages a client may send per second before error 100, as IB (default 50; 0 = no "
                              "limit)")
+    parser.add_argument("--execution-days", type=_days, default=1,
+                        help="days of executions and completed orders reported, as TWS's Trade Log setting "
+                             "(default 1: since midnight New York, as IB Gateway)")
+    parser.add_argument("--account-update-s", type=_interval_s, default=180.0,
+                        help="interval of account value, portfolio and summary updates, pushed also on each "
+                             "position change (default 180, as IB)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level on stderr (default INFO)")
     return parser
@@ -129,8 +153,13 @@ def _supported_currencies(sim: Simulator) -> set[str]:
 
 def _listening_line(sim: Simulator) -> str:
     admin_port = sim.admin_port if sim.admin_port is not None else "-"
+    clock = sim.world.clock
+    how = clock.describe()
+    if how == "running":
+        how = "running from the last session: US markets are closed now"
     return (f"simulator listening host={sim.config.host} port={sim.port} admin_port={admin_port} "
-            f"account={sim.config.account} seed={sim.config.seed}")
+            f"account={sim.config.account} seed={sim.config.seed} "
+            f"clock={clock.now().isoformat(timespec='seconds')} ({how})")
 
 
 async def serve(sim: Simulator) -> None:
@@ -158,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = SimulatorConfig(host=args.host, port=args.port, admin_port=args.admin_port, seed=args.seed,
                              state_path=args.state, account=args.account, base_currency=args.base_currency,
-                             cash=args.cash, now=args.now, fill_delay_ms=args.fill_delay_ms,
-                             max_messages_per_s=args.max_messages_per_s)
+                             cash=args.cash, now=args.now, start_in_session=args.start_in_session,
+                             fill_delay_ms=args.fill_delay_ms,
+                             max_messages_per_s=args.max_messages_per_s, execution_days=args.execution_days,
+                             account_update_s=args.account_update_s)
     try:
         sim = Simulator(config)
     except (ValueError, KeyError) as exc:

@@ -56,6 +56,13 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "text": (_is_text, "a string"),
     "ms": (_is_number, "a number"),
     "kind": (_is_text, "a fault kind (GET /faults lists them)"),
+    "action": (lambda v: v in ("BUY", "SELL"), "BUY or SELL"),
+    "quantity": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "order_type": (lambda v: v in ("MKT", "LMT"), "MKT or LMT"),
+    "lmt_price": (lambda v: _is_number(v) and v > 0, "a positive price"),
+    "tif": (lambda v: v in ("DAY", "GTC"), "DAY or GTC"),
+    "outside_rth": (lambda v: isinstance(v, bool), "true or false"),
+    "perm_id": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer permId"),
 }
 
 
@@ -80,6 +87,10 @@ class Controls(Protocol):
     def set_latency(self, ms: float) -> dict: ...
 
     def drop_connections(self) -> Awaitable[dict]: ...
+
+    def place_manual_order(self, symbol: str | int, action: str, quantity: float, **terms) -> dict: ...
+
+    def cancel_order(self, perm_id: int) -> dict: ...
 
     def arm_fault(self, kind: str, **parameters) -> dict: ...
 
@@ -117,6 +128,10 @@ ROUTES: dict[tuple[str, str], Route] = {(route.method, path): route for path, ro
     ("/reject-next", Route("POST", (), ("code", "text"), lambda ctl, **f: ctl.reject_next_order(**f))),
     ("/latency", Route("POST", ("ms",), (), lambda ctl, **f: ctl.set_latency(f["ms"]))),
     ("/drop-connections", Route("POST", (), (), lambda ctl: ctl.drop_connections())),
+    ("/orders/manual", Route("POST", ("symbol", "action", "quantity"),
+                             ("order_type", "lmt_price", "tif", "outside_rth"),
+                             lambda ctl, **f: ctl.place_manual_order(**f))),
+    ("/orders/cancel", Route("POST", ("perm_id",), (), lambda ctl, **f: ctl.cancel_order(f["perm_id"]))),
     ("/faults", Route("GET", (), (), lambda ctl: ctl.list_faults())),
     ("/faults", Route("POST", ("kind",), (), lambda ctl, **f: ctl.arm_fault(**f), open_fields=True)),
     ("/faults", Route("DELETE", (), (), lambda ctl: ctl.clear_faults())),

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from simulator.admin import start_admin_server
 from simulator.controls import Controls
+from simulator.engine import trading_hours
 from simulator.engine.state import load_state, save_state
 from simulator.engine.world import World
 from simulator.gateway.runtime import Gateway
 
 log = logging.getLogger(__name__)
+
+# where a clock started inside the last session starts: 10:00 New York, half an hour into US regular hours
+INTO_SESSION = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class SimulatorConfig:
         now: start of a frozen simulated clock (None = real time).
         fill_delay_ms: time between an order's acceptance (or a partial fill) and its next fill.
         max_messages_per_s: messages a client may send per second before IB's error 100 (0 = no limit).
+        execution_days: days of executions and completed orders reported (TWS's Trade Log setting; 1 = today).
+        account_update_s: interval of account value, portfolio and summary updates (IB: every three minutes).
     """
 
     host: str = "127.0.0.1"
@@ -40,8 +46,11 @@ class SimulatorConfig:
     base_currency: str = "USD"
     cash: float = 1_000_000.0
     now: datetime | None = None
+    start_in_session: bool = False
     fill_delay_ms: float = 5.0
     max_messages_per_s: float = 50.0
+    execution_days: int = 1
+    account_update_s: float = 180.0
 
 
 class Simulator:
@@ -57,10 +66,12 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig):
         self.config = config
+        start, running = _clock_start(config)
         self.world = World(seed=config.seed, account=config.account, base_currency=config.base_currency,
-                           cash=config.cash, now=config.now)
+                           cash=config.cash, now=start, clock_running=running)
         self.gateway = Gateway(self.world, fill_delay_ms=config.fill_delay_ms, save_state=self.save_state,
-                               max_messages_per_s=config.max_messages_per_s)
+                               max_messages_per_s=config.max_messages_per_s,
+                               execution_days=config.execution_days, account_update_s=config.account_update_s)
         self.controls = Controls(self.world, self.gateway, seed=config.seed, fill_delay_ms=config.fill_delay_ms,
                                  state_path=config.state_path, frozen_clock=config.now is not None)
         self.port: int | None = None
@@ -91,3 +102,12 @@ class Simulator:
         """Write the state file, when a state path is configured."""
         if self.config.state_path:
             save_state(self.world, self.config.state_path)
+
+
+def _clock_start(config: SimulatorConfig) -> tuple[datetime | None, bool]:
+    """(start, running) of the simulated clock the config asks for."""
+    if config.now is not None or not config.start_in_session:
+        return config.now, False
+    real_now = datetime.now(timezone.utc)
+    start = trading_hours.inside_last_session(trading_hours.STK_RTH, real_now, INTO_SESSION)
+    return (None, False) if start == real_now else (start, True)

@@ -7,6 +7,7 @@ import enum
 import math
 from datetime import date, datetime
 
+from simulator.engine.orders import OrderRequest
 from simulator.engine.world import World
 from simulator.gateway.handlers_account import take_snapshot
 from simulator.gateway.runtime import Gateway
@@ -121,6 +122,25 @@ class Controls:
 
     async def drop_connections(self) -> dict:
         return {"dropped": self._gateway.drop_all()}
+
+    # --- a person at TWS ----------------------------------------------------------------------------
+
+    def place_manual_order(self, symbol: str | int, action: str, quantity: float, order_type: str = "MKT",
+                           lmt_price: float | None = None, tif: str = "DAY", outside_rth: bool = False) -> dict:
+        """Enter an order in TWS by hand (clientId 0, a negative orderId, not an API order); returns its ids."""
+        spec = self._spec(symbol)
+        request = OrderRequest(action=str(action), total_quantity=float(quantity), order_type=str(order_type),
+                               lmt_price=None if lmt_price is None else float(lmt_price), tif=str(tif),
+                               outside_rth=bool(outside_rth), extra={"exchange": spec.exchange})
+        gateway = self._gateway
+        record = gateway.broker_call(self._world.broker.place_manual_order, spec, request)
+        gateway.schedule_match()
+        return {"order_id": record.order_id, "perm_id": record.perm_id, "status": record.status}
+
+    def cancel_order(self, perm_id: int) -> dict:
+        """Cancel a working order from TWS, whoever placed it (KeyError when none has that permId)."""
+        record = self._gateway.broker_call(self._world.broker.cancel_by_perm_id, int(perm_id))
+        return {"perm_id": record.perm_id, "status": record.status}
 
     # --- faults -------------------------------------------------------------------------------------
 

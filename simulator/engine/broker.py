@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-import math
 import zlib
 from datetime import datetime
 from typing import Callable
 
-from simulator.engine.account import account_values, portfolio_items, positions, value_account
-from simulator.engine.commissions import commission_for
+from simulator.engine.broker_views import BrokerViews
 from simulator.engine.faults import Faults
+from simulator.engine.ib_messages import OUTSIDE_RTH_IGNORED
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
+from simulator.engine.matching import Matching
 from simulator.engine.order_faults import armed_rejection, armed_warning
-from simulator.engine.order_checks import (
-    REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview, side_price, side_sign)
+from simulator.engine.order_hours import day_order_end, in_session, outside_rth_ignored, queued_warning
+from simulator.engine.order_checks import REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview
 from simulator.engine.orders import (
     AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
     OrderWarned, PortfolioItem, Position, execution_from_state, execution_to_state, record_from_state,
@@ -31,18 +31,11 @@ FIRST_ORDER_ID = 1
 # permIds look like IB's (nine-plus digits) and stay within a Java int, as TWS clients expect
 FIRST_PERM_ID = 1_100_000_001
 DEFAULT_REJECT_TEXT = f"{REJECTED}Simulated rejection"
+# orders a person enters in TWS belong to clientId 0 and get negative order ids, as API clients see them
+MANUAL_CLIENT_ID = 0
 
 
-def _piece_quantity(remaining: float, pieces_left: int, total: float) -> float:
-    """The next piece of a split fill: equal whole pieces for whole quantities, the rest on the last one."""
-    if pieces_left <= 1:
-        return remaining
-    if float(total).is_integer():
-        return max(1.0, math.floor(remaining / pieces_left))
-    return remaining / pieces_left
-
-
-class Broker:
+class Broker(Matching, BrokerViews):
     """Orders, fills, executions and the margin account of one paper trading account.
 
     Synchronous and free of I/O: every mutation emits events to `listeners`, in order, from inside the call.
@@ -77,6 +70,7 @@ class Broker:
         self._next_ids: dict[int, int] = {}
         self._next_perm_id = FIRST_PERM_ID
         self._next_exec_seq = 1
+        self._next_manual_id = MANUAL_CLIENT_ID - 1
         self._reject_next: Rejection | None = None
         self._exec_prefix = f"0000{zlib.crc32(account.encode()) & 0xFFFF:04x}"
 
@@ -144,15 +138,47 @@ class Broker:
             self._reject(record, *rejection, reached_ib=True)
             return
         record.reject_on_submit = armed_rejection(self.faults)
+        record.day_ends_at = day_order_end(contract, request, now)
         record.status = "PreSubmitted"
         record.why_held = self._hold_reason(record, now) or ""
         self._emit(OrderChanged(record))
-        warning = armed_warning(self.faults, record)
-        if warning is not None:
-            self._emit(OrderWarned(record, *warning))
+        self._warn_on_acceptance(record, now)
         if request.transmit and request.parent_id:
             self._transmit_family(client_id, request.parent_id)
         self._release_if_ready(record, now)
+
+    def place_manual_order(self, contract, request: OrderRequest) -> OrderRecord:
+        """An order a person enters in TWS (not through the API); returns its record."""
+        order_id = self._next_manual_id
+        self._next_manual_id -= 1
+        self.place_order(MANUAL_CLIENT_ID, order_id, contract, request)
+        record = self._orders[(MANUAL_CLIENT_ID, order_id)]
+        record.api = False
+        return record
+
+    def cancel_by_perm_id(self, perm_id: int) -> OrderRecord:
+        """Cancel a working order as a person does in TWS, whoever placed it.
+
+        Raises:
+            KeyError: no working order has that permId.
+        """
+        record = next((r for r in self._orders.values() if r.perm_id == perm_id and r.is_working), None)
+        if record is None:
+            raise KeyError(f"no working order with permId {perm_id}")
+        self.cancel_order(record.client_id, record.order_id)
+        return record
+
+    def _warn_on_acceptance(self, record: OrderRecord, now: datetime) -> None:
+        """IB's notices about an order it accepted: outsideRth ignored (2109), queued for the open (399), and a
+        warning fault armed for the next order."""
+        spec, request = record.contract, record.request
+        if outside_rth_ignored(spec, request):
+            self._emit(OrderWarned(record, *OUTSIDE_RTH_IGNORED))
+        if not in_session(spec, request, now):
+            self._emit(OrderWarned(record, *queued_warning(spec, request, now)))
+        warning = armed_warning(self.faults, record)
+        if warning is not None:
+            self._emit(OrderWarned(record, *warning))
 
     def _modify(self, record: OrderRecord, contract, request: OrderRequest) -> None:
         if contract.con_id != record.con_id or request.action != record.request.action:
@@ -267,6 +293,8 @@ class Broker:
         good_after = parse_ib_time(request.good_after_time)
         if good_after is not None and now < good_after:
             return ""
+        if not isinstance(record.contract, int) and not in_session(record.contract, request, now):
+            return ""
         return None
 
     def _release_if_ready(self, record: OrderRecord, now: datetime) -> bool:
@@ -289,137 +317,16 @@ class Broker:
         return True
 
     def _expired(self, record: OrderRecord, now: datetime) -> bool:
-        if record.request.tif != "GTD":
+        """A GTD order past its date, a DAY order past the close of its session."""
+        request = record.request
+        if request.tif == "DAY":
+            if record.day_ends_at is None and record.placed_at is not None:
+                record.day_ends_at = day_order_end(record.contract, request, record.placed_at)
+            return record.day_ends_at is not None and now >= record.day_ends_at
+        if request.tif != "GTD":
             return False
-        good_till = parse_ib_time(record.request.good_till_date)
+        good_till = parse_ib_time(request.good_till_date)
         return good_till is not None and now >= good_till
-
-    # --- matching -----------------------------------------------------------------------------------
-
-    def match(self) -> bool:
-        """Fill what can fill now: one execution (piece) per working order at most.
-
-        Returns:
-            True while work remains that a later call could do (pieces left, resting or held orders).
-        """
-        now = self.clock.now()
-        work_left = False
-        for record in [r for r in self._orders.values() if r.is_working]:
-            if not record.is_working or isinstance(record.contract, int):
-                continue
-            if self._expired(record, now):
-                self._finish(record, "Cancelled", "Cancelled by System", now)
-                continue
-            if not self._release_if_ready(record, now):
-                work_left = True
-                continue
-            price = self._fill_price(record)
-            if price is not None:
-                self._fill_piece(record, price, now)
-            if record.is_working:
-                if record.request.tif == "IOC":
-                    self._finish(record, "Cancelled", "Cancelled by System", now)
-                else:
-                    work_left = True
-        return work_left
-
-    def _fill_price(self, record: OrderRecord) -> float | None:
-        """The execution price available now (ask for buys, bid for sells), or None if the limit blocks."""
-        request = record.request
-        buying = request.action == "BUY"
-        price = side_price(self.market, record.con_id, request.action)
-        if request.order_type == "LMT":
-            limit = request.lmt_price
-            if (buying and price > limit) or (not buying and price < limit):
-                return None
-        return price
-
-    def _fill_piece(self, record: OrderRecord, price: float, now: datetime) -> None:
-        spec = record.contract
-        request = record.request
-        if record.fill_count == 0:
-            record.fill_pieces = max(1, int(self.partial_fill_pieces))
-        pieces_left = max(1, record.fill_pieces - record.fill_count)
-        quantity = min(record.remaining, _piece_quantity(record.remaining, pieces_left, request.total_quantity))
-        commission = commission_for(spec, quantity, price, self.market.fx_rate(spec.currency, "USD"))
-        realized = self.ledger.book_fill(spec, side_sign(request.action) * quantity, price, commission)
-        record.avg_fill_price = (record.avg_fill_price * record.filled + price * quantity) / (record.filled
-                                                                                           + quantity)
-        record.filled += quantity
-        record.remaining = max(0.0, request.total_quantity - record.filled)
-        record.last_fill_price = price
-        record.fill_count += 1
-        execution = Execution(
-            exec_id=self._take_exec_id(), order_id=record.order_id, client_id=record.client_id,
-            perm_id=record.perm_id, con_id=spec.con_id, time=now, account=request.account,
-            exchange=self._execution_exchange(spec, request), side="BOT" if request.action == "BUY" else "SLD",
-            shares=quantity, price=price, cum_qty=record.filled, avg_price=record.avg_fill_price,
-            order_ref=request.order_ref, commission=commission.amount,
-            commission_currency=commission.currency, symbol=spec.symbol, sec_type=spec.sec_type)
-        if realized is not None:
-            execution.realized_pnl = round(realized, 2)
-        self._executions.append(execution)
-        self._emit(ExecutionAdded(execution))
-        if record.remaining <= QUANTITY_EPSILON:
-            record.remaining = 0.0
-            self._finish(record, "Filled", "Filled", now)
-        else:
-            self._emit(OrderChanged(record))
-        self._emit(AccountChanged())
-
-    @staticmethod
-    def _execution_exchange(spec, request: OrderRequest) -> str:
-        routed = (request.extra.get("exchange") or "").upper()
-        if routed and routed != "SMART":
-            return routed
-        return spec.primary_exchange or spec.exchange
-
-    # --- views --------------------------------------------------------------------------------------
-
-    def positions(self) -> list[Position]:
-        return positions(self.ledger)
-
-    def cash(self) -> dict[str, float]:
-        return dict(self.ledger.cash)
-
-    def account_values(self) -> list[tuple[str, str, str]]:
-        return account_values(value_account(self.ledger, self.market, self.base_currency), self.account)
-
-    def portfolio(self) -> list[PortfolioItem]:
-        return portfolio_items(self.ledger, self.market)
-
-    def open_orders(self, client_id: int | None) -> list[OrderRecord]:
-        """Working orders of one client (None = every client), in placement order."""
-        return [r for r in self._orders.values()
-                if r.is_working and (client_id is None or r.client_id == client_id)]
-
-    def completed_orders(self) -> list[OrderRecord]:
-        """Filled, cancelled and rejected orders, in placement order."""
-        return [r for r in self._orders.values() if not r.is_working]
-
-    def executions(self, *, client_id: int = 0, account: str = "", time: str = "", symbol: str = "",
-                   sec_type: str = "", exchange: str = "", side: str = "") -> list[Execution]:
-        """The account's executions of every client matching an IB ExecutionFilter (0 / "" = any).
-
-        `time` keeps executions at or after it ("YYYYMMDD HH:MM:SS [zone]", TWS's zone when none; or
-        "YYYYMMDD-HH:MM:SS" UTC); `side` is BUY/SELL (BOT/SLD also accepted).
-
-        Raises:
-            ValueError: `time` is not a time IB accepts.
-        """
-        since = parse_ib_time(time)
-        wanted_side = {"BUY": "BOT", "SELL": "SLD"}.get(side.upper(), side.upper())
-
-        def matches(e: Execution) -> bool:
-            return ((not client_id or e.client_id == client_id)
-                    and (not account or e.account == account)
-                    and (since is None or e.time >= since)
-                    and (not symbol or e.symbol.upper() == symbol.upper())
-                    and (not sec_type or e.sec_type.upper() == sec_type.upper())
-                    and (not exchange or e.exchange.upper() == exchange.upper())
-                    and (not wanted_side or e.side == wanted_side))
-
-        return [e for e in self._executions if matches(e)]
 
     # --- persistence --------------------------------------------------------------------------------
 
@@ -432,6 +339,7 @@ class Broker:
             "executions": [execution_to_state(e) for e in self._executions],
             "next_order_ids": {str(client): next_id for client, next_id in self._next_ids.items()},
             "next_perm_id": self._next_perm_id, "next_exec_seq": self._next_exec_seq,
+            "next_manual_order_id": self._next_manual_id,
             "partial_fill_pieces": self.partial_fill_pieces,
             "reject_next": list(self._reject_next) if self._reject_next else None,
         }
@@ -459,6 +367,7 @@ class Broker:
         broker._next_ids = {int(client): next_id for client, next_id in state["next_order_ids"].items()}
         broker._next_perm_id = state["next_perm_id"]
         broker._next_exec_seq = state["next_exec_seq"]
+        broker._next_manual_id = state.get("next_manual_order_id", MANUAL_CLIENT_ID - 1)
         broker.partial_fill_pieces = state.get("partial_fill_pieces", 1)
         rejection = state.get("reject_next")
         broker._reject_next = (rejection[0], rejection[1]) if rejection else None

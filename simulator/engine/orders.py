@@ -65,6 +65,8 @@ class OrderRecord:
         fill_pieces: executions the order is split into (fixed at its first fill; 0 before).
         fill_count: executions so far.
         reject_on_submit: (code, text) of a rejection IB sends once the order is Submitted (an armed fault).
+        day_ends_at: UTC time a DAY order expires (the close of the session it works in); None for other tifs.
+        api: placed through the API (False: entered in TWS by a person).
     """
 
     client_id: int
@@ -86,6 +88,8 @@ class OrderRecord:
     fill_pieces: int = 0
     fill_count: int = 0
     reject_on_submit: tuple | None = None
+    day_ends_at: datetime | None = None
+    api: bool = True
 
     @property
     def con_id(self) -> int:
@@ -236,19 +240,21 @@ def _time_from_state(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+_RECORD_TIMES = ("placed_at", "completed_at", "day_ends_at")
+
+
 def record_to_state(record: OrderRecord) -> dict:
     state = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
-             if f.name not in ("contract", "request", "placed_at", "completed_at")}
+             if f.name not in ("contract", "request", *_RECORD_TIMES)}
     state.update(con_id=record.con_id, request=request_to_state(record.request),
-                 placed_at=_time_to_state(record.placed_at), completed_at=_time_to_state(record.completed_at))
+                 **{name: _time_to_state(getattr(record, name)) for name in _RECORD_TIMES})
     return state
 
 
 def record_from_state(state: dict, contract) -> OrderRecord:
     values = {k: v for k, v in state.items() if k != "con_id"}
     values.update(contract=contract, request=request_from_state(state["request"]),
-                  placed_at=_time_from_state(state.get("placed_at")),
-                  completed_at=_time_from_state(state.get("completed_at")))
+                  **{name: _time_from_state(state.get(name)) for name in _RECORD_TIMES})
     return OrderRecord(**values)
 
 

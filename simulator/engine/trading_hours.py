@@ -195,3 +195,26 @@ def hours_text(kind: str, first_day: date, days: int, zone: ZoneInfo) -> str:
         start, end = session.start.astimezone(zone), session.end.astimezone(zone)
         parts.append(f"{start:%Y%m%d:%H%M}-{end:%Y%m%d:%H%M}")
     return ";".join(parts)
+
+
+def session_at_or_after(kind: str, moment: datetime) -> Session:
+    """The session of `kind` open at `moment`, else the next one to open."""
+    day = moment.astimezone(NEW_YORK).date() - timedelta(days=1)
+    while True:
+        session = session_on(kind, day)
+        if session is not None and moment < session.end:
+            return session
+        day += timedelta(days=1)
+
+
+def is_open(kind: str, moment: datetime) -> bool:
+    """Whether a session of `kind` is open at `moment`."""
+    return session_at_or_after(kind, moment).start <= moment
+
+
+def inside_last_session(kind: str, moment: datetime, into: timedelta) -> datetime:
+    """`moment` itself when a session of `kind` is open then, else `into` after the open of the last session
+    that opened before it (a clock started there shows a market that trades)."""
+    if is_open(kind, moment):
+        return moment
+    return last_session_started(kind, moment).start + into

@@ -117,9 +117,11 @@ class Fanout:
         for session, batch in batches.items():
             with isolated(session, "delivering broker events"):
                 session.send(*batch)
-        if mutated:
+        if self._account_dirty:
+            # a position change makes IB push account values and portfolio at once, not at the next interval
             self._account_dirty = False
             self.refresh_accounts()
+        if mutated:
             self._save_state()
         return len(pending)
 
@@ -133,12 +135,13 @@ class Fanout:
         order_id, code, text = payload
         return [messages.error(session.server_version, order_id, code, text)]
 
-    def refresh_accounts(self) -> None:
-        """Send every session's account subscriptions what changed (one snapshot shared by all)."""
+    def refresh_accounts(self, *, account_values: bool = True) -> None:
+        """Send every session's account subscriptions what changed (one snapshot shared by all); account values,
+        portfolio and summaries only when `account_values`."""
         sessions = self._server.sessions()
         if not sessions or self._held:
             return
         snap = take_snapshot(self._world)
         for session in sessions:
             with isolated(session, "refreshing account views"):
-                refresh_account(session, snap)
+                refresh_account(session, snap, account_values=account_values)

@@ -267,19 +267,24 @@ def _handle_cancel_pnl_single(session: Session, request: CancelPnLSingle) -> Non
     session.subs.pnl_single.pop(request.req_id, None)
 
 
-def refresh_account(session: Session, snap: AccountSnapshot) -> None:
-    """Send each account subscription what changed since it was last served."""
+def refresh_account(session: Session, snap: AccountSnapshot, *, account_values: bool = True) -> None:
+    """Send each account subscription what changed since it was last served.
+
+    Positions and PnL go out whenever they change; account values, portfolio and summaries only when
+    `account_values` (IB pushes them every three minutes, and when a position changes).
+    """
+    batch = _position_updates(session, snap) + _pnl_updates(session, snap)
+    if account_values:
+        batch = _account_value_updates(session, snap) + batch
+    if batch:
+        session.send(*batch)
+
+
+def _account_value_updates(session: Session, snap: AccountSnapshot) -> list:
     subs = session.subs
-    catalog = session.world.catalog
     batch = []
     if subs.account_updates:
         batch += _account_update_messages(session, snap, full=False)
-    lines = _position_lines(snap)
-    if subs.positions:
-        batch += _changed_positions(
-            catalog, subs.position_lines, lines,
-            lambda spec, qty, avg: messages_account.position(snap.account, spec, qty, avg))
-        subs.position_lines = lines
     for req_id, (tags, sent) in subs.summaries.items():
         rows = {(tag, currency): value for tag, value, currency in summary_rows(snap, tags)}
         batch += [messages_account.account_summary(req_id, snap.account, tag, value, currency)
@@ -292,6 +297,19 @@ def refresh_account(session: Session, snap: AccountSnapshot) -> None:
                                                         request.model_code)
                   for (tag, currency), value in values.items() if sent.get((tag, currency)) != value]
         subs.account_multi[req_id] = (request, values)
+    return batch
+
+
+def _position_updates(session: Session, snap: AccountSnapshot) -> list:
+    subs = session.subs
+    catalog = session.world.catalog
+    batch = []
+    lines = _position_lines(snap)
+    if subs.positions:
+        batch += _changed_positions(
+            catalog, subs.position_lines, lines,
+            lambda spec, qty, avg: messages_account.position(snap.account, spec, qty, avg))
+        subs.position_lines = lines
     for req_id, (request, sent) in subs.positions_multi.items():
         multi_lines = lines if _account_matches(request.account, snap) else {}
         batch += _changed_positions(
@@ -299,6 +317,12 @@ def refresh_account(session: Session, snap: AccountSnapshot) -> None:
             lambda spec, qty, avg, req_id=req_id, code=request.model_code:
                 messages_account.position_multi(req_id, snap.account, spec, qty, avg, code))
         subs.positions_multi[req_id] = (request, multi_lines)
+    return batch
+
+
+def _pnl_updates(session: Session, snap: AccountSnapshot) -> list:
+    subs = session.subs
+    batch = []
     for req_id, sent in subs.pnl.items():
         values = _pnl_values(snap)
         if values != sent:
@@ -309,8 +333,7 @@ def refresh_account(session: Session, snap: AccountSnapshot) -> None:
         if values != sent:
             batch.append(messages_account.pnl_single(session.server_version, req_id, *values))
             subs.pnl_single[req_id] = (con_id, values)
-    if batch:
-        session.send(*batch)
+    return batch
 
 
 HANDLERS = {

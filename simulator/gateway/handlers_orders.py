@@ -5,6 +5,7 @@ from __future__ import annotations
 from simulator.engine.broker import OrderRequest
 from simulator.engine.catalog import Catalog
 from simulator.engine.ib_time import TWS_TIME_ZONE
+from simulator.engine.trade_log import window_start
 from simulator.gateway.handlers_market import resolve_one
 from simulator.gateway.session import Session
 from simulator.protocol import messages, messages_orders
@@ -149,11 +150,16 @@ def _handle_auto_open_orders(session: Session, request: ReqAutoOpenOrders) -> No
     session.auto_open_orders = request.auto_bind
 
 
+def _reported_since(session: Session):
+    return window_start(session.world.clock.now(), session.host.execution_days)
+
+
 def _handle_completed_orders(session: Session, request: ReqCompletedOrders) -> None:
     world = session.world
+    records = world.broker.completed_orders(since=_reported_since(session), api_only=request.api_only)
     batch = [messages_orders.completed_order(session.server_version, order_view(record),
                                              order_spec(world.catalog, record), exchange=order_exchange(record))
-             for record in world.broker.completed_orders()]
+             for record in records]
     batch.append(messages_orders.completed_orders_end())
     session.send(*batch)
 
@@ -161,7 +167,8 @@ def _handle_completed_orders(session: Session, request: ReqCompletedOrders) -> N
 def _handle_executions(session: Session, request: ReqExecutions) -> None:
     executions = session.world.broker.executions(
         client_id=request.client_id, account=request.account, time=request.time, symbol=request.symbol,
-        sec_type=request.sec_type, exchange=request.exchange, side=request.side)
+        sec_type=request.sec_type, exchange=request.exchange, side=request.side,
+        reported_since=_reported_since(session))
     batch = []
     for execution in executions:
         batch += execution_messages(session, request.req_id, execution)

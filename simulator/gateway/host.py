@@ -15,12 +15,14 @@ class Host(Protocol):
         latency_ms: delay added to every reply.
         max_messages_per_s: messages a client may send per second (0 = no limit).
         connectivity_lost: IB's servers are out of reach (requests that need them wait).
+        execution_days: days of executions and completed orders reported (TWS's Trade Log setting; 1 = today).
     """
 
     world: World
     latency_ms: float
     max_messages_per_s: float
     connectivity_lost: bool
+    execution_days: int
 
     def claim(self, session: Any, client_id: int) -> bool:
         """Register `session` as `client_id`; False when another live session holds that id."""

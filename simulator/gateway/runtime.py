@@ -10,7 +10,7 @@ from simulator.gateway.connectivity import Connectivity
 from simulator.gateway.fanout import Fanout, stream_quotes
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
-from simulator.gateway.watch import watch
+from simulator.gateway.watch import REFRESH_INTERVAL_S, watch
 
 
 class Gateway:
@@ -21,6 +21,8 @@ class Gateway:
         fill_delay_ms: time between an order's acceptance (or a partial fill) and its next fill.
         save_state: writes the state file; called after every change.
         max_messages_per_s: messages a client may send per second before error 100 (0 = no limit).
+        execution_days: days of executions and completed orders reported (1 = since midnight, as IB Gateway).
+        account_update_s: interval of account value, portfolio and summary updates (IB: three minutes).
 
     Attributes:
         latency_ms: delay added to every reply.
@@ -28,10 +30,13 @@ class Gateway:
     """
 
     def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None],
-                 max_messages_per_s: float = 50.0):
+                 max_messages_per_s: float = 50.0, execution_days: int = 1, account_update_s: float = 180.0):
         self.world = world
         self.latency_ms = 0.0
         self.max_messages_per_s = max_messages_per_s
+        self.execution_days = execution_days
+        self._account_update_s = account_update_s
+        self._next_account_push_s = 0.0
         self.save_state = save_state
         self._fill_delay_ms = fill_delay_ms
         self._server = GatewayServer(self)
@@ -50,7 +55,10 @@ class Gateway:
 
     def start_watching(self) -> None:
         """Start the watch loop, and the matching of orders a loaded state left working."""
-        self._watch_task = asyncio.create_task(watch(self.world.market, self._streaming_sessions, self._on_tick))
+        self._next_account_push_s = asyncio.get_running_loop().time() + self._account_update_s
+        self._watch_task = asyncio.create_task(watch(
+            self.world.market, self._streaming_sessions, self._on_tick,
+            refresh_interval_s=min(REFRESH_INTERVAL_S, self._account_update_s)))
         if self.world.broker.open_orders(None):
             self.schedule_match()
 
@@ -122,12 +130,19 @@ class Gateway:
     def _on_tick(self) -> None:
         if self.world.broker.open_orders(None):
             self.schedule_match(0)
-        self._fanout.refresh_accounts()
+        now_s = asyncio.get_running_loop().time()
+        due = now_s >= self._next_account_push_s
+        if due:
+            # IB's fixed interval ("unless there is a position change this information is updated at a fixed
+            # interval of three minutes", TWS API docs on reqAccountUpdates; likewise account summaries)
+            self._next_account_push_s = now_s + self._account_update_s
+        self._fanout.refresh_accounts(account_values=due)
 
     def after_market_change(self) -> None:
-        """Bring every session and resting order up to date after a price or clock change made from outside."""
+        """Bring every session and resting order up to date after a price or clock change made from outside
+        (account values follow at the next interval, as a price move alone does not make IB push them)."""
         stream_quotes(self._streaming_sessions())
-        self._fanout.refresh_accounts()
+        self._fanout.refresh_accounts(account_values=False)
         self.save_state()
         if self.world.broker.open_orders(None):
             self.schedule_match(0)

@@ -13,12 +13,13 @@ from simulator.gateway.session import Session
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 0.25
-ACCOUNT_REFRESH_INTERVAL_S = 1.0
+REFRESH_INTERVAL_S = 1.0
 
 
-async def watch(market: Market, sessions: Callable[[], list[Session]], on_change: Callable[[], None]) -> None:
+async def watch(market: Market, sessions: Callable[[], list[Session]], on_change: Callable[[], None], *,
+                refresh_interval_s: float = REFRESH_INTERVAL_S) -> None:
     """Every WATCH_INTERVAL_S, stream quote changes to `sessions()`; call `on_change` when the market's version
-    moved or ACCOUNT_REFRESH_INTERVAL_S has passed since the last call."""
+    moved or `refresh_interval_s` has passed since the last call."""
     loop = asyncio.get_running_loop()
     last_version = market.version
     last_change = loop.time()
@@ -28,7 +29,7 @@ async def watch(market: Market, sessions: Callable[[], list[Session]], on_change
             stream_quotes(sessions())
             version = market.version
             now = loop.time()
-            if version != last_version or now - last_change >= ACCOUNT_REFRESH_INTERVAL_S:
+            if version != last_version or now - last_change >= refresh_interval_s:
                 last_version = version
                 last_change = now
                 on_change()

@@ -33,17 +33,27 @@ class SimulatorProcess:
         now: start of a frozen clock, a datetime or ISO 8601 text (None = real time).
         state_path: the --state file (kept across restart()).
         account, cash, fill_delay_ms: passed through when given.
+        account_update_s: --account-update-s, the interval of account value updates (the simulator's default is
+            IB's 180 s; tests that read account values right after a price move set a short one).
+        execution_days, max_messages_per_s, fills: --execution-days, --max-messages-per-s, --fills.
+        start_in_session: --start-in-session (without `now`: a clock inside the last US session, as `make run`).
         log_path: file receiving the process's stderr (default: a temporary file).
     """
 
     def __init__(self, *, seed: int = 1, now: datetime | str | None = None, state_path: Path | str | None = None,
                  account: str | None = None, cash: float | None = None, fill_delay_ms: float | None = None,
-                 log_path: Path | str | None = None):
+                 account_update_s: float | None = None, execution_days: int | None = None,
+                 max_messages_per_s: float | None = None, fills: str | None = None,
+                 start_in_session: bool = False, log_path: Path | str | None = None):
         self.seed = seed
         self.now = now.isoformat() if isinstance(now, datetime) else now
         self.state_path = Path(state_path) if state_path is not None else None
-        options = {"--account": account, "--cash": cash, "--fill-delay-ms": fill_delay_ms}
+        options = {"--account": account, "--cash": cash, "--fill-delay-ms": fill_delay_ms,
+                   "--account-update-s": account_update_s, "--execution-days": execution_days,
+                   "--max-messages-per-s": max_messages_per_s, "--fills": fills}
         self._options = [str(part) for name, value in options.items() if value is not None for part in (name, value)]
+        if start_in_session:
+            self._options.append("--start-in-session")
         if log_path is None:
             handle, log_path = tempfile.mkstemp(prefix="simulator-", suffix=".log")
             os.close(handle)

@@ -97,7 +97,8 @@ def test_cash_positions_and_net_liquidation_after_trades_in_two_currencies(start
 
 
 def test_futures_unrealised_pnl_counts_in_net_liquidation(start_simulator, connect):
-    simulator = start_simulator(seed=22)
+    # account values follow a price move at the next update interval (IB: 180 s), shortened here
+    simulator = start_simulator(seed=22, account_update_s=0.5)
     ib = connect(simulator)
     series = ib.reqContractDetails(Future("MNQ", exchange="CME"))
     mnq = min((d.contract for d in series), key=lambda c: c.lastTradeDateOrContractMonth)

@@ -34,12 +34,14 @@ class FakeSpec:
     trading_class: str
     multiplier: float
     min_tick: float
+    last_trade_date: str = ""
+    time_zone_id: str = "US/Eastern"
 
 
 SPY = FakeSpec(756733, "SPY", "STK", "SMART", "ARCA", "USD", "SPY", "SPY", 1.0, 0.01)
 QQQ = FakeSpec(320227571, "QQQ", "STK", "SMART", "NASDAQ", "USD", "QQQ", "QQQ", 1.0, 0.01)
 PENNY = FakeSpec(1001, "PNY", "STK", "SMART", "NASDAQ", "USD", "PNY", "PNY", 1.0, 0.0001)
-MNQ = FakeSpec(730283085, "MNQ", "FUT", "CME", "", "USD", "MNQZ6", "MNQ", 2.0, 0.25)
+MNQ = FakeSpec(730283085, "MNQ", "FUT", "CME", "", "USD", "MNQZ6", "MNQ", 2.0, 0.25, "20261218", "US/Central")
 EURUSD = FakeSpec(12087792, "EUR", "CASH", "IDEALPRO", "", "USD", "EUR.USD", "EUR.USD", 1.0, 0.00005)
 USDJPY = FakeSpec(15016059, "USD", "CASH", "IDEALPRO", "", "JPY", "USD.JPY", "USD.JPY", 1.0, 0.005)
 VIX = FakeSpec(13455763, "VIX", "IND", "CBOE", "", "USD", "VIX", "VIX", 1.0, 0.01)

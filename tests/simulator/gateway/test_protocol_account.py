@@ -14,7 +14,9 @@ ACCOUNT = "DU7654321"
 
 @pytest.fixture(scope="module")
 def gateway():
-    with SimulatorThread(SimulatorConfig(port=0, now=NOW, account=ACCOUNT, cash=250_000, fill_delay_ms=1)) as sim:
+    # account values follow price moves at the update interval (IB: 180 s), shortened for these tests
+    with SimulatorThread(SimulatorConfig(port=0, now=NOW, account=ACCOUNT, cash=250_000, fill_delay_ms=1,
+                                         account_update_s=0.25)) as sim:
         yield sim
 
 

@@ -8,11 +8,13 @@ from dataclasses import asdict, dataclass, field
 
 from ib_insync import Contract, Trade
 
-# States in which IB has taken responsibility for the order, or has finally refused it.
-WORKING_STATES = frozenset({"PreSubmitted", "Submitted"})
-FINAL_STATES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
-ENDED_UNFILLED = FINAL_STATES - {"Filled"}
-CONFIRMED_STATES = WORKING_STATES | FINAL_STATES
+# IB's order states (TWS API, Order Submission: "Possible Order States"). An order ends only when IB itself says so:
+# orderStatus Filled, Cancelled or ApiCancelled, or a listing among the completed orders. Inactive is not an end
+# by itself: IB sends it for an order it holds (locating shares, outside its hours) and may revive it, as well as
+# for one it rejected (error 201 first), which it then lists among the completed orders.
+WORKING_STATES = frozenset({"PreSubmitted", "Submitted", "PendingCancel"})
+ENDED_STATES = frozenset({"Filled", "Cancelled", "ApiCancelled"})
+CONFIRMED_STATES = WORKING_STATES | ENDED_STATES | {"Inactive"}
 UNCONFIRMED = "Unconfirmed"
 
 
@@ -61,8 +63,13 @@ class OrderOutcome:
     """What the broker said about one order by the time confirmation ended.
 
     Attributes:
-        status: IB's order status, or "Unconfirmed" when the deadline passed first.
+        status: IB's own order status (never one ib_insync set locally on an error), or "Unconfirmed" when the
+            deadline passed first.
+        ended: IB reported the order's end (orderStatus Filled, Cancelled or ApiCancelled, or a listing among
+            the completed orders); until then it may still fill.
         error_code, error: the last IB error attached to the order (e.g. 201 and its rejection text).
+        warnings: every IB error message on the order ({"code", "message"}); on a working order they are notices
+            (10349 "Order TIF was set to DAY based on order preset", 399, 2109), not its end.
         fills: executions already received for it.
     """
 
@@ -80,13 +87,15 @@ class OrderOutcome:
     filled: float
     remaining: float
     avg_fill_price: float
+    ended: bool = False
     error_code: int = 0
     error: str = ""
+    warnings: list[dict] = field(default_factory=list)
     fills: list[ExecutionFill] = field(default_factory=list)
 
     @property
     def working(self) -> bool:
-        return self.status in WORKING_STATES or self.status == UNCONFIRMED
+        return not self.ended
 
     def to_dict(self) -> dict:
         """camelCase like the rest of the service's JSON."""
@@ -95,17 +104,38 @@ class OrderOutcome:
         return data
 
 
-def outcome(trade: Trade, status: str | None = None) -> OrderOutcome:
+def broker_status(trade: Trade) -> str:
+    """The order's status as IB last reported it in an orderStatus message.
+
+    ib_insync 0.9.86 marks an order Cancelled locally on any error for its orderId that is not in its short list of
+    warnings (wrapper.error), though IB keeps working orders after non-fatal ones such as 10349 (ib_async#191,
+    #217; ib_insync#328 for 404). Its trade log tells the two apart: an error's entry carries the error code, a
+    fill's entry repeats whatever status the order had, and the first entry (PendingSubmit) is ib_insync's own.
+    """
+    for entry in reversed(trade.log):
+        if not entry.errorCode and not entry.message.startswith("Fill") and entry.message != "Modify":
+            return entry.status
+    return "PendingSubmit"
+
+
+def outcome(trade: Trade, status: str | None = None, *, ended: bool | None = None,
+            filled: float | None = None) -> OrderOutcome:
+    """The plain outcome of `trade`: IB's own status and filled quantity (ib_insync's local cancel changes neither
+    of them but the status) unless given from IB's order lists; `ended` defaults to whether the status is an end."""
     errors = [entry for entry in trade.log if entry.errorCode]
     last_error = errors[-1] if errors else None
+    status = status or broker_status(trade)
+    filled = trade.orderStatus.filled if filled is None else filled
     return OrderOutcome(
         con_id=trade.contract.conId, local_symbol=trade.contract.localSymbol or trade.contract.symbol,
         action=trade.order.action, quantity=trade.order.totalQuantity, order_id=trade.order.orderId,
         client_id=trade.order.clientId, perm_id=trade.order.permId, order_ref=trade.order.orderRef,
         order_type=trade.order.orderType, limit_price=trade.order.lmtPrice if trade.order.orderType == "LMT" else None,
-        status=status or trade.orderStatus.status, filled=trade.orderStatus.filled,
-        remaining=trade.orderStatus.remaining, avg_fill_price=trade.orderStatus.avgFillPrice,
+        status=status, filled=filled, remaining=trade.order.totalQuantity - filled,
+        avg_fill_price=trade.orderStatus.avgFillPrice,
+        ended=status in ENDED_STATES if ended is None else ended,
         error_code=last_error.errorCode if last_error else 0, error=last_error.message if last_error else "",
+        warnings=[{"code": entry.errorCode, "message": entry.message} for entry in errors],
         fills=[execution_fill(f) for f in trade.fills])
 
 
@@ -151,7 +181,7 @@ class BrokerSnapshot:
 
     executions: list[BrokerExecution]
     open_orders: list[BrokerOrder]
-    completed: dict[int, str]
+    completed: dict[int, CompletedOrder]
     positions: list[BrokerPosition]
     account_values: list
 
@@ -190,9 +220,23 @@ def latest_positions(positions) -> list:
     return list(latest.values())
 
 
-def final_states(completed_trades) -> dict[int, str]:
-    """Final status of each completed order by permId."""
-    return {t.order.permId: t.orderStatus.status for t in completed_trades if t.order.permId}
+@dataclass(frozen=True)
+class CompletedOrder:
+    """An order IB lists among the day's completed orders: its final status and the quantity it filled."""
+
+    status: str
+    filled: float
+
+
+def completed_by_perm_id(completed_trades) -> dict[int, CompletedOrder]:
+    """Each completed order by permId (IB's completed orders carry no orderId)."""
+    return {t.order.permId: CompletedOrder(t.orderStatus.status, _filled_quantity(t.order))
+            for t in completed_trades if t.order.permId}
+
+
+def _filled_quantity(order) -> float:
+    value = _number(order.filledQuantity)
+    return value if value is not None else 0.0
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 
 from lib.broker.parsing import (BrokerSnapshot, account_summary, broker_execution, broker_orders, broker_position,
-                                fills, final_states, latest_positions, open_trades, portfolio)
+                                completed_by_perm_id, fills, latest_positions, open_trades, portfolio)
 from lib.gateway import ib_requests
 
 
@@ -16,7 +16,7 @@ async def broker_snapshot(ib) -> BrokerSnapshot:
     return BrokerSnapshot(
         executions=[broker_execution(f) for f in fill_list],
         open_orders=broker_orders(trades),
-        completed=final_states(completed),
+        completed=completed_by_perm_id(completed),
         positions=[broker_position(p) for p in latest_positions(positions)],
         account_values=list(ib.accountValues()))
 

@@ -16,7 +16,6 @@ from typing import Callable
 from ib_insync import IB, Contract, MarketOrder, Order
 
 from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
-from lib.broker.parsing import ENDED_UNFILLED
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
 from lib.trading.ledger import Ledger
@@ -174,14 +173,17 @@ def _ib_order(order: StrategyOrder, order_id: int, style: OrderStyle) -> Order:
 def _settle(ledger: Ledger, orders: list[StrategyOrder], outcomes, client_id: int, result: SendResult) -> None:
     for order, outcome in zip(orders, outcomes):
         received = sum(fill.shares for fill in outcome.fills)
-        # a final state with every execution in hand: the unfilled rest will never fill
-        done = outcome.status in ENDED_UNFILLED and received >= outcome.filled
+        # IB reported the end and every execution is in hand: the unfilled rest will never fill
+        done = outcome.ended and received >= outcome.filled
         changes = ledger.settle(client_id=client_id, order_id=outcome.order_id, perm_id=outcome.perm_id,
                                 status=outcome.status, fills=outcome.fills, done=done)
         report = outcome.to_dict()
         report["source"] = order.source
         report["holdingChanges"] = {s: q for s, q in changes.items() if q}
         result.reports.append(report)
-        if not outcome.working and outcome.status != "Filled":
+        if outcome.ended and outcome.status != "Filled":
             log.warning("order %s %s %s ended %s: %s", outcome.action, outcome.quantity, outcome.local_symbol,
                         outcome.status, outcome.error or "no reason given")
+        elif outcome.warnings:
+            log.warning("order %s %s %s is %s with IB's notices %s", outcome.action, outcome.quantity,
+                        outcome.local_symbol, outcome.status, [w["code"] for w in outcome.warnings])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from lib.broker.parsing import ENDED_UNFILLED, BrokerExecution, BrokerOrder, BrokerPosition, BrokerSnapshot
+from lib.broker.parsing import BrokerExecution, BrokerOrder, BrokerPosition, BrokerSnapshot, CompletedOrder
 from lib.broker.snapshots import broker_snapshot
 from lib.deadline import Deadline
 from lib.errors import ServiceError
@@ -50,11 +50,13 @@ def apply_executions(ledger: Ledger, executions: list[BrokerExecution], account:
     return {"executionsSeen": seen, "applied": applied, "unmatchedExecutions": unmatched}
 
 
-def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], final_status: dict[int, str],
+def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], completed: dict[int, CompletedOrder],
                           now: datetime) -> list[dict]:
-    """Remove records of orders that ended without filling the rest, or that never reached the broker.
+    """Remove the records of orders that ended, or that never reached the broker.
 
-    Run after `apply_executions`, so the filled part of an ended order is in the holdings before its record goes.
+    Run after `apply_executions`. An order IB lists among the day's completed orders goes once the quantity applied
+    equals the quantity IB says it filled (an execution still missing keeps it). A record without a permId that
+    IB does not list two minutes after it was recorded never reached IB.
     """
     working_perm_ids = {o.perm_id for o in open_orders if o.perm_id}
     working_ids = {(o.client_id, o.order_id) for o in open_orders}
@@ -63,12 +65,9 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], final_
         perm_id, key = order.get("permId", 0), (order["clientId"], order["orderId"])
         if (perm_id and perm_id in working_perm_ids) or key in working_ids:
             continue
-        status = final_status.get(perm_id) if perm_id else None
-        if status in ENDED_UNFILLED:
-            reason = f"ended {status}"
-        elif not perm_id and now - datetime.fromisoformat(order["placedAt"]) > NEVER_SENT_AFTER:
-            reason = "never reached the broker"
-        else:
+        reason = _finished(order, completed.get(perm_id) if perm_id else None,
+                           now - datetime.fromisoformat(order["placedAt"]) > NEVER_SENT_AFTER)
+        if reason is None:
             continue
         ledger.remove_order(order["clientId"], order["orderId"])
         removed.append({"orderId": order["orderId"], "clientId": order["clientId"], "permId": perm_id,
@@ -76,6 +75,16 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], final_
                         "unfilled": {s: order["source"][s] - order["allocated"].get(s, 0) for s in order["source"]},
                         "reason": reason})
     return removed
+
+
+def _finished(order: dict, done: CompletedOrder | None, old_enough: bool) -> str | None:
+    """Why an order record no longer listed as working can go, or None while it must stay."""
+    applied = abs(order.get("filled", sum(order.get("allocated", {}).values())))
+    if done is not None:
+        return f"ended {done.status}" if applied >= round(done.filled) else None
+    if not old_enough or order.get("permId"):
+        return None
+    return "never reached the broker"
 
 
 def catch_up(bridge, ledger: Ledger, account: str, now: datetime, timeout_s: float) -> tuple[BrokerSnapshot, dict]:

@@ -10,7 +10,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
 from lib.trading.ledger import Ledger
-from lib.trading.reconciliation import catch_up, ledger_differences
+from lib.trading.reconciliation import settled_differences
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ class EodCheckParams(OrderParams):
 
 class EodCheck(Intent):
     name = "eod-check"
-    description = ("ledger against broker and the orders still open; with config `enforceFlatEod: true` it runs "
-                   "`close-all`")
+    description = ("the day's last catch-up of the ledger (run it before the close), ledger against broker and the "
+                   "orders still open; with config `enforceFlatEod: true` it runs `close-all`")
     Params = EodCheckParams
     places_orders = True
     conflicts = "another run is trading the strategies it would close"
@@ -40,14 +40,17 @@ class EodCheck(Intent):
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
-        snapshot, _ = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
-        differences = ledger_differences(ledger, snapshot.positions, account)
+        # the day's last catch-up: IB reports executions and completed orders of the current day only, so fills
+        # not applied before the day ends can never be applied afterwards
+        settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
+        differences = settled.differences
         if differences:
             log.error("end of day: ledger and broker positions differ", extra={"fields": {"differences": differences}})
-        open_orders = [order.report() for order in snapshot.open_orders]
+        open_orders = [order.report() for order in settled.snapshot.open_orders]
         if open_orders:
             log.warning("end of day: %d order(s) still open", len(open_orders))
         result = {"ledgerBrokerDifferences": differences, "openOrders": open_orders,
+                  "applied": settled.report["applied"], "removedOrders": settled.report["removedOrders"],
                   "holdings": {s: {str(c): q for c, q in h.items()} for s, h in ledger.all_holdings().items()},
                   "enforceFlatEod": _enforce_flat(config), "closeAll": None}
         if result["enforceFlatEod"]:

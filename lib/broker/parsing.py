@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from ib_insync import Contract, Trade
 
@@ -177,13 +178,15 @@ class BrokerPosition:
 @dataclass(frozen=True)
 class BrokerSnapshot:
     """Executions, open orders, final states of completed orders (by permId), positions and account values of
-    every client of the account, copied out of ib_insync's live objects on the IB loop."""
+    every client of the account, copied out of ib_insync's live objects on the IB loop, and the gateway's clock
+    (IB's executions and completed orders cover its current day)."""
 
     executions: list[BrokerExecution]
     open_orders: list[BrokerOrder]
     completed: dict[int, CompletedOrder]
     positions: list[BrokerPosition]
     account_values: list
+    gateway_now: datetime | None = None
 
 
 def broker_orders(trades) -> list[BrokerOrder]:

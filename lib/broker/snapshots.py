@@ -10,10 +10,11 @@ from lib.gateway import ib_requests
 
 async def broker_snapshot(ib) -> BrokerSnapshot:
     """Everything reconciliation reads from IB: executions, open and completed orders, positions, account values."""
-    fill_list, trades, completed, positions = await asyncio.gather(
+    fill_list, trades, completed, positions, gateway_now = await asyncio.gather(
         ib_requests.executions(ib), ib_requests.all_open_orders(ib), ib_requests.completed_orders(ib),
-        ib_requests.positions(ib))
+        ib_requests.positions(ib), ib_requests.current_time(ib))
     return BrokerSnapshot(
+        gateway_now=gateway_now,
         executions=[broker_execution(f) for f in fill_list],
         open_orders=broker_orders(trades),
         completed=completed_by_perm_id(completed),

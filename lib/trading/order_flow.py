@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import Callable
 
 from ib_insync import IB, Contract, MarketOrder, Order
@@ -18,7 +20,9 @@ from ib_insync import IB, Contract, MarketOrder, Order
 from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
 from lib.deadline import Deadline
 from lib.errors import GatewayUnavailable, InvalidConfig
+from lib.gateway import ib_requests
 from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import trading_date
 from lib.trading.run_claims import RunClaim
 
 log = logging.getLogger(__name__)
@@ -116,14 +120,15 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
     """
     if not orders:
         return result
-    client_id, order_ids = bridge.call(
-        lambda ib: (ib.client.clientId, [ib.client.getReqId() for _ in orders]), timeout_s=deadline.remaining_s())
+    client_id, order_ids, gateway_now = bridge.run(partial(reserve_order_ids, count=len(orders)),
+                                                   timeout_s=deadline.remaining_s())
     placed_at = now()
     claim.expect_orders(len(orders))
     try:
         ledger.record_pending([
             {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,
              "quantity": order.quantity, "source": order.source, "placedAt": placed_at,
+             "tradingDay": trading_date(gateway_now).isoformat(),
              **({} if order.limit_price is None else {"limitPrice": order.limit_price}),
              **({"kind": "conversion"} if order.conversion else {})}
             for order, order_id in zip(orders, order_ids)])
@@ -144,6 +149,13 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
     result.sent = len(orders)
     _settle(ledger, orders, outcomes, client_id, result)
     return result
+
+
+async def reserve_order_ids(ib: IB, count: int) -> tuple[int, list[int], datetime]:
+    """This connection's clientId, `count` orderIds reserved on it, and the gateway's clock (the trading day the
+    orders belong to, as IB's day-long lists of executions and completed orders will)."""
+    client_id, order_ids = ib.client.clientId, [ib.client.getReqId() for _ in range(count)]
+    return client_id, order_ids, await ib_requests.current_time(ib)
 
 
 def _send(bridge, orders: list[StrategyOrder], order_ids: list[int], client_id: int, style: OrderStyle,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from lib.broker.parsing import BrokerExecution, BrokerOrder, BrokerPosition, BrokerSnapshot, CompletedOrder
@@ -13,6 +13,7 @@ from lib.broker.snapshots import broker_snapshot
 from lib.deadline import Deadline
 from lib.errors import ServiceError
 from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import trading_date
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +52,16 @@ def apply_executions(ledger: Ledger, executions: list[BrokerExecution], account:
 
 
 def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], completed: dict[int, CompletedOrder],
-                          now: datetime) -> list[dict]:
-    """Remove the records of orders that ended, or that never reached the broker.
+                          now: datetime, broker_day: date | None = None) -> list[dict]:
+    """Remove the records of orders that ended, never reached the broker, or that the broker no longer lists.
 
     Run after `apply_executions`. An order IB lists among the day's completed orders goes once the quantity applied
     equals the quantity IB says it filled (an execution still missing keeps it). A record without a permId that
-    IB does not list two minutes after it was recorded never reached IB.
+    IB does not list two minutes after it was recorded never reached IB. One that IB lists neither as working nor
+    as completed although it was placed on an earlier trading day than `broker_day` (the gateway's) ended before
+    the day IB's lists cover (IB reports executions and completed orders of the current day only): what it filled
+    since the last catch-up can no longer be applied, so its record goes with an ERROR and its unfilled part stops
+    counting as in flight; `eod-check` catches up before the close so that this stays the exception.
     """
     working_perm_ids = {o.perm_id for o in open_orders if o.perm_id}
     working_ids = {(o.client_id, o.order_id) for o in open_orders}
@@ -66,25 +71,44 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], comple
         if (perm_id and perm_id in working_perm_ids) or key in working_ids:
             continue
         reason = _finished(order, completed.get(perm_id) if perm_id else None,
-                           now - datetime.fromisoformat(order["placedAt"]) > NEVER_SENT_AFTER)
+                           now - datetime.fromisoformat(order["placedAt"]) > NEVER_SENT_AFTER,
+                           broker_day is not None and _placed_day(order) < broker_day)
         if reason is None:
             continue
         ledger.remove_order(order["clientId"], order["orderId"])
-        removed.append({"orderId": order["orderId"], "clientId": order["clientId"], "permId": perm_id,
-                        "conId": order["conId"],
-                        "unfilled": {s: order["source"][s] - order["allocated"].get(s, 0) for s in order["source"]},
-                        "reason": reason})
+        entry = {"orderId": order["orderId"], "clientId": order["clientId"], "permId": perm_id,
+                 "conId": order["conId"],
+                 "unfilled": {s: order["source"][s] - order["allocated"].get(s, 0) for s in order["source"]},
+                 "reason": reason}
+        if reason == EXPIRED:
+            log.error("order %s (permId %s) is no longer listed by IB: its record is removed and its unfilled part "
+                      "released; fills IB reported on an earlier day and never applied are not in the ledger",
+                      key, perm_id, extra={"fields": {"order": entry}})
+        removed.append(entry)
     return removed
 
 
-def _finished(order: dict, done: CompletedOrder | None, old_enough: bool) -> str | None:
+EXPIRED = "no longer listed by IB (ended on an earlier day)"
+
+
+def _finished(order: dict, done: CompletedOrder | None, old_enough: bool, earlier_day: bool) -> str | None:
     """Why an order record no longer listed as working can go, or None while it must stay."""
     applied = abs(order.get("filled", sum(order.get("allocated", {}).values())))
     if done is not None:
         return f"ended {done.status}" if applied >= round(done.filled) else None
-    if not old_enough or order.get("permId"):
-        return None
-    return "never reached the broker"
+    if earlier_day:
+        return EXPIRED
+    if old_enough and not order.get("permId"):
+        return "never reached the broker"
+    return None
+
+
+def _placed_day(order: dict) -> date:
+    """The gateway's trading day when the order was sent (records from before `tradingDay` was kept: the New York
+    day of `placedAt`)."""
+    if "tradingDay" in order:
+        return date.fromisoformat(order["tradingDay"])
+    return trading_date(datetime.fromisoformat(order["placedAt"]))
 
 
 def catch_up(bridge, ledger: Ledger, account: str, now: datetime, timeout_s: float) -> tuple[BrokerSnapshot, dict]:
@@ -94,7 +118,8 @@ def catch_up(bridge, ledger: Ledger, account: str, now: datetime, timeout_s: flo
     """
     snapshot = bridge.run(broker_snapshot, timeout_s=timeout_s)
     report = apply_executions(ledger, snapshot.executions, account)
-    report["removedOrders"] = clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, now)
+    broker_day = trading_date(snapshot.gateway_now) if snapshot.gateway_now else None
+    report["removedOrders"] = clear_finished_orders(ledger, snapshot.open_orders, snapshot.completed, now, broker_day)
     return snapshot, report
 
 

@@ -3,6 +3,7 @@ back, orders that may have left stay in flight (in-memory store; a bridge port s
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from ib_insync import Contract
@@ -12,7 +13,7 @@ from lib.errors import GatewayTimeout, GatewayUnavailable
 from lib.gateway.port import BridgePort
 from lib.store.memory import MemoryStore
 from lib.trading.ledger import Ledger
-from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
+from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, reserve_order_ids, send_recorded
 from lib.trading.run_claims import RunClaims
 from tests.support.clock import NOW
 
@@ -20,7 +21,7 @@ MNQ = Contract(conId=730283085, symbol="MNQ", secType="FUT", localSymbol="MNQZ6"
 
 
 class FailingSend(BridgePort):
-    """Reserves orderIds like a connection, then fails the send: before the IB loop took it (`started` False, as
+    """Reserves orderIds like a connection (the gateway's clock at NOW), then fails the send: before the IB loop took it (`started` False, as
     when the bridge is not ready or the deadline has passed), or after it began sending."""
 
     def __init__(self, error: Exception, started: bool):
@@ -35,9 +36,11 @@ class FailingSend(BridgePort):
         return {"connected": True, "ready": True, "lastError": None}
 
     def call(self, fn, timeout_s):
-        return 7, [41]
+        raise AssertionError("send_recorded reads nothing with call()")
 
     def run(self, coro_fn, timeout_s):
+        if isinstance(coro_fn, partial) and coro_fn.func is reserve_order_ids:
+            return 7, [41] * coro_fn.keywords["count"], NOW
         if self.started:
             with pytest.raises(Placed):
                 # the IB loop's part, up to its first placeOrder: it has opened the gate and is sending

@@ -12,17 +12,18 @@ from lib.broker.parsing import ExecutionFill
 log = logging.getLogger(__name__)
 
 
-def cumulative_split(source: Mapping[str, int], net: int, cumulative: int) -> dict[str, int]:
+def cumulative_split(source: Mapping[str, int], net: int, cumulative: int, *, beyond: bool = False) -> dict[str, int]:
     """Each strategy's part of the first `cumulative` units filled of an order of `net` units.
 
     Largest-remainder rule: every strategy gets floor(source[s] x cumulative / net) (signs taken as for a buy and
     mirrored for a sell); the units that flooring leaves over go one each to the largest fractional parts, ties in
     strategy-id order. The parts always sum to `cumulative` and equal `source` once the order is complete.
     Splitting the cumulative quantity, not each execution, keeps partial fills from drifting from the final split.
+    `beyond` lets `cumulative` exceed `net` (scaling a split up rather than filling an order).
     """
     if cumulative == 0:
         return {strategy: 0 for strategy in source}
-    if net == 0 or abs(cumulative) > abs(net) or (cumulative > 0) != (net > 0):
+    if net == 0 or (abs(cumulative) > abs(net) and not beyond) or (cumulative > 0) != (net > 0):
         raise ValueError(f"filled {cumulative} is outside the order's quantity {net}")
     sign = 1 if net > 0 else -1
     exact = {strategy: Fraction(source[strategy] * cumulative, abs(net)) for strategy in source}
@@ -182,7 +183,8 @@ class Ledger:
         return self.store.run_transaction(work)
 
     def apply(self, fill: ExecutionFill) -> dict[str, int] | None:
-        """Apply one execution to the holdings of its order's strategies, exactly once.
+        """Apply one execution to the holdings of its order's strategies, exactly once; a correction of an
+        applied execution changes them by the difference only.
 
         Returns each strategy's change, or None when the execution was applied before or belongs to no recorded
         order (reconciliation reports those).
@@ -191,9 +193,13 @@ class Ledger:
             if tx.get(self._mark(fill.exec_id)) is not None:
                 return None
             path, order = self._find_order(tx, fill)
-            if order is None:
+            if order is not None:
+                return self._apply_in(tx, path, order, [fill], done=False)
+            corrected = self._corrected(tx, fill)
+            if corrected is None:
+                log.warning("execution %s matches no recorded order", fill.exec_id)
                 return None
-            return self._apply_in(tx, path, order, [fill], done=False)
+            return self._apply_late_correction(tx, fill, corrected)
 
         return self.store.run_transaction(work)
 
@@ -201,6 +207,8 @@ class Ledger:
         """Reads marks and holdings, then writes; every read before the first write, as transactions require."""
         fresh = [fill for fill in sorted(fills, key=lambda f: (f.time, f.exec_id))
                  if tx.get(self._mark(fill.exec_id)) is None]
+        # the latest applied version of each execution a fresh one may correct, by execId without its last part
+        latest = {execution_base(fill.exec_id): self._corrected(tx, fill) for fill in fresh}
         source = order["source"]
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
         allocated = dict(order.get("allocated", {}))
@@ -208,25 +216,52 @@ class Ledger:
         changes = {strategy: 0 for strategy in source}
         marks = []
         for fill in fresh:
-            filled += fill.signed_shares
+            base = execution_base(fill.exec_id)
+            earlier = latest.get(base)
+            filled += fill.signed_shares - (_signed(earlier) if earlier else 0)
             after = cumulative_split(source, order["quantity"], filled)
             split = {strategy: after[strategy] - allocated.get(strategy, 0) for strategy in source}
             for strategy, delta in split.items():
                 changes[strategy] += delta
             allocated = after
-            marks.append((fill, split))
+            parts = {s: _parts(earlier).get(s, 0) + split[s] for s in split} if earlier else split
+            marks.append((fill, split, parts, earlier))
+            latest[base] = {"execId": fill.exec_id, "side": fill.side, "shares": fill.shares, "parts": parts}
         for strategy, delta in changes.items():
             if delta:
                 tx.set(self._holdings(strategy), _added(holdings[strategy], {order["conId"]: delta}))
-        for fill, split in marks:
-            tx.create(self._mark(fill.exec_id), {
-                "orderKey": path.rsplit("/", 1)[-1], "permId": order.get("permId", 0), "conId": fill.con_id,
-                "side": fill.side, "shares": fill.shares, "price": fill.price, "time": fill.time, "split": split})
+        for fill, split, parts, earlier in marks:
+            tx.create(self._mark(fill.exec_id), _mark_document(fill, path.rsplit("/", 1)[-1], order.get("permId", 0),
+                                                               split, parts, earlier))
         if done or filled == order["quantity"]:
             tx.delete(path)
         else:
             tx.set(path, {**order, "allocated": allocated, "filled": filled})
         return changes
+
+    def _corrected(self, tx, fill: ExecutionFill) -> dict | None:
+        """The latest applied execution that `fill` corrects: IB sends a correction as another execution whose
+        execId differs only after its last period (TWS API, Executions and Commissions), or None."""
+        base = execution_base(fill.exec_id)
+        if base == fill.exec_id:
+            return None
+        found = [doc.data | {"execId": doc.path.rsplit("/", 1)[-1]}
+                 for doc in tx.query(f"{self.root}/executions", where=[("execBase", "==", base)])]
+        found = [mark for mark in found if mark["execId"] != fill.exec_id]
+        return max(found, key=lambda mark: _version(mark["execId"]), default=None)
+
+    def _apply_late_correction(self, tx, fill: ExecutionFill, earlier: dict) -> dict[str, int]:
+        """A correction of an execution whose order record is gone: the strategies' parts of it are rescaled to
+        the corrected quantity (largest remainder), and each holding changes by its part's difference."""
+        parts = _rescaled(_parts(earlier), fill.signed_shares)
+        delta = {strategy: parts[strategy] - _parts(earlier).get(strategy, 0) for strategy in parts}
+        holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in delta}
+        for strategy, change in delta.items():
+            if change:
+                tx.set(self._holdings(strategy), _added(holdings[strategy], {fill.con_id: change}))
+        tx.create(self._mark(fill.exec_id), _mark_document(fill, earlier.get("orderKey", ""), fill.perm_id, delta,
+                                                           parts, earlier))
+        return delta
 
     def _find_order(self, tx, fill: ExecutionFill):
         # permId is IB's stable order key; orderId + conId + clientId and orderRef + conId are fallbacks for
@@ -241,7 +276,6 @@ class Ledger:
             found = tx.query(f"{self.root}/openOrders", where=where)
             if len(found) == 1:
                 return found[0].path, found[0].data
-        log.warning("execution %s matches no recorded order", fill.exec_id)
         return None, None
 
     def _mark(self, exec_id: str) -> str:
@@ -252,6 +286,45 @@ class Ledger:
 
     def _open_order(self, key: str) -> str:
         return f"{self.root}/openOrders/{key}"
+
+
+def execution_base(exec_id: str) -> str:
+    """An execId without its last part: the same for an execution and its corrections ("....01.01", "....01.02")."""
+    return exec_id.rsplit(".", 1)[0] if "." in exec_id else exec_id
+
+
+def _version(exec_id: str) -> int:
+    last = exec_id.rsplit(".", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+def _signed(mark: dict) -> int:
+    quantity = int(round(mark["shares"]))
+    return quantity if mark["side"] == "BOT" else -quantity
+
+
+def _parts(mark: dict) -> dict[str, int]:
+    """Each strategy's part of the execution a mark records (marks from before corrections kept `parts`: their
+    split is their parts)."""
+    return mark.get("parts", mark["split"])
+
+
+def _mark_document(fill: ExecutionFill, order_key: str, perm_id: int, split: dict, parts: dict,
+                   corrects: dict | None) -> dict:
+    """The applied mark of an execution: `split` is what it changed in each strategy's holdings, `parts` each
+    strategy's part of it (different for a correction, which changes holdings by the difference only)."""
+    return {"orderKey": order_key, "permId": perm_id, "conId": fill.con_id, "side": fill.side, "shares": fill.shares,
+            "price": fill.price, "time": fill.time, "split": split, "parts": parts,
+            "execBase": execution_base(fill.exec_id), **({"corrects": corrects["execId"]} if corrects else {})}
+
+
+def _rescaled(split: Mapping[str, int], total: int) -> dict[str, int]:
+    """`split` scaled to add up to `total` by the largest-remainder rule (`cumulative_split`, which scales beyond the
+    split's own sum here: a correction may report more than the execution it corrects)."""
+    whole = sum(split.values())
+    if not whole or (total > 0) != (whole > 0):
+        return {strategy: 0 for strategy in split}
+    return cumulative_split(split, whole, total, beyond=True)
 
 
 def _added(holdings: dict, deltas: dict[int, int]) -> dict:

@@ -109,3 +109,37 @@ def test_closing_a_position_removes_the_conid(ledger):
     ledger.record_pending([pending(8, -30, {"a": -20, "b": -10}, order_ref="run-2")])
     ledger.apply(fill("e2", 30, side="SLD", perm_id=901, order_id=8))
     assert ledger.holdings("a") == {} and ledger.holdings("b") == {}
+
+
+def test_a_correction_of_a_partial_fill_changes_holdings_by_the_difference():
+    ledger = Ledger(MemoryStore(), "paper")
+    ledger.record_pending([pending(7, 5, {"a": 5})])
+    ledger.settle(client_id=1, order_id=7, perm_id=900, status="Submitted", fills=[fill("e1.01", 2)], done=False)
+    # IB corrects the execution: 3 shares, not 2 (same execId up to the last period)
+    assert ledger.apply(fill("e1.02", 3)) == {"a": 1}
+    assert ledger.holdings("a") == {756733: 3}
+    [order] = ledger.open_orders()
+    assert order["filled"] == 3 and order["allocated"] == {"a": 3}
+    assert ledger.apply(fill("e1.02", 3)) is None      # exactly once, corrections too
+    ledger.apply(fill("e2.01", 2))
+    assert ledger.holdings("a") == {756733: 5} and ledger.open_orders() == []
+
+
+def test_a_correction_after_the_order_completed_rescales_its_split():
+    ledger = Ledger(MemoryStore(), "paper")
+    ledger.record_pending([pending(7, 4, {"a": 2, "b": 2})])
+    assert ledger.apply(fill("e1.01", 4)) == {"a": 2, "b": 2}
+    assert ledger.open_orders() == []
+    assert ledger.apply(fill("e1.02", 2)) == {"a": -1, "b": -1}
+    assert (ledger.holdings("a"), ledger.holdings("b")) == ({756733: 1}, {756733: 1})
+    assert ledger.apply(fill("e1.03", 3)) == {"a": 1, "b": 0}
+    assert ledger.store.get("positions/paper/executions/e1.03")["corrects"] == "e1.02"
+    assert (ledger.holdings("a"), ledger.holdings("b")) == ({756733: 2}, {756733: 1})
+
+
+def test_a_price_correction_changes_no_holdings():
+    ledger = Ledger(MemoryStore(), "paper")
+    ledger.record_pending([pending(7, 2, {"a": 2})])
+    ledger.apply(fill("e1.01", 2))
+    assert ledger.apply(fill("e1.02", 2)) == {"a": 0}
+    assert ledger.holdings("a") == {756733: 2}

@@ -1,20 +1,41 @@
-"""Property: after every reconciliation, the broker's positions equal the sum of the strategies' holdings, whatever
-sequence of allocations, partial fills, held orders, cancels and gateway restarts came before."""
+"""Property: whatever sequence of allocations (identical ones at the same moment on two workers included), partial
+fills, held orders, close-alls, IB's faults (the simulator's catalogue: order warnings, rejections after submit,
+connectivity loss, and any order fault it adds), gateway restarts and day boundaries came before, after every
+reconciliation
+
+- the ledger's holdings add up to the broker's positions, per contract;
+- no order of the person trading the same account with another clientId was cancelled or changed;
+- no run that answered `duplicate` placed an order, and of identical runs at the same moment at most one did;
+- no strategy's position crossed zero unless its target did.
+"""
 from __future__ import annotations
 
+import random
+import threading
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from ib_insync import LimitOrder, MarketOrder, Stock
 
-from tests.support.allocation import seed_for
+from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
+from strategies.dummy import WEIGHTS
 from tests.support.macd_series import crossover_closes, no_crossover_closes
 from tests.support.simulator_process import wait_until
 
 SPY_HISTORY = {"bullish": crossover_closes("bullish"), "bearish": crossover_closes("bearish"),
                "none": no_crossover_closes()}
+SEEDS = {w: [seed for seed in range(400) if random.Random(seed).choice(WEIGHTS) == w] for w in WEIGHTS}
+# the faults the machine knows how to arm (parameters each); kinds the simulator's catalogue lacks are left out
+ORDER_FAULTS = {"order-warning": [{"code": 10349}, {"code": 399}, {"code": 2109}], "order-reject": [{}],
+                "cancel-race": [{}], "execution-correction": [{}], "inactive-then-active": [{}],
+                "connectivity": [{"seconds": 1, "restore": "1102"}]}
+# trading days the clock may move on over the whole run (from Tuesday 2026-11-24, well before MNQZ6 rolls)
+MAX_DAYS = 3
 
 
 def ledger_totals(store) -> dict[int, int]:
@@ -25,73 +46,246 @@ def ledger_totals(store) -> dict[int, int]:
     return {con_id: q for con_id, q in totals.items() if q}
 
 
+def holdings(store) -> dict[tuple[str, int], int]:
+    return {(doc.path.rsplit("/", 1)[-1], int(c)): q for doc in store.query("positions/paper/holdings")
+            for c, q in doc.data.items()}
+
+
+def sign(quantity: int) -> int:
+    return (quantity > 0) - (quantity < 0)
+
+
 class LedgerMachine(RuleBasedStateMachine):
     env = None          # set by the test: a Trading environment shared by every example
-    manual = None       # an ib_insync client acting as a person at another terminal
+    person = None       # an ib_insync client acting as a person at another terminal, with its own clientId
+    fault_kinds: list[str] = []
+    person_orders: dict[int, dict] = {}     # permId -> what the person's order must stay
     steps: Counter = Counter()
+    # each (strategy, conId)'s holding at the last reconciliation, the sign of its last target, and the signs
+    # targeted since the last reconciliation: the signs its position may take
+    holdings_seen: dict[tuple[str, int], int] | None = None
+    standing: dict[tuple[str, int], int] = {}
+    targeted: dict[tuple[str, int], set[int]] = defaultdict(set)
 
-    @rule(weight=st.sampled_from([-1, 0, 1]), spy=st.sampled_from(sorted(SPY_HISTORY)),
-          pieces=st.integers(1, 3), held=st.booleans())
-    def allocate(self, weight, spy, pieces, held):
-        self.steps["allocate"] += 1
+    @initialize()
+    def start(self):
+        # examples share the account: what earlier examples targeted still holds for the orders they left
+        if LedgerMachine.holdings_seen is None:
+            LedgerMachine.holdings_seen = holdings(self.env.store)
+
+    # --- the service -----------------------------------------------------------------------------------
+
+    @rule(weight=st.sampled_from(WEIGHTS), seed_index=st.integers(0, 40), spy=st.sampled_from(sorted(SPY_HISTORY)),
+          pieces=st.integers(1, 3), held=st.booleans(), at_once=st.booleans())
+    def allocate(self, weight, seed_index, spy, pieces, held, at_once):
+        self.steps["allocate twice at once" if at_once else "allocate"] += 1
         t = self.env
         t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": SPY_HISTORY[spy]})
         t.simulator.admin("POST", "/partial-fills", {"pieces": pieces})
-        body = {"strategies": ["dummy", "spymacdvixy"], "strategyParams": {"dummy": {"seed": seed_for(weight)}},
-                "force": True}
+        body = {"strategies": ["dummy", "spymacdvixy"],
+                "strategyParams": {"dummy": {"seed": SEEDS[weight][seed_index]}}, "force": True}
         if held:
             now = datetime.fromisoformat(t.simulator.state()["clock"]["now"])
             body["orderProperties"] = {"goodAfterTime": (now + timedelta(seconds=60)).strftime("%Y%m%d-%H:%M:%S")}
-        status, result = t.post("allocation", body)
-        assert status == 200, result
-        assert result["status"] == "done", result
+        answers = self._at_once(body) if at_once else [t.post("allocation", body)]
+        done = []
+        for status, result in answers:
+            # 503 while IB's connectivity is lost; 409 while another run trades the same strategies
+            assert status in (200, 409, 503), result
+            if status == 200:
+                assert result["status"] in ("done", "duplicate"), result
+                if result["status"] == "done":
+                    done.append(result)
+        if at_once:
+            assert len(done) <= 1, answers
+        for result in done:
+            for strategy, plan in result["strategies"].items():
+                for con_id, target in (plan["targetPositions"] or {}).items():
+                    self._target((strategy, int(con_id)), sign(target))
+
+    def _target(self, key: tuple[str, int], target_sign: int) -> None:
+        LedgerMachine.standing[key] = target_sign
+        LedgerMachine.targeted[key].add(target_sign)
+
+    def _at_once(self, body: dict) -> list[tuple[int, dict]]:
+        start = threading.Barrier(2)
+
+        def send(_):
+            start.wait()
+            return self.env.post("allocation", body)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(send, range(2)))
+
+    @rule(only_dummy=st.booleans())
+    def close_all(self, only_dummy):
+        self.steps["close-all"] += 1
+        body = {"strategies": ["dummy"]} if only_dummy else {}
+        status, result = self.env.post("close-all", {**body, "force": True})
+        assert status in (200, 409, 503), result
+        if status == 200 and result["status"] == "done":
+            for trade in result["closingTrades"]:
+                for strategy in trade["source"]:
+                    self._target((strategy, trade["conId"]), 0)
 
     @rule()
     def release_held_orders(self):
         self.steps["release"] += 1
         self.env.simulator.admin("POST", "/clock/step", {"seconds": 120})
 
-    @rule()
-    def cancel_everything_by_hand(self):
-        self.steps["cancel"] += 1
-        self.manual.reqGlobalCancel()
-        wait_until(lambda: not [o for o in self.env.simulator.state()["open_orders"]], timeout_s=10,
-                   what="the global cancel", pump=self.manual.sleep)
+    # --- IB ---------------------------------------------------------------------------------------------
 
-    @rule()
+    @rule(event=st.sampled_from(["fault", "fault", "fault", "restart", "day boundary"]), data=st.data())
+    def ib_misbehaves(self, event, data):
+        """One of IB's misbehaviours: a fault of the simulator's catalogue armed for what comes next, a gateway
+        restart, or the end of the trading day."""
+        if event == "restart":
+            self.restart_gateway()
+        elif event == "day boundary":
+            self.next_trading_day()
+        elif self.fault_kinds:
+            kind = data.draw(st.sampled_from(self.fault_kinds))
+            parameters = data.draw(st.sampled_from(ORDER_FAULTS[kind]))
+            self.steps[f"fault {kind}"] += 1
+            self.env.simulator.admin("POST", "/faults", {"kind": kind, **parameters})
+
     def restart_gateway(self):
         self.steps["restart"] += 1
-        self.env.restart_simulator()
-        self.manual.disconnect()
-        self.manual.connect(self.env.simulator.host, self.env.simulator.port, clientId=self.manual.client.clientId,
-                            timeout=10)
+        t = self.env
+        ready_before = Counter(e["pid"] for e in t.service.log_entries() if e.get("event") == "gatewayReady")
+        t.simulator.restart()
+        t.service.poll(lambda: all(Counter(e["pid"] for e in t.service.log_entries()
+                                           if e.get("event") == "gatewayReady")[pid] > count
+                                   for pid, count in ready_before.items()), 30, "every worker to reconnect")
+        self.person.disconnect()
+        self.person.connect(t.simulator.host, t.simulator.port, clientId=self.person.client.clientId, timeout=10)
+
+    def next_trading_day(self):
+        """The day ends: held orders wake and fill, eod-check applies the day's fills, the clock passes the close
+        (DAY orders expire) and midnight (IB's executions and completed orders start over) to the same time of the
+        next trading day."""
+        self.steps["day boundary"] += 1
+        t = self.env
+        t.simulator.admin("POST", "/clock/step", {"seconds": 120})
+        self._settle_fills()
+        status, report = t.post("eod-check")
+        assert status == 200, report
+        # the clock is shared by every example; past MAX_DAYS the day ends without moving it on
+        if self.steps["day boundary"] <= MAX_DAYS:
+            now = datetime.fromisoformat(t.simulator.state()["clock"]["now"])
+            later = now + timedelta(days=1)
+            while not is_trading_day(trading_date(later), DEFAULT_CALENDAR):
+                later += timedelta(days=1)
+            t.simulator.admin("POST", "/clock/step", {"seconds": (later - now).total_seconds()})
+
+    # --- the person ---------------------------------------------------------------------------------------
+
+    @rule(trades=st.booleans(), symbol=st.sampled_from(["AAPL", "MSFT"]), action=st.sampled_from(["BUY", "SELL"]))
+    def person_acts(self, trades, symbol, action):
+        """The person at another terminal: a GTC order kept working, or a trade the service adopts."""
+        if trades:
+            self.person_trades_and_the_service_adopts_it()
+        else:
+            self.person_holds_a_gtc_order(symbol, action)
+
+    def person_holds_a_gtc_order(self, symbol, action):
+        """A limit far from the market that never fills: a take-profit or protective stop kept in TWS."""
+        self.steps["person's order"] += 1
+        [contract] = self.person.qualifyContracts(Stock(symbol, "SMART", "USD"))
+        price = 1.0 if action == "BUY" else 100_000.0
+        trade = self.person.placeOrder(contract, LimitOrder(action, 5, price, tif="GTC"))
+        wait_until(lambda: trade.order.permId, timeout_s=10, what="the person's order", pump=self.person.sleep)
+        # an order fault armed for the service's next order may hit the person's instead
+        if any(o["perm_id"] == trade.order.permId for o in self.env.simulator.state()["open_orders"]):
+            self.person_orders[trade.order.permId] = {"quantity": 5.0, "lmt_price": price, "action": action}
+
+    def person_trades_and_the_service_adopts_it(self):
+        self.steps["person's trade"] += 1
+        t = self.env
+        [vti] = self.person.qualifyContracts(Stock("VTI", "SMART", "USD"))
+        trade = self.person.placeOrder(vti, MarketOrder("BUY", 3))
+        # filled, or rejected by an order fault armed for the service's next order
+        wait_until(lambda: trade.order.permId and not any(o["perm_id"] == trade.order.permId
+                                                          for o in t.simulator.state()["open_orders"]),
+                   timeout_s=10, what="the person's trade", pump=self.person.sleep)
+        self._wait_ready()
+        wait_until(lambda: t.post("reconcile", {"adopt": True})[1].get("adopted", {}).get("VTI") == 3
+                   or ledger_totals(t.store).get(vti.conId) == t.broker_positions().get(vti.conId),
+                   timeout_s=20, what="the person's VTI to be adopted")
+
+    # --- the checks ---------------------------------------------------------------------------------------
 
     @rule()
     def reconcile(self):
         t = self.env
-        # let every order that may fill now finish filling (held ones wait, PreSubmitted, for the clock)
-        wait_until(lambda: not [o for o in t.simulator.state()["open_orders"] if o["status"] == "Submitted"],
-                   timeout_s=10, what="working orders to fill")
+        self._settle_fills()
         status, body = t.post("trade-reconciliation")
         assert status == 200, body
         broker = {con_id: int(q) for con_id, q in t.broker_positions().items()}
         assert ledger_totals(t.store) == broker
+        self._no_strategy_crossed_zero_without_its_target()
         self.steps["reconcile"] += 1
+
+    def _settle_fills(self):
+        """Every order that may fill now has filled (held ones wait, PreSubmitted, for the clock), and every worker
+        is connected again."""
+        t = self.env
+        person = {self.person.client.clientId}
+        wait_until(lambda: not [o for o in t.simulator.state()["open_orders"]
+                                if o["status"] == "Submitted" and o["client_id"] not in person],
+                   timeout_s=15, what="working orders to fill")
+        self._wait_ready()
+
+    def _wait_ready(self):
+        t = self.env
+        wait_until(lambda: all(t.service.request("GET", "/readyz", timeout_s=5)[0] == 200 for _ in range(4)),
+                   timeout_s=20, what="the workers to be ready")
+
+    def _no_strategy_crossed_zero_without_its_target(self):
+        now = holdings(self.env.store)
+        seen = LedgerMachine.holdings_seen
+        for key in set(now) | set(seen):
+            before, after = seen.get(key, 0), now.get(key, 0)
+            if before and after and sign(before) != sign(after):
+                assert sign(after) in LedgerMachine.targeted[key], (key, before, after, dict(LedgerMachine.targeted))
+        LedgerMachine.holdings_seen = now
+        LedgerMachine.targeted = defaultdict(set, {key: {s} for key, s in LedgerMachine.standing.items()})
+
+    @invariant()
+    def the_persons_orders_are_untouched(self):
+        working = {o["perm_id"]: o for o in self.env.simulator.state()["open_orders"]}
+        for perm_id, expected in self.person_orders.items():
+            assert perm_id in working, f"the person's order {perm_id} was cancelled"
+            order = working[perm_id]["request"]
+            assert {"quantity": order["total_quantity"], "lmt_price": order["lmt_price"],
+                    "action": order["action"]} == expected
+
+    @invariant()
+    def no_duplicate_run_placed_an_order(self):
+        t = self.env
+        refs = Counter(o["request"]["order_ref"] for o in t.broker_orders())
+        for doc in t.store.query("activity", where=[("intent", "==", "allocation")]):
+            if (doc.data.get("result") or {}).get("status") == "duplicate":
+                assert not refs[f"allocation-{doc.path.rsplit('/', 1)[-1]}"], doc.data
 
     @invariant()
     def ledger_never_holds_more_orders_than_it_placed(self):
         for record in self.env.open_order_records():
-            filled = sum(record["allocated"].values())
-            assert abs(filled) <= abs(record["quantity"])
+            assert abs(record.get("filled", sum(record["allocated"].values()))) <= abs(record["quantity"])
 
 
-def test_broker_positions_equal_ledger_holdings_after_every_reconciliation(trading, connect):
-    env = trading(workers=1, config={"retryCheckMinutes": 0},
-                  simulator_options={"fill_delay_ms": 3})
+@pytest.mark.timeout(600)
+def test_the_ledger_matches_the_broker_after_every_reconciliation(trading, connect):
+    env = trading(workers=2, simulator_options={"fill_delay_ms": 3})
+    catalogue = {kind["kind"] for kind in env.simulator.admin("GET", "/faults")["catalogue"]}
     LedgerMachine.env = env
-    LedgerMachine.manual = connect(env.simulator)
+    LedgerMachine.person = connect(env.simulator)
+    LedgerMachine.fault_kinds = sorted(catalogue & set(ORDER_FAULTS))
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=8, stateful_step_count=10, deadline=None, derandomize=True,
-        suppress_health_check=list(HealthCheck)))
-    print(f"steps run: {dict(LedgerMachine.steps)}")
-    assert set(LedgerMachine.steps) == {"allocate", "release", "cancel", "restart", "reconcile"}
+        max_examples=20, stateful_step_count=15, deadline=None, derandomize=True, database=None,
+        # the examples share one simulator and service: a failing one is reported as found, not shrunk
+        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck)))
+    print(f"fault kinds drawn from: {LedgerMachine.fault_kinds}; steps run: {dict(LedgerMachine.steps)}")
+    assert {"allocate", "allocate twice at once", "reconcile", "close-all", "restart", "day boundary",
+            "person's order", "person's trade"} <= set(LedgerMachine.steps)
+    assert any(step.startswith("fault ") for step in LedgerMachine.steps)

@@ -57,6 +57,20 @@ def test_cash_balancer_twice_at_the_same_moment_converts_once(trading, connect, 
     assert len(conversions) == 1
 
 
+def test_cash_balancer_reads_balances_as_they_are_now(trading, connect):
+    """IB pushes account values about every three minutes; a balance bought a moment ago is not among them yet."""
+    t = trading(workers=1, config={"cashBalanceThresholdInBaseCurrency": 1000},
+                simulator_options={"account_update_s": 180})
+    person = connect(t.simulator)
+    [eur_usd] = person.qualifyContracts(Forex("EURUSD"))
+    trade = person.placeOrder(eur_usd, MarketOrder("BUY", 20_500))
+    wait_until(lambda: trade.isDone(), timeout_s=10, what="the EUR purchase", pump=person.sleep)
+    status, dry = t.post("cash-balancer", {"dryRun": True})
+    assert status == 200, dry
+    assert dry["balances"]["EUR"] == 20_500
+    assert [(c["pair"], c["action"], c["quantity"]) for c in dry["conversions"]] == [("EUR.USD", "SELL", 20_000)]
+
+
 def test_close_all_twice_at_the_same_moment_closes_once(trading, tmp_path, request):
     t = trading(workers=1)
     second = second_service(t, tmp_path, request)

@@ -68,7 +68,8 @@ class Intent:
     Subclasses set `name`, `description` (what it does, for the OpenAPI document), `Params` (their parameter model:
     an OrderParams when `places_orders`), `places_orders`, `records_activity` and `conflicts` (when the intent
     answers 409, empty when never), and implement `execute`, which receives the validated parameters as a JSON-able
-    dict keyed by their wire names, without the run controls `timeoutSeconds` and `force`.
+    dict keyed by their wire names, without the run controls `timeoutSeconds` and `force`. A run that may place
+    orders executes under its duplicate-run claim, `self.claim`, which `send_recorded` counts its orders in.
 
     Parameters:
         bridge: the worker's IBBridge.

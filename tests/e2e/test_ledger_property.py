@@ -275,6 +275,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.timeout(600)
+# exchange_calendars (the trading days the clock moves to) trips a pandas deprecation
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_the_ledger_matches_the_broker_after_every_reconciliation(trading, connect):
     env = trading(workers=2, simulator_options={"fill_delay_ms": 3})
     catalogue = {kind["kind"] for kind in env.simulator.admin("GET", "/faults")["catalogue"]}

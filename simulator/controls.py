@@ -157,6 +157,8 @@ class Controls:
         fault = faults.arm(str(kind), **parameters)
         if fault.kind.name == "connectivity":
             self._gateway.connectivity.lose(fault.values["seconds"], fault.values["restore"])
+        elif fault.kind.name == "restart" and fault.kind.immediate(fault.values):
+            self._gateway.restart(fault.values["seconds"])
         return {"armed": fault.describe(faults.monotonic())}
 
     def list_faults(self) -> dict:

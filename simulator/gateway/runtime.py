@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Callable
 
 from simulator.engine.world import World
@@ -11,6 +12,8 @@ from simulator.gateway.fanout import Fanout, stream_quotes
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
 from simulator.gateway.watch import REFRESH_INTERVAL_S, watch
+
+log = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -46,6 +49,7 @@ class Gateway:
         self._delivered = 0
         self._match_handle: asyncio.TimerHandle | None = None
         self._watch_task: asyncio.Task | None = None
+        self._restart_task: asyncio.Task | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -59,7 +63,7 @@ class Gateway:
         self._watch_task = asyncio.create_task(watch(
             self.world.market, self._streaming_sessions, self._on_tick,
             refresh_interval_s=min(REFRESH_INTERVAL_S, self._account_update_s)))
-        if self.world.broker.open_orders(None):
+        if self.world.broker.has_work():
             self.schedule_match()
 
     async def stop_watching(self) -> None:
@@ -76,7 +80,27 @@ class Gateway:
 
     async def stop(self) -> None:
         """Close the server and every client connection."""
+        if self._restart_task is not None:
+            self._restart_task.cancel()
+            try:
+                await self._restart_task
+            except asyncio.CancelledError:
+                pass
         await self._server.stop()
+
+    def restart(self, seconds: float) -> None:
+        """IB Gateway's daily restart: drop every connection and refuse new ones for `seconds`, then listen on
+        the same port again (orders, positions and executions carry on). A restart under way is not restarted."""
+        if self._restart_task is not None and not self._restart_task.done():
+            return
+        self._restart_task = asyncio.create_task(self._restart(seconds))
+
+    async def _restart(self, seconds: float) -> None:
+        log.info("restarting: the API port refuses connections for %.1f s", seconds)
+        await self._server.pause()
+        await asyncio.sleep(seconds)
+        await self._server.resume()
+        log.info("restarted: accepting connections again")
 
     # --- sessions -----------------------------------------------------------------------------------
 
@@ -97,6 +121,12 @@ class Gateway:
     @property
     def connectivity_lost(self) -> bool:
         return self.connectivity.lost
+
+    def silence(self, client_id: int, order_id: int) -> None:
+        self._fanout.silence(client_id, order_id)
+
+    def commission_withheld(self, exec_id: str) -> bool:
+        return exec_id in self._fanout.withheld
 
     def _streaming_sessions(self) -> list[Session]:
         """Sessions that get quotes now: none while IB's servers are out of reach."""
@@ -128,7 +158,7 @@ class Gateway:
     # --- market changes -----------------------------------------------------------------------------
 
     def _on_tick(self) -> None:
-        if self.world.broker.open_orders(None):
+        if self.world.broker.has_work():
             self.schedule_match(0)
         now_s = asyncio.get_running_loop().time()
         due = now_s >= self._next_account_push_s
@@ -144,5 +174,5 @@ class Gateway:
         stream_quotes(self._streaming_sessions())
         self._fanout.refresh_accounts(account_values=False)
         self.save_state()
-        if self.world.broker.open_orders(None):
+        if self.world.broker.has_work():
             self.schedule_match(0)

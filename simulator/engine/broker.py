@@ -30,6 +30,8 @@ STATE_FORMAT = 1
 FIRST_ORDER_ID = 1
 # permIds look like IB's (nine-plus digits) and stay within a Java int, as TWS clients expect
 FIRST_PERM_ID = 1_100_000_001
+# step mode derives permIds from (clientId, orderId), above the sequential ones: base + client * span + order
+STEP_PERM_BASE, STEP_PERM_CLIENTS, STEP_PERM_SPAN = 1_500_000_000, 6000, 100_000
 DEFAULT_REJECT_TEXT = f"{REJECTED}Simulated rejection"
 # orders a person enters in TWS belong to clientId 0 and get negative order ids, as API clients see them
 MANUAL_CLIENT_ID = 0
@@ -52,6 +54,8 @@ class Broker(Matching, BrokerViews):
 
     Attributes:
         partial_fill_pieces: executions an order is split into, one per match() call (1 = whole fills).
+        deterministic: step mode: permIds come from (clientId, orderId) and matching takes orders in that order,
+            so what fills does not depend on the order in which concurrent clients' requests arrived.
     """
 
     def __init__(self, *, account: str, base_currency: str, cash: float, market, catalog, clock,
@@ -64,6 +68,7 @@ class Broker(Matching, BrokerViews):
         self.listeners = list(listeners or [])
         self.faults = faults if faults is not None else Faults()
         self.partial_fill_pieces = 1
+        self.deterministic = False
         self.ledger = Ledger({self.base_currency: float(cash)})
         self._orders: dict[tuple[int, int], OrderRecord] = {}
         self._executions: list[Execution] = []
@@ -90,9 +95,19 @@ class Broker(Matching, BrokerViews):
     def _use_order_id(self, client_id: int, order_id: int) -> None:
         self._next_ids[client_id] = max(self.next_valid_id(client_id), order_id + 1)
 
-    def _take_perm_id(self) -> int:
+    def _take_perm_id(self, client_id: int, order_id: int) -> int:
+        if self.deterministic:
+            return self._derived_perm_id(client_id, order_id)
         perm_id = self._next_perm_id
         self._next_perm_id += 1
+        return perm_id
+
+    def _derived_perm_id(self, client_id: int, order_id: int) -> int:
+        used = {record.perm_id for record in self._orders.values()}
+        perm_id = (STEP_PERM_BASE + (client_id % STEP_PERM_CLIENTS) * STEP_PERM_SPAN
+                   + order_id % STEP_PERM_SPAN)
+        while perm_id in used:
+            perm_id += 1
         return perm_id
 
     def _take_exec_id(self) -> str:
@@ -124,7 +139,7 @@ class Broker(Matching, BrokerViews):
                 self._emit(OrderRejected(existing, 103, "Duplicate order id"))
             return
         now = self.clock.now()
-        record = OrderRecord(client_id=client_id, order_id=order_id, perm_id=self._take_perm_id(),
+        record = OrderRecord(client_id=client_id, order_id=order_id, perm_id=self._take_perm_id(client_id, order_id),
                              contract=contract, request=request, remaining=request.total_quantity,
                              placed_at=now)
         self._orders[(client_id, order_id)] = record

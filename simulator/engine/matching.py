@@ -36,7 +36,10 @@ class Matching:
         """
         now = self.clock.now()
         work_left = self._send_due_corrections(now)
-        for record in [r for r in self._orders.values() if r.is_working]:
+        working = [r for r in self._orders.values() if r.is_working]
+        if self.deterministic:
+            working.sort(key=lambda r: (r.client_id, r.order_id))
+        for record in working:
             if not record.is_working or isinstance(record.contract, int):
                 continue
             if record.status == "PendingCancel":

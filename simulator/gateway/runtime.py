@@ -30,6 +30,7 @@ class Gateway:
     Attributes:
         latency_ms: delay added to every reply.
         connectivity: the link to IB's servers (lost and restored by the connectivity fault).
+        fill_mode: "auto" (orders match on timers as they arrive and as prices move) or "step" (only match_now).
     """
 
     def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None],
@@ -45,6 +46,7 @@ class Gateway:
         self._server = GatewayServer(self)
         self._fanout = Fanout(world, self._server, save_state)
         self.connectivity = Connectivity(self._server, self._fanout)
+        self.fill_mode = "auto"
         world.broker.listeners.append(self._fanout.on_broker_event)
         self._delivered = 0
         self._match_handle: asyncio.TimerHandle | None = None
@@ -141,9 +143,33 @@ class Gateway:
         finally:
             self._delivered = self._fanout.deliver()
 
+    def set_fill_mode(self, mode: str) -> None:
+        """"step": matching runs only through match_now() (the clock is frozen where it is, so that prices only
+        move with clock steps); "auto": on timers again. Raises ValueError for another mode."""
+        if mode not in ("auto", "step"):
+            raise ValueError(f"fill mode must be \"auto\" or \"step\", got {mode!r}")
+        self.fill_mode = mode
+        self.world.broker.deterministic = mode == "step"
+        if mode == "step":
+            self.world.clock.freeze()
+            if self._match_handle is not None:
+                self._match_handle.cancel()
+                self._match_handle = None
+        elif self.world.broker.has_work():
+            self.schedule_match(0)
+
+    def match_now(self, rounds: int = 1) -> int:
+        """Run `rounds` rounds of matching at once (one execution per order and round); returns the events sent."""
+        delivered = 0
+        for _ in range(rounds):
+            self.broker_call(self.world.broker.match)
+            delivered += self._delivered
+        return delivered
+
     def schedule_match(self, delay_ms: float | None = None) -> None:
-        """Run the broker's matching after `delay_ms` (default fill_delay_ms) unless a run is already due."""
-        if self._match_handle is not None:
+        """Run the broker's matching after `delay_ms` (default fill_delay_ms) unless a run is already due; in step
+        mode matching waits for match_now()."""
+        if self._match_handle is not None or self.fill_mode == "step":
             return
         delay_s = (self._fill_delay_ms if delay_ms is None else delay_ms) / 1000.0
         self._match_handle = asyncio.get_running_loop().call_later(delay_s, self._run_match)

@@ -189,7 +189,8 @@ def test_market_data_error_fails_one_symbols_market_data(sim, connect):
     [spy_ticker] = ib.reqTickers(spy)
     assert spy_ticker.last != spy_ticker.last     # nan: no tick came
     assert errors.codes() == [354]
-    assert errors.text(354) == "Requested market data is not subscribed.Delayed market data is available.SPY ARCA/TOP/ALL"
+    assert errors.text(354) == ("Requested market data is not subscribed.Delayed market data is available."
+                                "SPY ARCA/TOP/ALL")
     [again] = ib.reqTickers(spy)
     assert again.last > 0
 

@@ -18,6 +18,7 @@ from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, Precondit
 from lib.http import openapi
 from lib.http.request import MAX_BODY_BYTES, read_params
 from lib.services import Services
+from lib.store.port import Contention
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ STATUS_BY_ERROR = (
     (TradingDisabled, 403),
     (PreconditionFailed, 409),
     (GatewayUnavailable, 503),
+    (Contention, 503),
     (GatewayTimeout, 504),
 )
 
@@ -144,7 +146,8 @@ def _map_errors(app: Flask) -> None:
         for error_type, status in STATUS_BY_ERROR:
             if isinstance(exc, error_type):
                 log.warning("%s: %s", type(exc).__name__, exc)
-                return jsonify(_error_body(exc)), status
+                headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Contention) else {}
+                return jsonify(_error_body(exc)), status, headers
         log.exception("intent failed")
         return jsonify(_error_body(exc)), 500
 

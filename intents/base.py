@@ -122,14 +122,16 @@ class Intent:
         deadline = Deadline(request.timeout_seconds)
         force = isinstance(request, OrderParams) and request.force
         params = request.model_dump(mode="json", exclude=RUN_CONTROLS)
-        config = TradingConfig.load(self.store, self.settings.trading_mode)
-        if not (self.places_orders or self.records_activity):
-            return self.execute(params, config, deadline)
-        gated = False
-        if self.places_orders and self.may_place_orders(params, config):
-            self._check_trading_allowed(config)
-            gated = not force
-        return self._run_recorded(params, config, deadline, gated)
+        # active: the store's retries of contended transactions give up when the run's budget does
+        with deadline.active():
+            config = TradingConfig.load(self.store, self.settings.trading_mode)
+            if not (self.places_orders or self.records_activity):
+                return self.execute(params, config, deadline)
+            gated = False
+            if self.places_orders and self.may_place_orders(params, config):
+                self._check_trading_allowed(config)
+                gated = not force
+            return self._run_recorded(params, config, deadline, gated)
 
     def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         """Whether this run could send orders (a dry run, validated `dryRun: true`, cannot, so the kill switch lets

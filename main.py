@@ -1,4 +1,5 @@
-"""Flask app factory: routes `GET|POST /{intent}`, health probes, and the error -> HTTP status mapping."""
+"""Flask app factory: routes `GET|POST /{intent}`, health probes, the OpenAPI document, and the error -> HTTP
+status mapping."""
 from __future__ import annotations
 
 import logging
@@ -8,13 +9,16 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import Flask, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs
 from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, PreconditionFailed, TradingDisabled
+from lib.http import openapi
+from lib.http.request import MAX_BODY_BYTES, read_params
 from lib.services import Services
+from lib.store.port import Contention
 
 log = logging.getLogger(__name__)
 
@@ -23,25 +27,13 @@ STATUS_BY_ERROR = (
     (TradingDisabled, 403),
     (PreconditionFailed, 409),
     (GatewayUnavailable, 503),
+    (Contention, 503),
     (GatewayTimeout, 504),
 )
 
 
 def _error_body(exc: Exception) -> dict:
     return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def _params() -> dict:
-    """Query-string arguments overlaid with the JSON body; the body must be an object."""
-    params = request.args.to_dict()
-    if request.method == "POST" and request.get_data():
-        body = request.get_json(force=True, silent=True)
-        if body is None:
-            raise BadRequest("request body is not valid JSON")
-        if not isinstance(body, dict):
-            raise BadRequest(f"request body must be a JSON object, got {type(body).__name__}")
-        params.update(body)
-    return params
 
 
 def create_app(config: dict | None = None, *, services: Services | None = None, intents: dict | None = None) -> Flask:
@@ -54,6 +46,9 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
     """
     logs.configure()
     app = Flask(__name__)
+    # bodies past the limit are refused (413) before they are read; OPTIONS is answered like any other method not
+    # served (405 with Allow), so that every answer is JSON
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.config.update(config or {})
     app.json.sort_keys = False
     if services is None:
@@ -61,7 +56,9 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
     app.extensions["services"] = services
     _log_requests(app)
     _add_probes(app, services)
-    _add_intents(app, services, REGISTRY if intents is None else intents)
+    registry = REGISTRY if intents is None else intents
+    _add_intents(app, services, registry)
+    _add_openapi(app, services, registry)
     _map_errors(app)
     return app
 
@@ -110,8 +107,11 @@ def _add_intents(app: Flask, services: Services, registry: dict) -> None:
     def run_intent(intent: str):
         intent_class = registry.get(intent)
         if intent_class is None:
+            _refuse_other_methods(app, request.path)
             return jsonify(error=f"NotFound: unknown intent {intent!r}"), 404
-        params = _params()
+        params = read_params(request)
+        # a bad request is 400 at once, also while the gateway is away (it is validated again by the run)
+        intent_class.parse_params(params, datetime.now(timezone.utc))
         services.wait_ready()
         runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings)
         result = runner.run(params)
@@ -119,17 +119,35 @@ def _add_intents(app: Flask, services: Services, registry: dict) -> None:
         return jsonify(result)
 
 
+def _refuse_other_methods(app: Flask, path: str) -> None:
+    """A POST to a GET-only probe reaches the intent route; it is 405 for the probe, not an unknown intent."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule == path and not rule.arguments:
+            raise MethodNotAllowed(valid_methods=sorted(rule.methods))
+
+
+def _add_openapi(app: Flask, services: Services, registry: dict) -> None:
+    document = openapi.document(registry, version=services.settings.service_revision)
+
+    @app.get("/openapi.json")
+    def openapi_json():
+        return jsonify(document)
+
+
 def _map_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return jsonify(error=f"{type(exc).__name__}: {exc.description}"), exc.code
+        # keep the exception's own headers (405's Allow), not its HTML content type
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return jsonify(error=f"{type(exc).__name__}: {exc.description}"), exc.code, headers
 
     @app.errorhandler(Exception)
     def intent_error(exc: Exception):
         for error_type, status in STATUS_BY_ERROR:
             if isinstance(exc, error_type):
                 log.warning("%s: %s", type(exc).__name__, exc)
-                return jsonify(_error_body(exc)), status
+                headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Contention) else {}
+                return jsonify(_error_body(exc)), status, headers
         log.exception("intent failed")
         return jsonify(_error_body(exc)), 500
 

@@ -1,7 +1,6 @@
 """`allocation`: strategies' target weights sized against the account, netted per contract, placed and confirmed."""
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,18 +9,17 @@ from functools import partial
 from ib_insync import IB, Contract
 
 from intents.base import Intent
-from intents.params import as_bool, as_str_list
+from intents.allocation_params import AllocationParams
 from lib.broker import market_data
 from lib.broker.account import net_liquidation as account_net_liquidation
 from lib.broker.instruments import ByConId, bars_frame
 from lib.broker.parsing import ContractInfo
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, ServiceError
+from lib.errors import ServiceError
 from lib.gateway import ib_requests
 from lib.trading import start_of_day
 from lib.trading.ledger import Ledger
-from lib.trading.limit_prices import check_offset
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.trading.order_time import to_ib_utc
@@ -31,9 +29,6 @@ from strategies.base import Strategy, StrategyError, StrategyInputs
 from strategies.plan import PlannedOrder, StrategyPlan, net_orders, size, with_limit_prices
 
 log = logging.getLogger(__name__)
-
-ORDER_PROPERTIES = frozenset({"goodAfterTime", "outsideRth", "limitOffsetPercent"})
-
 
 @dataclass(frozen=True)
 class BrokerInputs:
@@ -60,53 +55,14 @@ class Priced:
 class Allocation(Intent):
     """`allocation`: run the listed strategies and place the netted orders.
 
-    Parameters: strategies (required list of strategy ids), dryRun (compute everything, place nothing),
-    orderProperties ({goodAfterTime: "today 15:55 America/New_York", outsideRth: bool, limitOffsetPercent: number
-    for limit orders instead of market orders}), strategyParams
-    ({strategy id: {its parameters}}, e.g. {"dummy": {"seed": 7}}).
+    Parameters: AllocationParams (strategies, dryRun, orderProperties, strategyParams).
     """
 
     name = "allocation"
-    params = frozenset({"strategies", "dryRun", "orderProperties", "strategyParams"})
+    description = "runs the listed strategies, sizes and nets their trades, places and confirms the orders"
+    Params = AllocationParams
     places_orders = True
-    timeout_s = 120.0
-
-    def validate(self, params: dict) -> dict:
-        params = super().validate(params)
-        if "strategies" not in params:
-            raise BadRequest("parameter 'strategies' is required: a non-empty list of strategy ids")
-        ids = as_str_list(params["strategies"], "strategies")
-        if not ids:
-            raise BadRequest("parameter 'strategies' must name at least one strategy")
-        if len(set(ids)) != len(ids):
-            raise BadRequest(f"parameter 'strategies' names a strategy twice: {ids}")
-        strategy_params = _json_object(params.get("strategyParams", {}), "strategyParams")
-        stray = sorted(set(strategy_params) - set(ids))
-        if stray:
-            raise BadRequest(f"strategyParams names strategies that are not run: {', '.join(stray)}")
-        strategy_params = {i: _json_object(p, f"strategyParams.{i}") for i, p in strategy_params.items()}
-        for strategy_id in ids:
-            get_strategy(strategy_id, strategy_params.get(strategy_id, {}))
-        return {"strategies": ids, "dryRun": as_bool(params.get("dryRun", False), "dryRun"),
-                "orderProperties": self._order_properties(params.get("orderProperties", {})),
-                "strategyParams": strategy_params}
-
-    def _order_properties(self, value) -> dict:
-        properties = _json_object(value, "orderProperties")
-        unknown = sorted(set(properties) - ORDER_PROPERTIES)
-        if unknown:
-            raise BadRequest(f"orderProperties does not accept {', '.join(unknown)} "
-                             f"(accepted: {', '.join(sorted(ORDER_PROPERTIES))})")
-        if "goodAfterTime" in properties:
-            to_ib_utc(properties["goodAfterTime"], self.clock())
-        if "outsideRth" in properties:
-            properties["outsideRth"] = as_bool(properties["outsideRth"], "orderProperties.outsideRth")
-        if "limitOffsetPercent" in properties:
-            try:
-                properties["limitOffsetPercent"] = check_offset(properties["limitOffsetPercent"])
-            except ValueError as exc:
-                raise BadRequest(f"orderProperties: {exc}") from None
-        return properties
+    conflicts = "another run is trading the same strategies"
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         overall = config.number("exposure.overall")
@@ -191,7 +147,7 @@ def decide(strategies: list[Strategy], plans: list[StrategyPlan], inputs: Broker
     knows, gets an error and trades nothing; the others go on.
     """
     overall = config.number("exposure.overall")
-    frames = {key: bars_frame(bars) for key, bars in inputs.bars.items()}
+    frames = {key: bars if isinstance(bars, Exception) else bars_frame(bars) for key, bars in inputs.bars.items()}
     contracts = {c.conId: ContractInfo.from_contract(c) for c in inputs.resolved.values()
                  if not isinstance(c, Exception)}
     for strategy, plan in zip(strategies, plans):
@@ -205,6 +161,10 @@ def decide(strategies: list[Strategy], plans: list[StrategyPlan], inputs: Broker
                     raise StrategyError(f"instrument {name}: {contract}")
                 named[name] = ContractInfo.from_contract(contract)
             bars = {name: frames.get((strategy.id, name), bars_frame([])) for name in requirements.histories}
+            failed = {name: frame for name, frame in bars.items() if isinstance(frame, Exception)}
+            if failed:
+                name, error = next(iter(failed.items()))
+                raise StrategyError(f"history {name}: {type(error).__name__}: {error}")
             strategy_inputs = StrategyInputs(contracts=named, bars=bars, holdings=plan.holdings)
             plan.signals = strategy.signals(strategy_inputs)
             plan.contract_ids = strategy.contract_ids(strategy_inputs)
@@ -290,17 +250,6 @@ async def fetch_prices(ib: IB, contracts: list[Contract], base: str, market_data
     prices = await market_data.prices(ib, contracts, market_data_type)
     fx = await market_data.fx_rates(ib, {c.currency for c in contracts}, base, market_data_type, today)
     return Priced(prices, fx)
-
-
-def _json_object(value, name: str) -> dict:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise BadRequest(f"parameter {name!r} must be a JSON object, got {value!r}") from None
-    if not isinstance(value, dict):
-        raise BadRequest(f"parameter {name!r} must be a JSON object, got {value!r}")
-    return dict(value)
 
 
 def _reportable(value):

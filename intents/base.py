@@ -1,24 +1,37 @@
-"""Intent base: parameter checks, time budget, kill switch and the activity record of order-capable runs."""
+"""Intent base: parameter models, time budget, kill switch and the activity record of order-capable runs."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Callable, ClassVar
+from typing import Annotated, Any, Callable, ClassVar
 
-from intents.params import as_bool, as_positive_number
+from pydantic import Field, ValidationError
+
 from lib.config import Settings, TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, TradingDisabled
+from lib.errors import TradingDisabled
 from lib.gateway import ib_requests
+from lib.params import Flag, NumberText, ParamsModel, bad_request
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_PARAM = "timeoutSeconds"
-FORCE_PARAM = "force"
+# a shorter budget can be used up waiting for IB's pacing (ib_insync's Client.MaxRequests: 45 messages per second,
+# so a burst waits for the next second, more than once in a run that reads in rounds): such a budget is refused (400)
+# rather than answered 504
+MIN_TIMEOUT_S = 5.0
 MAX_TIMEOUT_S = 3600.0
+# run controls, not part of what a run asks for: left out of its recorded parameters and signature
+RUN_CONTROLS = frozenset({"timeout_seconds", "force"})
+
+Seconds = Annotated[float, Field(ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S, allow_inf_nan=False,
+                                 description="time budget of the run in seconds; past it the answer is 504"),
+                    NumberText]
+DryRun = Annotated[Flag, Field(description="compute everything and report it, place nothing; allowed while the kill "
+                                           "switch (`tradingEnabled`) is off")]
 
 
 def utc_now() -> datetime:
@@ -31,11 +44,26 @@ def signature(revision: str, intent: str, params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class IntentParams(ParamsModel):
+    """What every intent accepts. A subclass adds the intent's parameters and sets its default time budget."""
+
+    timeout_seconds: Seconds = 30.0
+
+
+class OrderParams(IntentParams):
+    """What every intent that can place orders accepts."""
+
+    force: Flag = Field(False, description="run even when the exchange calendar (`marketCalendar`) has no session "
+                                           "today; without it such a run places nothing")
+
+
 class Intent:
     """One job of the service, run by `GET|POST /{name}`.
 
-    Subclasses set `name`, `params` (accepted parameter names), `places_orders` and `timeout_s`, and implement
-    `execute`. `validate` may be extended to coerce parameters; it raises BadRequest.
+    Subclasses set `name`, `description` (what it does, for the OpenAPI document), `Params` (their parameter model:
+    an OrderParams when `places_orders`), `places_orders`, `records_activity` and `conflicts` (when the intent
+    answers 409, empty when never), and implement `execute`, which receives the validated parameters as a JSON-able
+    dict keyed by their wire names, without the run controls `timeoutSeconds` and `force`.
 
     Parameters:
         bridge: the worker's IBBridge.
@@ -45,11 +73,20 @@ class Intent:
     """
 
     name: ClassVar[str]
-    params: ClassVar[frozenset[str]] = frozenset()
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[IntentParams]] = IntentParams
     places_orders: ClassVar[bool] = False
     # runs that change the ledger leave an activity document even when they cannot place orders
     records_activity: ClassVar[bool] = False
-    timeout_s: ClassVar[float] = 30.0
+    conflicts: ClassVar[str] = ""
+    # the default time budget in seconds, read from the model (the deployment files are checked against it)
+    timeout_s: ClassVar[float] = IntentParams.model_fields["timeout_seconds"].default
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.places_orders and not issubclass(cls.Params, OrderParams):
+            raise TypeError(f"{cls.__name__} places orders, so its Params must be an OrderParams (for `force`)")
+        cls.timeout_s = cls.Params.model_fields["timeout_seconds"].default
 
     def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now):
         self.bridge = bridge
@@ -60,35 +97,41 @@ class Intent:
         self.activity_id: str | None = None
         self.signature: str | None = None
 
-    def validate(self, params: dict) -> dict:
-        unknown = sorted(set(params) - self.params)
-        if unknown:
-            accepted = ", ".join(sorted(self.params)) or "none"
-            raise BadRequest(f"unknown parameter(s) for {self.name!r}: {', '.join(unknown)} (accepted: {accepted})")
-        return dict(params)
+    @classmethod
+    def parse_params(cls, raw_params: Mapping[str, Any], now: datetime) -> IntentParams:
+        """The request's parameters validated by the intent's model, as of `now` (for relative order times).
+
+        Raises:
+            BadRequest: unknown or invalid parameters, each named.
+        """
+        try:
+            return cls.Params.model_validate(raw_params, context={"now": now})
+        except ValidationError as exc:
+            raise bad_request(exc, repr(cls.name)) from None
+
+    def parse(self, raw_params: Mapping[str, Any]) -> IntentParams:
+        """`parse_params` as of this intent's clock."""
+        return self.parse_params(raw_params, self.clock())
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         raise NotImplementedError
 
-    def run(self, raw_params: dict) -> dict:
+    def run(self, raw_params: Mapping[str, Any]) -> dict:
         """Validate, check the kill switch, execute within the time budget; order-capable runs leave activity."""
-        raw_params = dict(raw_params)
-        force = False
-        if self.places_orders and FORCE_PARAM in raw_params:
-            force = as_bool(raw_params.pop(FORCE_PARAM), FORCE_PARAM)
-        budget_s = self.timeout_s
-        if TIMEOUT_PARAM in raw_params:
-            budget_s = as_positive_number(raw_params.pop(TIMEOUT_PARAM), TIMEOUT_PARAM, maximum=MAX_TIMEOUT_S)
-        deadline = Deadline(budget_s)
-        params = self.validate(raw_params)
-        config = TradingConfig.load(self.store, self.settings.trading_mode)
-        if not (self.places_orders or self.records_activity):
-            return self.execute(params, config, deadline)
-        gated = False
-        if self.places_orders and self.may_place_orders(params, config):
-            self._check_trading_allowed(config)
-            gated = not force
-        return self._run_recorded(params, config, deadline, gated)
+        request = self.parse(raw_params)
+        deadline = Deadline(request.timeout_seconds)
+        force = isinstance(request, OrderParams) and request.force
+        params = request.model_dump(mode="json", exclude=RUN_CONTROLS)
+        # active: the store's retries of contended transactions give up when the run's budget does
+        with deadline.active():
+            config = TradingConfig.load(self.store, self.settings.trading_mode)
+            if not (self.places_orders or self.records_activity):
+                return self.execute(params, config, deadline)
+            gated = False
+            if self.places_orders and self.may_place_orders(params, config):
+                self._check_trading_allowed(config)
+                gated = not force
+            return self._run_recorded(params, config, deadline, gated)
 
     def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         """Whether this run could send orders (a dry run, validated `dryRun: true`, cannot, so the kill switch lets
@@ -112,7 +155,7 @@ class Intent:
         log.info("%s skipped: %s has no session on %s", self.name, calendar, day)
         return {"status": "market closed", "gatewayTime": gateway_now.isoformat(),
                 "reason": f"{calendar} has no session on {day.strftime('%A %Y-%m-%d')}; nothing placed "
-                          f"(pass {FORCE_PARAM}: true to run anyway)"}
+                          "(pass force: true to run anyway)"}
 
     def _run_recorded(self, params: dict, config: TradingConfig, deadline: Deadline, gated: bool) -> dict:
         started = self.clock()

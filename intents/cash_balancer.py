@@ -6,8 +6,7 @@ import math
 
 from ib_insync import Forex, MarketOrder
 
-from intents.base import Intent
-from intents.params import as_bool
+from intents.base import DryRun, Intent, OrderParams, Seconds
 from lib.broker.account import cash_balances, exchange_rates, net_liquidation
 from lib.broker.instruments import fx_pair_for
 from lib.broker.orders import place_and_confirm
@@ -39,18 +38,20 @@ def conversion(currency: str, balance: float, base: str, rate_to_base: float) ->
             "currency": currency, "balance": balance, "valueInBase": round(balance * rate_to_base, 2)}
 
 
+class CashBalancerParams(OrderParams):
+    dry_run: DryRun = False
+    timeout_seconds: Seconds = 60.0
+
+
 class CashBalancer(Intent):
-    """Parameters: dryRun. Config: cashBalanceThresholdInBaseCurrency (a balance worth more than this, in either
-    direction, is converted)."""
+    """Parameters: CashBalancerParams. Config: cashBalanceThresholdInBaseCurrency (a balance worth more than this, in
+    either direction, is converted)."""
 
     name = "cash-balancer"
-    params = frozenset({"dryRun"})
+    description = ("converts each non-base cash balance worth more than `cashBalanceThresholdInBaseCurrency` with an "
+                   "FXCONV market order, rounded down to 1,000 units")
+    Params = CashBalancerParams
     places_orders = True
-    timeout_s = 60.0
-
-    def validate(self, params: dict) -> dict:
-        params = super().validate(params)
-        return {"dryRun": as_bool(params.get("dryRun", False), "dryRun")}
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         threshold = config.number("cashBalanceThresholdInBaseCurrency")

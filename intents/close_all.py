@@ -7,19 +7,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Callable
+from typing import Annotated, Callable
 
 from ib_insync import IB, Contract
+from pydantic import AfterValidator
 
-from intents.base import Intent
-from intents.params import as_bool, as_str_list
+from intents.base import DryRun, Intent, OrderParams, Seconds
 from lib.broker import market_data
 from lib.broker.instruments import ByConId
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest, ServiceError
+from lib.errors import ServiceError
 from lib.gateway import ib_requests
 from lib.gateway.port import BridgePort
+from lib.params import CommaList, StrategyName, absent, invalid
 from lib.store.port import DocumentStore
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
@@ -143,21 +144,31 @@ def _contracts(run: ClosingRun, con_ids: list[int], deadline: Deadline) -> dict[
     return contracts
 
 
+def _named(strategies: list[str]) -> list[str]:
+    if not strategies:
+        raise invalid("must name at least one strategy when given")
+    return strategies
+
+
+class CloseAllParams(OrderParams):
+    strategies: Annotated[list[StrategyName], CommaList, AfterValidator(_named)] = absent(
+        schema={"minItems": 1}, examples=[["dummy"]],
+        description="only the positions of these strategies (as the ledger names them); default: every strategy in "
+                    "the ledger")
+    dry_run: DryRun = False
+    timeout_seconds: Seconds = 120.0
+
+
 class CloseAll(Intent):
-    """Parameters: strategies (optional list of strategy ids; default all in the ledger), dryRun."""
+    """Parameters: CloseAllParams."""
 
     name = "close-all"
-    params = frozenset({"strategies", "dryRun"})
+    description = ("cancels the service's working orders and flattens every position the ledger holds, or only "
+                   "those of `strategies`; warns when ledger and broker disagree")
+    Params = CloseAllParams
     places_orders = True
-    timeout_s = 120.0
-
-    def validate(self, params: dict) -> dict:
-        params = super().validate(params)
-        strategies = as_str_list(params["strategies"], "strategies") if "strategies" in params else None
-        if strategies is not None and not strategies:
-            raise BadRequest("parameter 'strategies' must name at least one strategy when given")
-        return {"strategies": strategies, "dryRun": as_bool(params.get("dryRun", False), "dryRun")}
+    conflicts = "another run is trading the same strategies"
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id)
-        return close_strategies(run, config, deadline, params["strategies"], dry_run=params["dryRun"])
+        return close_strategies(run, config, deadline, params.get("strategies"), dry_run=params["dryRun"])

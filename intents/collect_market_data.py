@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import Intent
+from intents.base import Intent, IntentParams, Seconds
 from lib.broker import market_data
 from lib.broker.instruments import Forex, Future, HistoryRequest, Index, Instrument, Stock, bars_frame
 from lib.config import TradingConfig
@@ -30,6 +30,10 @@ def instrument_from_config(entry) -> Instrument:
         raise InvalidConfig("marketData.instruments", f"a valid {entry['kind']} ({exc})", entry) from None
 
 
+class CollectMarketDataParams(IntentParams):
+    timeout_seconds: Seconds = 120.0
+
+
 class CollectMarketData(Intent):
     """Config: marketData.instruments (see instrument_from_config), marketData.duration (default "10 D").
 
@@ -38,7 +42,9 @@ class CollectMarketData(Intent):
     """
 
     name = "collect-market-data"
-    timeout_s = 120.0
+    description = ("daily bars of `marketData.instruments` stored under `marketData/{conId}/daily/{date}`, each "
+                   "completed day once")
+    Params = CollectMarketDataParams
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         entries = config.require("marketData.instruments")
@@ -63,7 +69,12 @@ class CollectMarketData(Intent):
             if isinstance(contract, Exception):
                 report[str(instrument)] = {"error": f"{type(contract).__name__}: {contract}"}
                 continue
-            frame = bars_frame(bars_by_instrument[str(instrument)])
+            received = bars_by_instrument[str(instrument)]
+            if isinstance(received, Exception):
+                report[contract.localSymbol] = {"conId": contract.conId,
+                                                "error": f"{type(received).__name__}: {received}"}
+                continue
+            frame = bars_frame(received)
             bars = [row for row in frame.to_dict("records") if str(row["date"]) < today.isoformat()]
             written = self._store_bars(contract, bars)
             report[contract.localSymbol] = {"conId": contract.conId, "bars": len(bars), "written": written}

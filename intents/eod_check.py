@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import Intent
+from intents.base import Intent, OrderParams, Seconds
 from intents.close_all import ClosingRun, close_strategies
 from lib.config import TradingConfig
 from lib.deadline import Deadline
@@ -22,10 +22,17 @@ def _enforce_flat(config: TradingConfig) -> bool:
     return enforce
 
 
+class EodCheckParams(OrderParams):
+    timeout_seconds: Seconds = 120.0
+
+
 class EodCheck(Intent):
     name = "eod-check"
+    description = ("ledger against broker and the orders still open; with config `enforceFlatEod: true` it runs "
+                   "`close-all`")
+    Params = EodCheckParams
     places_orders = True
-    timeout_s = 120.0
+    conflicts = "another run is trading the strategies it would close"
 
     def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         return _enforce_flat(config)

@@ -4,14 +4,14 @@ explain adopted into a named strategy so manual trades stop showing as mismatche
 from __future__ import annotations
 
 import logging
-import re
 
-from intents.base import Intent
-from intents.params import as_bool
+from pydantic import Field
+
+from intents.base import Intent, IntentParams, Seconds
 from lib.broker.account import account_value, net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.errors import BadRequest
+from lib.params import Flag, StrategyName
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import catch_up, ledger_differences
 
@@ -20,21 +20,23 @@ log = logging.getLogger(__name__)
 DEFAULT_ADOPTER = "manual"
 
 
+class ReconcileParams(IntentParams):
+    adopt: Flag = Field(False, description="give the positions the ledger cannot explain to `strategy`, so manual "
+                                           "trades stop showing as differences")
+    strategy: StrategyName = Field(DEFAULT_ADOPTER, description="the strategy that adopts them (letters, digits, "
+                                                                "- or _)")
+    timeout_seconds: Seconds = 60.0
+
+
 class Reconcile(Intent):
-    """Parameters: adopt (bool; write unexplained positions to a strategy), strategy (the adopting strategy id,
-    default "manual")."""
+    """Parameters: ReconcileParams."""
 
     name = "reconcile"
-    params = frozenset({"adopt", "strategy"})
+    description = ("saves the broker's positions, open orders, NetLiquidation and AvailableFunds to "
+                   "`positions/{mode}` (field `latest_portfolio`); with `adopt: true`, positions the ledger cannot "
+                   "explain go to the strategy named by `strategy`")
+    Params = ReconcileParams
     records_activity = True
-    timeout_s = 60.0
-
-    def validate(self, params: dict) -> dict:
-        params = super().validate(params)
-        strategy = params.get("strategy", DEFAULT_ADOPTER)
-        if not isinstance(strategy, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", strategy):
-            raise BadRequest(f"parameter 'strategy' must be a strategy id (letters, digits, - or _), got {strategy!r}")
-        return {"adopt": as_bool(params.get("adopt", False), "adopt"), "strategy": strategy}
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import Intent
+from intents.base import Intent, IntentParams, Seconds
 from lib.broker.account import net_liquidation
 from lib.broker.parsing import broker_orders
 from lib.config import TradingConfig
@@ -22,12 +22,20 @@ async def _account_now(ib):
     return gateway_now, list(ib.accountValues()), broker_orders(await ib_requests.all_open_orders(ib))
 
 
+class RiskCheckParams(IntentParams):
+    timeout_seconds: Seconds = 30.0
+
+
 class RiskCheck(Intent):
     """Alerts (HTTP 200, `alertTriggered: true`, an ERROR log line) when NetLiquidation has fallen more than
     `maxDailyDrawdownPercent` below the start of day that the morning's `allocation` recorded."""
 
     name = "risk-check"
-    timeout_s = 30.0
+    description = ("NetLiquidation against the start of day the morning `allocation` recorded: `alertTriggered: "
+                   "true` and an ERROR log past `maxDailyDrawdownPercent` (still 200); lists the morning's orders "
+                   "still open")
+    Params = RiskCheckParams
+    conflicts = "no allocation recorded a start-of-day NetLiquidation today"
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         limit = config.number("maxDailyDrawdownPercent")

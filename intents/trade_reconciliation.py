@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import Intent
+from intents.base import Intent, IntentParams, Seconds
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.trading.ledger import Ledger
@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 SNAPSHOTS = 2
 
 
+class TradeReconciliationParams(IntentParams):
+    timeout_seconds: Seconds = 60.0
+
+
 class TradeReconciliation(Intent):
     """Apply new executions to holdings, clear finished orders, and check the ledger against the broker.
 
@@ -25,8 +29,10 @@ class TradeReconciliation(Intent):
     """
 
     name = "trade-reconciliation"
+    description = ("applies new executions to the strategies' holdings, clears finished orders, compares the ledger "
+                   "with broker positions (500 on a difference)")
+    Params = TradeReconciliationParams
     records_activity = True
-    timeout_s = 60.0
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -100,6 +101,62 @@ def load(environ: Mapping[str, str]) -> Settings:
         ready_wait_s=_float(environ, "IB_READY_WAIT_S", 2.0),
     )
 
+
+
+# Secret Manager's resource name of one version; `latest` is accepted but moves with every new version.
+SECRET_VERSION_PATTERN = re.compile(r"^projects/[^/]+/secrets/[^/]+/versions/[^/]+$")
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An IB login (username and password); both are masked in repr, so they never reach a log by accident."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={MASK!r}, password={MASK!r})"
+
+
+@dataclass(frozen=True)
+class CredentialSettings:
+    """Where the IB login comes from: one Secret Manager secret version, or Cloud Run's secret environment variables.
+
+    Parameters:
+        secret_version: `projects/P/secrets/S/versions/V` holding `{"username": ..., "password": ...}` as JSON.
+        environment: the login from IB_USERNAME / IB_PASSWORD (Cloud Run secret environment variables).
+        emulator_host: host:port of a Secret Manager server reached without TLS or credentials (tests only).
+    """
+
+    secret_version: str | None = None
+    environment: Credentials | None = None
+    emulator_host: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.secret_version is not None or self.environment is not None
+
+
+CREDENTIAL_ENVIRONMENT = ("IB_USERNAME", "IB_PASSWORD")
+
+
+def load_credential_settings(environ: Mapping[str, str]) -> CredentialSettings:
+    """Read where the IB login comes from; raises SettingsError when the environment names both or half of one."""
+    secret_version = environ.get("IB_CREDENTIALS_SECRET", "").strip() or None
+    username, password = (environ.get(name, "") for name in CREDENTIAL_ENVIRONMENT)
+    if bool(username) != bool(password):
+        raise SettingsError("IB_USERNAME and IB_PASSWORD must be set together")
+    if secret_version and username:
+        raise SettingsError("set IB_CREDENTIALS_SECRET or IB_USERNAME/IB_PASSWORD, not both")
+    if secret_version and not SECRET_VERSION_PATTERN.match(secret_version):
+        raise SettingsError(f"IB_CREDENTIALS_SECRET must look like projects/P/secrets/S/versions/V, "
+                            f"got {secret_version!r}")
+    return CredentialSettings(
+        secret_version=secret_version,
+        environment=Credentials(username, password) if username else None,
+        emulator_host=environ.get("SECRET_MANAGER_EMULATOR_HOST", "").strip() or None,
+    )
 
 _MISSING = object()
 

@@ -1,15 +1,27 @@
-"""Strategies by id: each turns market data into target weights."""
+"""Strategies by id: each turns market data into target weights.
+
+`StrategyId` and `StrategyParams` are the request types built from the registry: an id must name a registered
+strategy, and each strategy's parameters are checked by its own model.
+"""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, WithJsonSchema, create_model
 
 from lib.errors import BadRequest
+from lib.params import ParamsModel, absent, invalid
 from strategies.base import Strategy
 from strategies.dummy import Dummy
 from strategies.spymacdvixy import SpyMacdVixy
 
 REGISTRY: dict[str, type[Strategy]] = {"dummy": Dummy, "spymacdvixy": SpyMacdVixy}
+
+
+def _unknown(strategy_id: Any) -> str:
+    return f"unknown strategy {strategy_id!r} (known: {', '.join(sorted(REGISTRY))})"
 
 
 def get_strategy(strategy_id: str, params: Mapping[str, Any] | None = None) -> Strategy:
@@ -20,5 +32,21 @@ def get_strategy(strategy_id: str, params: Mapping[str, Any] | None = None) -> S
     """
     cls = REGISTRY.get(strategy_id) if isinstance(strategy_id, str) else None
     if cls is None:
-        raise BadRequest(f"unknown strategy {strategy_id!r} (known: {', '.join(sorted(REGISTRY))})")
+        raise BadRequest(_unknown(strategy_id))
     return cls(params)
+
+
+def _registered(strategy_id: str) -> str:
+    if strategy_id not in REGISTRY:
+        raise invalid(_unknown(strategy_id))
+    return strategy_id
+
+
+StrategyId = Annotated[str, AfterValidator(_registered), WithJsonSchema({"type": "string", "enum": list(REGISTRY)})]
+
+StrategyParams = create_model(
+    "StrategyParams", __base__=ParamsModel,
+    __doc__="Parameters by strategy id, each checked by that strategy's own model; only strategies that run.",
+    **{re.sub(r"\W", "_", strategy_id): (cls.Params, absent(alias=strategy_id,
+                                                           description=f"parameters of `{strategy_id}`"))
+       for strategy_id, cls in REGISTRY.items()})

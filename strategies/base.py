@@ -10,9 +10,12 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from pydantic import ValidationError
+
 from lib.broker.instruments import BAR_COLUMNS, HistoryRequest, Instrument
 from lib.broker.parsing import ContractInfo
-from lib.errors import BadRequest, ServiceError
+from lib.errors import ServiceError
+from lib.params import ParamsModel, bad_request
 
 __all__ = ["HistoryRequest", "Requirements", "Signals", "Strategy", "StrategyError", "StrategyInputs"]
 
@@ -100,30 +103,33 @@ class Signals:
         return cls(None, True, details)
 
 
+class NoParams(ParamsModel):
+    """This strategy takes no parameters."""
+
+
 class Strategy(ABC):
     """Turns market data into target weights without doing any I/O.
 
     Life of one run: `Strategy(params)` validates the request parameters; the caller fetches what
     `requirements(today)` lists, builds StrategyInputs, and calls `signals(inputs)`.
 
-    Subclasses set `id` and `accepted_params`, and may extend `validate_params`.
+    Subclasses set `id` and `Params` (their parameter model, which allocation's request model and the OpenAPI
+    document embed), and may extend `complete_params`.
     """
 
     id: ClassVar[str]
-    accepted_params: ClassVar[frozenset[str]] = frozenset()
+    Params: ClassVar[type[ParamsModel]] = NoParams
 
     def __init__(self, params: Mapping[str, Any] | None = None):
         """Raises BadRequest for unknown or invalid parameters."""
-        params = dict(params or {})
-        unknown = sorted(set(params) - self.accepted_params)
-        if unknown:
-            accepted = ", ".join(sorted(self.accepted_params)) or "none"
-            raise BadRequest(f"strategy {self.id!r} does not accept parameter(s) {', '.join(unknown)} "
-                             f"(accepted: {accepted})")
-        self.params = self.validate_params(params)
+        try:
+            given = self.Params.model_validate(dict(params or {}))
+        except ValidationError as exc:
+            raise bad_request(exc, f"strategy {self.id!r}") from None
+        self.params = self.complete_params(given.model_dump(mode="json"))
 
-    def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Check and coerce the parameters; raise BadRequest. The default accepts them as they are."""
+    def complete_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The validated parameters with what the request may leave open filled in; the default keeps them."""
         return params
 
     @abstractmethod

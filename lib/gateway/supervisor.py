@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CLIENT_ID_IN_USE = 326
+# IB's system messages about the gateway's own link to IB's servers, sent with reqId -1 while the API socket stays
+# open (TWS API message codes: interactivebrokers.github.io/tws-api/message_codes.html, "System Message Codes")
+CONNECTIVITY_LOST = 1100        # "Connectivity between IB and Trader Workstation has been lost."
+RESTORED_DATA_LOST = 1101       # "... has been restored - data lost." Market data subscriptions must be re-sent.
+RESTORED_DATA_MAINTAINED = 1102  # "... has been restored - data maintained."
 BACKOFF_JITTER = 0.1
 
 
@@ -266,8 +271,13 @@ class ConnectionSupervisor:
         def data_arrived():
             session.last_data_s = loop.time()
 
+        def system_message(req_id, code, text, contract):
+            if code in (CONNECTIVITY_LOST, RESTORED_DATA_LOST, RESTORED_DATA_MAINTAINED):
+                self._connectivity(session, code, text)
+
         session.ib.disconnectedEvent += ended
         session.ib.updateEvent += data_arrived
+        session.ib.errorEvent += system_message
         reconnects = self._sessions_started
         self._sessions_started += 1
         version = session.ib.client.serverVersion()
@@ -275,6 +285,25 @@ class ConnectionSupervisor:
         log.info("IB Gateway at %s:%s ready (clientId %s, server version %s)",
                  self.host, self.port, self._status.client_id, version,
                  extra={"fields": {"event": "gatewayReady", "clientId": self._status.client_id}})
+
+    def _connectivity(self, session: Session, code: int, text: str) -> None:
+        """IB Gateway lost (1100) or regained (1101, 1102) its link to IB: the socket is fine, trading is not.
+
+        While lost, the worker is not ready, so calls fail at once and order-capable intents answer 503 instead
+        of sending orders IB cannot route; the idle probe cannot prove otherwise, since the gateway itself still
+        answers reqCurrentTime.
+        """
+        if self.session is not session:
+            return
+        if code == CONNECTIVITY_LOST:
+            reason = f"IB Gateway lost its connection to IB ({code}: {text})"
+            log.warning(reason)
+            self._update(ready=False, last_error=reason)
+            return
+        if code == RESTORED_DATA_LOST:
+            _resubscribe_market_data(session.ib)
+        log.info("IB Gateway's connection to IB is back (%s: %s)", code, text)
+        self._update(ready=True, last_error=None)
 
     def _deactivate(self, session: Session, reason: str, *, expected: bool = False) -> None:
         session.end(reason)
@@ -310,7 +339,6 @@ class ConnectionSupervisor:
         return session.lost.result()
 
 
-
 def _raise_unless_connected(connecting: asyncio.Future, refusal: list[Exception], timeout_s: float) -> None:
     """A refused clientId wins over everything; then the connect attempt's own outcome, a refusal, or a timeout."""
     if refusal and isinstance(refusal[0], ClientIdInUse):
@@ -321,6 +349,13 @@ def _raise_unless_connected(connecting: asyncio.Future, refusal: list[Exception]
         raise refusal[0]
     else:
         raise TimeoutError(f"connect and initial sync did not finish within {timeout_s:g} s")
+
+
+def _resubscribe_market_data(ib: IB) -> None:
+    """After 1101 IB has dropped every streaming market-data subscription: send each one again under its reqId,
+    so the tickers ib_insync holds resume updating (generic tick lists are not kept by ib_insync: plain ticks)."""
+    for ticker, req_id in list(ib.wrapper.ticker2ReqId.get("mktData", {}).items()):
+        ib.client.reqMktData(req_id, ticker.contract, "", False, False, [])
 
 
 async def _cancel(task: asyncio.Future) -> None:

@@ -12,15 +12,6 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 MAX_OFFSET_PERCENT = 50.0
 
 
-def check_offset(value) -> float:
-    """A usable `limitOffsetPercent`, or ValueError saying what is accepted."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"limitOffsetPercent must be a number, got {value!r}")
-    if abs(value) > MAX_OFFSET_PERCENT:
-        raise ValueError(f"limitOffsetPercent must lie within ±{MAX_OFFSET_PERCENT:g}, got {value!r}")
-    return float(value)
-
-
 def limit_price(action: str, reference: float, offset_percent: float, min_tick: float) -> float:
     """The limit of a BUY or SELL `offset_percent` away from `reference`, on a multiple of `min_tick`.
 

@@ -1,7 +1,9 @@
 """Benchmark: warm `/summary` through gunicorn + the bridge against connect-per-request (the pre-bridge design).
 
-Prints p50/p99 latency and requests/s at concurrency 1 and 8, the ratio to the baseline, and the bridge's bare
-round-trip time. Everything runs against one local simulator. Run with `make bench`.
+The simulator delays every reply by LATENCY_MS, a real gateway's round trip. Prints p50/p99 latency and
+requests/s at concurrency 1, 8 and 32 for both designs, the ratios the design is judged by (concurrency 8 against
+1, the bridge against the baseline at 8, p99 against p50 at 8) with their targets, and the bridge's bare round
+trip. Everything runs against one local simulator. Run with `make bench`.
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from lib.store.sqlite import SqliteStore
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import SimulatorProcess
 
-REQUESTS = 200
-BASELINE_REQUESTS = 40
-CONCURRENCY = (1, 8)
+REQUESTS = 400
+BASELINE_REQUESTS = 80
+CONCURRENCY = (1, 8, 32)
 ROUND_TRIPS = 2000
+LATENCY_MS = 20
+TARGETS = {"c8_over_c1_rps": 5.0, "bridge_over_baseline_rps_c8": 1.0, "p99_over_p50_c8": 3.0}
 
 _baseline_client_ids = itertools.count(500)
 
@@ -81,6 +85,23 @@ def row(label: str, numbers: dict) -> str:
     return f"{label:<44} p50 {numbers['p50_ms']:8.2f} ms   p99 {numbers['p99_ms']:8.2f} ms   {numbers['rps']:8.1f} req/s"
 
 
+def ratios(warm: dict, cold: dict) -> dict:
+    return {"c8_over_c1_rps": warm[8]["rps"] / warm[1]["rps"],
+            "bridge_over_baseline_rps_c8": warm[8]["rps"] / cold[8]["rps"],
+            "p99_over_p50_c8": warm[8]["p99_ms"] / warm[8]["p50_ms"]}
+
+
+def report(warm: dict, cold: dict) -> None:
+    for concurrency in CONCURRENCY:
+        print(row(f"bridge, HTTP /summary, concurrency {concurrency}", warm[concurrency]))
+        print(row(f"connect per request, concurrency {concurrency}", cold[concurrency]))
+    for name, value in ratios(warm, cold).items():
+        target = TARGETS[name]
+        met = value <= target if name.startswith("p99") else value >= target
+        bound = "at most" if name.startswith("p99") else "at least"
+        print(f"{name:<32} {value:6.2f}   target {bound} {target:g}   {'met' if met else 'NOT MET'}")
+
+
 def main() -> None:
     with (tempfile.TemporaryDirectory() as scratch,
           SimulatorProcess(seed=3, log_path=Path(scratch) / "simulator.log") as simulator):
@@ -96,18 +117,14 @@ def main() -> None:
             service.wait_ready()
             for _ in range(20):
                 summary_over_http(service)
+            simulator.admin("POST", "/latency", {"ms": LATENCY_MS})
             print(f"/summary: gunicorn 2 workers x 8 threads, {REQUESTS} requests per run; baseline "
-                  f"{BASELINE_REQUESTS} requests per run, called directly (no HTTP)")
-            print("ib_insync paces each connection at IB's 45 requests/s and /summary makes 2 broker requests, so "
-                  "the bridge's throughput is bounded near 2 workers x 22 /s; each baseline request has a fresh, "
-                  "unpaced connection")
-            for concurrency in CONCURRENCY:
-                warm = measure(lambda: summary_over_http(service), REQUESTS, concurrency)
-                cold = measure(lambda: connect_per_request(simulator), BASELINE_REQUESTS, concurrency)
-                print(row(f"bridge, HTTP /summary, concurrency {concurrency}", warm))
-                print(row(f"connect per request, concurrency {concurrency}", cold))
-                print(f"{'':<44} p50 {cold['p50_ms'] / warm['p50_ms']:.1f}x faster, "
-                      f"{warm['rps'] / cold['rps']:.1f}x the throughput")
+                  f"{BASELINE_REQUESTS} requests per run, called directly (no HTTP); every simulator reply "
+                  f"{LATENCY_MS} ms late")
+            warm = {c: measure(lambda: summary_over_http(service), REQUESTS, c) for c in CONCURRENCY}
+            cold = {c: measure(lambda: connect_per_request(simulator), BASELINE_REQUESTS, c) for c in CONCURRENCY}
+            report(warm, cold)
+            simulator.admin("POST", "/latency", {"ms": 0})
             print(row("bridge round trip (call, no I/O)", bridge_round_trip(simulator)))
         finally:
             service.stop()

@@ -1,8 +1,10 @@
-"""The operational intents end to end: cash-balancer, risk-check, eod-check, collect-market-data."""
+"""The operational intents end to end: cash-balancer, risk-check, eod-check, collect-market-data (the last two, which
+close positions and write each day once, on Firestore too)."""
 from __future__ import annotations
 
 from ib_insync import Forex, MarketOrder
 
+from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.simulator_process import wait_until
 
@@ -76,6 +78,7 @@ def test_risk_check_fires_on_a_drawdown(trading):
     assert '"severity": "ERROR", "message": "daily drawdown' in t.service.log()
 
 
+@BOTH_BACKENDS
 def test_eod_check_reports_and_with_enforce_flat_closes_everything(trading):
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
@@ -100,6 +103,7 @@ def test_eod_check_reports_and_with_enforce_flat_closes_everything(trading):
     assert t.holdings("dummy") == {}
 
 
+@BOTH_BACKENDS
 def test_collect_market_data_stores_each_day_once(trading):
     instruments = [{"kind": "stock", "symbol": "SPY", "primary_exchange": "ARCA"}, {"kind": "forex", "pair": "EURUSD"}]
     t = trading(config={"marketData": {"instruments": instruments, "duration": "10 D"}})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from ib_insync import AccountValue, Future as IBFuture
+from ib_insync import AccountValue, Future as IBFuture, Stock as IBStock
+from ib_insync.wrapper import RequestError
 
 from intents.allocation import Allocation, BrokerInputs, Priced, fetch_inputs, fetch_prices
 from intents.close_all import CloseAll, closing_trades
@@ -23,6 +24,8 @@ from tests.support.fake_bridge import FakeBridge
 ACCOUNT = "DU1234567"
 MNQ = IBFuture(conId=730283085, symbol="MNQ", lastTradeDateOrContractMonth="20261218", exchange="CME",
                currency="USD", localSymbol="MNQZ6", multiplier="2")
+CONTRACTS = {"MNQ": MNQ, "SPY": IBStock(conId=756733, symbol="SPY", exchange="ARCA", currency="USD", localSymbol="SPY"),
+             "VIXY": IBStock(conId=319357119, symbol="VIXY", exchange="BATS", currency="USD", localSymbol="VIXY")}
 MNQ_PRICE = 20_000.0
 NET_LIQUIDATION = 1_000_000.0
 LONG_SEED, SHORT_SEED = 5, 1   # seeds under which dummy's weight is +1 and -1
@@ -31,17 +34,21 @@ LONG_SEED, SHORT_SEED = 5, 1   # seeds under which dummy's weight is +1 and -1
 class Broker:
     """The account as the fake bridge reports it: NetLiquidation, MNQ's contract and price, positions."""
 
-    def __init__(self, *, mnq_price: float | Exception = MNQ_PRICE, positions: dict[int, int] | None = None):
+    def __init__(self, *, mnq_price: float | Exception = MNQ_PRICE, positions: dict[int, int] | None = None,
+                 history_error: Exception | None = None):
         self.mnq_price = mnq_price
         self.positions = positions or {}
+        self.history_error = history_error
 
     def inputs(self, strategies, held) -> BrokerInputs:
         today = NOW.date()
         requirements = {s.id: s.requirements(today) for s in strategies}
-        resolved = {i: MNQ for r in requirements.values() for i in r.instruments.values()}
+        resolved = {i: CONTRACTS.get(getattr(i, "symbol", "MNQ"), MNQ)
+                    for r in requirements.values() for i in r.instruments.values()}
         resolved.update({ByConId(c): MNQ for c in held})
         values = [AccountValue(ACCOUNT, "NetLiquidation", str(NET_LIQUIDATION), "USD", "")]
-        return BrokerInputs(NOW, values, requirements, resolved, {MNQ.conId: 0.25}, {})
+        bars = {(s, name): self.history_error for s, r in requirements.items() for name in r.histories}
+        return BrokerInputs(NOW, values, requirements, resolved, {MNQ.conId: 0.25}, bars)
 
     def prices(self, contracts, base, market_data_type, today) -> Priced:
         return Priced({c.conId: self.mnq_price for c in contracts}, {"USD": 1.0})
@@ -94,6 +101,17 @@ def test_a_strategy_without_a_price_fails_alone(store):
                       strategies=["dummy"], strategyParams={"dummy": {"seed": SHORT_SEED}})
     assert result["errors"]["dummy"].startswith(f"no price for conId {MNQ.conId}")
     assert result["consolidatedTrades"] == [] and result["status"] == "dryRun"
+
+
+def test_a_refused_history_fails_only_the_strategy_that_needed_it(store):
+    pacing = RequestError(7, 162, "Historical Market Data Service error message:HMDS query returned no data")
+    result = allocate(store, Broker(history_error=pacing), strategies=["dummy", "spymacdvixy"],
+                      strategyParams={"dummy": {"seed": LONG_SEED}})
+    assert result["errors"] == {"spymacdvixy": "StrategyError: history SPY: RequestError: API error: 162: "
+                                               "Historical Market Data Service error message:HMDS query returned "
+                                               "no data"}
+    [trade] = result["consolidatedTrades"]
+    assert trade["source"] == {"dummy": 2}
 
 
 def test_an_order_above_max_order_notional_is_refused(store):

@@ -1,25 +1,38 @@
 """HTTP contract of main.create_app, with an in-memory store and a bridge stand-in (no IB involved)."""
+from typing import Any
+
 import pytest
 
-from intents.base import Intent, signature
+from intents.base import Intent, IntentParams, OrderParams, signature
+from lib import deadline
 from lib.config import Settings
+from lib.params import absent
 from lib.services import Services
 from lib.store.memory import MemoryStore
+from lib.store.port import Contention
 from main import create_app
 from tests.support.fake_bridge import FakeBridge
 
 
+class EchoParams(IntentParams):
+    x: Any = absent()
+
+
 class Echo(Intent):
     name = "echo"
-    params = frozenset({"x"})
+    Params = EchoParams
 
     def execute(self, params, config, deadline):
         return {"params": params}
 
 
+class TradeParams(OrderParams):
+    size: Any = absent()
+
+
 class Trade(Intent):
     name = "trade"
-    params = frozenset({"size"})
+    Params = TradeParams
     places_orders = True
 
     def execute(self, params, config, deadline):
@@ -39,7 +52,23 @@ class Slow(Intent):
         return self.bridge.run(never_answered, timeout_s=deadline.remaining_s())
 
 
-INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow)}
+class Contended(Intent):
+    name = "contended"
+    records_activity = True
+
+    def execute(self, params, config, run_deadline):
+        raise Contention("Firestore could not commit a transaction: still contended", retry_after_s=2)
+
+
+class Budget(Intent):
+    name = "budget"
+
+    def execute(self, params, config, run_deadline):
+        # the store learns the run's deadline from the context
+        return {"same": deadline.current() is run_deadline, "budget": deadline.current().budget_s}
+
+
+INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow, Contended, Budget)}
 
 
 @pytest.fixture
@@ -68,9 +97,15 @@ def test_result_carries_utc_timestamp_and_query_params(client):
     assert response.json["utcTimestamp"].endswith("+00:00")
 
 
-def test_json_body_overrides_query(client):
+def test_json_body_and_query_together_give_the_parameters(client):
+    assert client.post("/echo?x=1", json={}).json["params"] == {"x": "1"}
+    assert client.post("/echo", json={"x": [1, 2]}).json["params"] == {"x": [1, 2]}
+
+
+def test_a_parameter_in_both_query_and_body_is_refused(client):
     response = client.post("/echo?x=1", json={"x": [1, 2]})
-    assert response.json["params"] == {"x": [1, 2]}
+    assert response.status_code == 400
+    assert "parameter(s) x given both in the query string and in the body" in response.json["error"]
 
 
 def test_unknown_intent_is_404(client):
@@ -146,9 +181,26 @@ def test_live_mode_needs_a_live_config_document(store, bridge):
 
 
 def test_time_budget_exceeded_is_504(client):
-    response = client.post("/slow", json={"timeoutSeconds": 0.25})
+    response = client.post("/slow", json={"timeoutSeconds": 5})
     assert response.status_code == 504
-    assert response.json["error"].startswith("GatewayTimeout: gave up after 0.2")
+    prefix = "GatewayTimeout: gave up after "
+    assert response.json["error"].startswith(prefix)
+    assert 4.9 < float(response.json["error"][len(prefix):].split()[0]) <= 5
+
+
+def test_store_contention_is_503_with_retry_after_and_the_run_is_recorded_as_failed(client, store):
+    response = client.post("/contended")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.json["error"].startswith("Contention: Firestore could not commit")
+    [activity] = [doc.data for doc in store.query("activity")]
+    assert activity["status"] == "failed" and activity["exception"].startswith("Contention: ")
+
+
+def test_the_run_deadline_is_the_current_one_while_the_intent_runs(client):
+    response = client.post("/budget", json={"timeoutSeconds": 7})
+    assert response.json["same"] is True and response.json["budget"] == 7
+    assert deadline.current() is None
 
 
 def test_gateway_not_ready_is_503(store):
@@ -158,6 +210,14 @@ def test_gateway_not_ready_is_503(store):
     response = client.get("/echo")
     assert response.status_code == 503
     assert response.json["error"].startswith("GatewayUnavailable: ")
+
+
+def test_a_bad_request_is_400_even_while_the_gateway_is_away(store):
+    services = Services(Settings(ready_wait_s=0.01), store=store, bridge=FakeBridge(ready=False))
+    client = create_app({"TESTING": True}, services=services, intents=INTENTS).test_client()
+    response = client.get("/echo?y=1")
+    assert response.status_code == 400
+    assert "unknown parameter(s) for 'echo': y" in response.json["error"]
 
 
 def test_bridge_not_started_is_503(store):

@@ -1,6 +1,6 @@
 import pytest
 
-from lib.trading.limit_prices import check_offset, limit_price
+from lib.trading.limit_prices import limit_price
 
 
 @pytest.mark.parametrize("action, reference, offset, tick, expected", [
@@ -21,12 +21,6 @@ def test_limit_price_is_offset_and_on_the_tick(action, reference, offset, tick, 
 def test_a_limit_with_no_positive_price_on_the_tick_is_refused():
     with pytest.raises(ValueError, match="no positive price"):
         limit_price("BUY", 0.2, -50, 0.25)
-
-
-@pytest.mark.parametrize("bad", ["1", True, float("nan"), float("inf"), 50.5, -51, None])
-def test_offsets_outside_the_accepted_range_are_refused(bad):
-    with pytest.raises(ValueError, match="limitOffsetPercent"):
-        check_offset(bad)
 
 
 @pytest.mark.parametrize("action, reference, tick", [("HOLD", 1.0, 0.01), ("BUY", 0.0, 0.01), ("BUY", 1.0, 0.0)])

@@ -60,8 +60,8 @@ def test_unknown_strategy_is_a_bad_request_listing_the_known_ids(strategy_id):
 
 
 @pytest.mark.parametrize("strategy_id, params, message", [
-    ("spymacdvixy", {"seed": 1}, r"does not accept parameter\(s\) seed \(accepted: none\)"),
-    ("dummy", {"sed": 1}, r"does not accept parameter\(s\) sed \(accepted: seed\)"),
+    ("spymacdvixy", {"seed": 1}, r"unknown parameter\(s\) for strategy 'spymacdvixy': seed \(accepted: none\)"),
+    ("dummy", {"sed": 1}, r"unknown parameter\(s\) for strategy 'dummy': sed \(accepted: seed\)"),
     ("dummy", {"seed": 1.5}, "must be an integer"),
     ("dummy", {"seed": True}, "must be an integer"),
     ("dummy", {"seed": "abc"}, "must be an integer"),

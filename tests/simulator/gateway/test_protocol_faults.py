@@ -85,11 +85,13 @@ def test_order_reject_sends_201_then_inactive_with_the_perm_id(sim, app):
 
 
 def test_connectivity_loss_answers_the_clock_and_holds_contract_details_until_1102(sim, app):
-    sim.call("arm_fault", "connectivity", seconds=0.5)
-    app.wait_for(lambda e: e[0] == "error" and e[2] == 1100)
-    assert app.errors(-1)[-3:] == [(1100, "Connectivity between IB and Trader Workstation has been lost."),
-                                   (2103, "Market data farm connection is broken:usfarm"),
-                                   (2105, "HMDS data farm connection is broken:ushmds")]
+    # long enough that the requests below are sent before IB's servers come back, even on a busy machine
+    sim.call("arm_fault", "connectivity", seconds=2)
+    app.wait_for(lambda e: e[0] == "error" and e[2] == 2105)
+    errors = app.errors(-1)
+    lost = errors.index((1100, "Connectivity between IB and Trader Workstation has been lost."))
+    assert errors[lost + 1:lost + 3] == [(2103, "Market data farm connection is broken:usfarm"),
+                                         (2105, "HMDS data farm connection is broken:ushmds")]
     app.reqCurrentTime()
     app.wait_for(lambda e: e[0] == "currentTime")
     req_id = next(REQ_IDS)

@@ -1,0 +1,45 @@
+"""Single-flight broker reads through the bridge against the simulator: no stale replies, shared requests."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from ib_insync import LimitOrder, Stock
+
+from lib.errors import GatewayTimeout
+from lib.gateway import ib_requests
+
+CALL_TIMEOUT_S = 5
+LATENCY_MS = 400
+
+
+SPY = Stock(conId=756733, symbol="SPY", exchange="SMART", currency="USD")
+
+
+def test_a_read_that_timed_out_never_answers_the_next_one(simulator, bridge):
+    # Replies are computed when a request arrives and delivered LATENCY_MS later, as over a slow link: the first
+    # read's reply (no orders yet) is still on its way when the order is placed and the second read is sent.
+    simulator.call("set_latency", LATENCY_MS)
+    with pytest.raises(GatewayTimeout):
+        bridge.run(ib_requests.all_open_orders, timeout_s=LATENCY_MS / 1000 / 4)
+    order_id = bridge.call(lambda ib: ib.placeOrder(SPY, LimitOrder("BUY", 1, 1.00, tif="GTC")).order.orderId,
+                           timeout_s=CALL_TIMEOUT_S)
+
+    listed = bridge.run(ib_requests.all_open_orders, timeout_s=CALL_TIMEOUT_S)
+
+    assert order_id in {t.order.orderId for t in listed}
+
+
+def test_concurrent_callers_share_one_request_that_started_after_they_asked(simulator, bridge):
+    simulator.call("set_latency", LATENCY_MS)
+    bridge.run(ib_requests.all_open_orders, timeout_s=CALL_TIMEOUT_S)
+    before = bridge.call(lambda ib: ib_requests.flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).started,
+                         timeout_s=CALL_TIMEOUT_S)
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: bridge.run(ib_requests.all_open_orders, timeout_s=CALL_TIMEOUT_S),
+                                range(8)))
+
+    started = bridge.call(lambda ib: ib_requests.flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).started,
+                          timeout_s=CALL_TIMEOUT_S) - before
+    assert all(reply == [] for reply in replies)
+    # the first caller's request, and at most one more for everyone who asked while it was in flight
+    assert 1 <= started <= 2

@@ -15,7 +15,7 @@ from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs
 from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, PreconditionFailed, TradingDisabled
-from lib.http import openapi
+from lib.http import openapi, trigger
 from lib.http.request import MAX_BODY_BYTES, read_params
 from lib.services import Services
 from lib.store.port import Contention
@@ -113,7 +113,8 @@ def _add_intents(app: Flask, services: Services, registry: dict) -> None:
         # a bad request is 400 at once, also while the gateway is away (it is validated again by the run)
         intent_class.parse_params(params, datetime.now(timezone.utc))
         services.wait_ready()
-        runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings)
+        runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings,
+                              trigger=trigger.from_headers(request.headers))
         result = runner.run(params)
         result["utcTimestamp"] = datetime.now(timezone.utc).isoformat()
         return jsonify(result)

@@ -70,6 +70,8 @@ class Intent:
         store: the DocumentStore.
         settings: process Settings.
         clock: returns the current UTC datetime.
+        trigger: who started the run (`{"kind": "scheduler" | "manual", ...}`, read from the request by main.py),
+            kept in its activity document.
     """
 
     name: ClassVar[str]
@@ -88,11 +90,13 @@ class Intent:
             raise TypeError(f"{cls.__name__} places orders, so its Params must be an OrderParams (for `force`)")
         cls.timeout_s = cls.Params.model_fields["timeout_seconds"].default
 
-    def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now,
+                 trigger: Mapping[str, Any] | None = None):
         self.bridge = bridge
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.trigger = dict(trigger) if trigger else {"kind": "unknown"}
         # set for order-capable runs once their activity document exists
         self.activity_id: str | None = None
         self.signature: str | None = None
@@ -167,6 +171,7 @@ class Intent:
             "serviceRevision": self.settings.service_revision,
             "status": "running",
             "startedAt": started.isoformat(),
+            "trigger": self.trigger,
         }
         activity_id = self.store.add("activity", activity)
         self.activity_id = activity_id

@@ -9,6 +9,7 @@ from intents.close_all import ClosingRun, close_strategies
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
+from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import catch_up, ledger_differences
 
@@ -41,6 +42,9 @@ class EodCheck(Intent):
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
         snapshot, _ = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
+        net_liquidation_samples.record_from_account(self.store, self.settings.trading_mode, snapshot.account_values,
+                                                    account, at=self.clock().isoformat(), source=self.name,
+                                                    activity_id=self.activity_id)
         differences = ledger_differences(ledger, snapshot.positions, account)
         if differences:
             log.error("end of day: ledger and broker positions differ", extra={"fields": {"differences": differences}})

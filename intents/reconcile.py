@@ -12,6 +12,7 @@ from lib.broker.account import account_value, net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.params import Flag, StrategyName
+from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import catch_up, ledger_differences
 
@@ -45,6 +46,8 @@ class Reconcile(Intent):
         # executions still unapplied would otherwise look unexplained and be adopted twice
         snapshot, applied = catch_up(self.bridge, ledger, account, self.clock(), deadline.remaining_s())
         value, currency = net_liquidation(snapshot.account_values, account)
+        net_liquidation_samples.record(self.store, mode, net_liquidation_samples.Sample(
+            self.clock().isoformat(), value, currency, self.name, self.activity_id))
         portfolio = {
             "takenAt": self.clock().isoformat(),
             "currency": currency,

@@ -7,6 +7,7 @@ import logging
 from intents.base import Intent, IntentParams, Seconds
 from lib.config import TradingConfig
 from lib.deadline import Deadline
+from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import LedgerMismatch, catch_up, ledger_differences
 
@@ -48,6 +49,9 @@ class TradeReconciliation(Intent):
             if not differences:
                 break
         result["openOrders"] = len(ledger.open_orders())
+        net_liquidation_samples.record_from_account(self.store, self.settings.trading_mode, snapshot.account_values,
+                                                    account, at=self.clock().isoformat(), source=self.name,
+                                                    activity_id=self.activity_id)
         if differences:
             log.error("ledger and broker positions differ", extra={"fields": {"differences": differences}})
             raise LedgerMismatch(differences)

@@ -69,6 +69,9 @@ def test_risk_check_fires_on_a_drawdown(trading):
     assert status == 200, calm
     assert calm["alertTriggered"] is False and calm["drawdownPercent"] < 1
     assert calm["startOfDayNetLiquidation"] == 1_000_000
+    samples = [doc.data for doc in t.store.query("metrics/paper/netLiquidation", order_by=[("at", "ASCENDING")])]
+    assert [(s["source"], s["value"]) for s in samples] == [("allocation", result["netLiquidation"]["value"]),
+                                                            ("risk-check", calm["netLiquidation"])]
 
     # two MNQ contracts losing 3,000 points x 2 each: 12,000, 1.2 % of the account
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE - 3000})

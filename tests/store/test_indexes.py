@@ -18,6 +18,7 @@ from lib.broker.parsing import ExecutionFill
 from lib.store import port
 from lib.store.memory import MemoryStore
 from lib.store.port import build_query
+from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.run_claims import RunClaims, StrategyLocks
 from tests.support import REPO_ROOT
@@ -75,6 +76,7 @@ def run_every_service_query(store) -> None:
     ledger.in_flight_by_strategy()
     RunClaims(store, "paper", "allocation").claim("sig", "run-1", NOW, NOW - NOW)
     StrategyLocks(store, "paper").acquire(["a"], "run-1", NOW, NOW - NOW)
+    net_liquidation_samples.recent(store, "paper")
 
 
 def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_indexes_json(recorded):

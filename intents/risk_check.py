@@ -35,6 +35,8 @@ class RiskCheck(Intent):
                    "true` and an ERROR log past `maxDailyDrawdownPercent` (still 200); lists the morning's orders "
                    "still open")
     Params = RiskCheckParams
+    # a scheduled job: an operator looks for its runs (a 409 before the day's allocation too) in activity/
+    records_activity = True
     conflicts = "no allocation recorded a start-of-day NetLiquidation today"
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:

@@ -54,6 +54,8 @@ def test_risk_check_needs_the_morning_allocation(trading):
     status, body = t.post("risk-check")
     assert status == 409
     assert "the morning allocation did not run today" in body["error"]
+    [activity] = t.activity("risk-check")
+    assert activity["status"] == "failed" and activity["exception"] == body["error"]
 
 
 def test_risk_check_fires_on_a_drawdown(trading):
@@ -124,3 +126,4 @@ def test_collect_market_data_stores_each_day_once(trading):
     assert status == 200
     assert all(entry["written"] == 0 for entry in second["instruments"].values())
     assert len(t.store.query(f"marketData/{spy['conId']}/daily")) == spy["bars"]
+    assert [run["status"] for run in t.activity("collect-market-data")] == ["done", "done"]

@@ -11,6 +11,9 @@ from datetime import datetime, timezone
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from dashboard import openapi_paths as dashboard_openapi
+from dashboard.collect import Intents as DashboardIntents
+from dashboard.routes import blueprint as dashboard_blueprint
 from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs
@@ -58,6 +61,7 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
     _add_probes(app, services)
     registry = REGISTRY if intents is None else intents
     _add_intents(app, services, registry)
+    _add_dashboard(app, services, registry)
     _add_openapi(app, services, registry)
     _map_errors(app)
     return app
@@ -127,8 +131,17 @@ def _refuse_other_methods(app: Flask, path: str) -> None:
             raise MethodNotAllowed(valid_methods=sorted(rule.methods))
 
 
+def _add_dashboard(app: Flask, services: Services, registry: dict) -> None:
+    """`GET /dashboard` and its data: read-only, told only the intents' names."""
+    intents = DashboardIntents(
+        recorded=tuple(name for name, cls in registry.items() if cls.places_orders or cls.records_activity),
+        ordering=tuple(name for name, cls in registry.items() if cls.places_orders))
+    app.register_blueprint(dashboard_blueprint(services, intents))
+
+
 def _add_openapi(app: Flask, services: Services, registry: dict) -> None:
     document = openapi.document(registry, version=services.settings.service_revision)
+    dashboard_openapi.add_to(document)
 
     @app.get("/openapi.json")
     def openapi_json():

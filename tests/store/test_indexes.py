@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard import store_view
 from lib.broker.parsing import ExecutionFill
 from lib.store import port
 from lib.store.memory import MemoryStore
@@ -25,7 +26,7 @@ from tests.support import REPO_ROOT
 from tests.support.clock import NOW
 from tests.support.firestore_indexes import covers, declared, required_index
 
-SERVICE_PACKAGES = ("lib", "intents", "strategies")
+SERVICE_PACKAGES = ("lib", "intents", "strategies", "dashboard")
 
 
 def service_query_calls() -> set[tuple[str, int]]:
@@ -77,6 +78,7 @@ def run_every_service_query(store) -> None:
     RunClaims(store, "paper", "allocation").claim("sig", "run-1", NOW, NOW - NOW)
     StrategyLocks(store, "paper").acquire(["a"], "run-1", NOW, NOW - NOW)
     net_liquidation_samples.recent(store, "paper")
+    store_view.read(store, "paper")
 
 
 def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_indexes_json(recorded):

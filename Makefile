@@ -8,7 +8,7 @@ PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test lint-container bench readme smoke clean
+.PHONY: setup run test lint-container chromium bench readme smoke clean
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
@@ -31,7 +31,7 @@ run: $(PY_STAMP)
 		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
 
 # The tests marked `firestore` run on Google's Firestore emulator, which the test session starts itself.
-test: $(PY_STAMP) lint-container
+test: $(PY_STAMP) lint-container chromium
 	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
 	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
 	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
@@ -42,6 +42,16 @@ test: $(PY_STAMP) lint-container
 lint-container: $(PY_STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+# Debian's chromium for the dashboard's browser test (Playwright drives it and downloads no browser of its own);
+# installed with apt-get where it is missing and this runs as root, else the test says why it is skipped
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing and cannot be installed here (needs root and apt-get): the browser test is skipped" >&2; \
+		fi; }
 
 # README's intent, parameter, status and limit tables rewritten from GET /openapi.json
 readme: $(PY_STAMP)

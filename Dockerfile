@@ -62,7 +62,6 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY main.py gunicorn.conf.py ./
 COPY lib lib
 COPY intents intents
-COPY dashboard dashboard
 COPY strategies strategies
 # only the entrypoint of deploy/ runs in the container
 COPY deploy/__init__.py deploy/

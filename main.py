@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from dashboard import openapi_paths as dashboard_openapi
-from dashboard.collect import Intents as DashboardIntents
-from dashboard.routes import blueprint as dashboard_blueprint
+from lib.dashboard import openapi_paths as dashboard_openapi
+from lib.dashboard.collect import Intents as DashboardIntents
+from lib.dashboard.routes import blueprint as dashboard_blueprint
 from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import store_view
+from lib.dashboard import store_view
 from lib.broker.parsing import ExecutionFill
 from lib.store import port
 from lib.store.memory import MemoryStore
@@ -26,7 +26,7 @@ from tests.support import REPO_ROOT
 from tests.support.clock import NOW
 from tests.support.firestore_indexes import covers, declared, required_index
 
-SERVICE_PACKAGES = ("lib", "intents", "strategies", "dashboard")
+SERVICE_PACKAGES = ("lib", "intents", "strategies")
 
 
 def service_query_calls() -> set[tuple[str, int]]:

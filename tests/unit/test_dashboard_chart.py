@@ -1,7 +1,7 @@
 """The NetLiquidation chart's geometry: every sample and both marks inside the plot, round ticks, edge cases."""
 import pytest
 
-from dashboard import chart, model
+from lib.dashboard import chart, model
 
 
 def panel(values, *, start=None, limit=None, percent=5.0):

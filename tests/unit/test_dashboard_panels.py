@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from dashboard import panels
+from lib.dashboard import panels
 from lib.broker.account_view import PortfolioLine, WorkingOrder
 from lib.broker.parsing import BrokerPosition
 from lib.config import TradingConfig

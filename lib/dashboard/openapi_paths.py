@@ -2,8 +2,8 @@
 `/dashboard/data.json` taken from the models that answer it."""
 from __future__ import annotations
 
-from dashboard import model
-from dashboard.store_view import ACTIVITY_ID
+from lib.dashboard import model
+from lib.dashboard.store_view import ACTIVITY_ID
 
 _SCHEMAS = "#/components/schemas/"
 _PREFIX = "Dashboard"

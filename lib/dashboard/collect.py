@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from dashboard import model, panels, store_view
+from lib.dashboard import model, panels, store_view
 from lib.broker.account import net_liquidation
 from lib.broker.account_view import AccountView, account_view
 from lib.broker.parsing import BrokerPosition

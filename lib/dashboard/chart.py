@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from dashboard import model
+from lib.dashboard import model
 
 WIDTH, HEIGHT = 1000, 300
 LEFT, RIGHT, TOP, BOTTOM = 96, 24, 16, 32

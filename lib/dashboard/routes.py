@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, jsonify, render_template, url_for
 
-from dashboard import chart, store_view
-from dashboard.collect import Intents, collect
+from lib.dashboard import chart, store_view
+from lib.dashboard.collect import Intents, collect
 
 # nothing but this host's own stylesheet and icon; no script at all
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
-from dashboard import model
-from dashboard.store_view import ACTIVITY_ID
+from lib.dashboard import model
+from lib.dashboard.store_view import ACTIVITY_ID
 from lib.broker.account_view import PortfolioLine
 from lib.broker.account_view import WorkingOrder as BrokerWorkingOrder
 from lib.broker.parsing import BrokerPosition

@@ -3,28 +3,23 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
-NODE_STAMP := node_modules/.package-lock.json
 
 PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test lint-container bench readme smoke clean
+.PHONY: setup run test lint-container chromium bench readme smoke clean
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
 	-prune -o -type f -print | xargs awk 'FNR == 1 && /^\#!.*\/(env +)?(ba|da)?sh( |$$)/ { print FILENAME } { nextfile }')
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP)
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
-
-# The Firestore emulator (Node, gRPC) the store contract tests run against.
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
 
 run: $(PY_STAMP)
 	@mkdir -p var
@@ -35,7 +30,11 @@ run: $(PY_STAMP)
 	TRADING_MODE=paper IB_PORT=$(SIM_PORT) HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=2 \
 		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
 
-test: $(PY_STAMP) $(NODE_STAMP) lint-container
+# The tests marked `firestore` run on Google's Firestore emulator, which the test session starts itself.
+test: $(PY_STAMP) lint-container chromium
+	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
+	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
+	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
@@ -43,6 +42,16 @@ test: $(PY_STAMP) $(NODE_STAMP) lint-container
 lint-container: $(PY_STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+# Debian's chromium for the dashboard's browser test (Playwright drives it and downloads no browser of its own);
+# installed with apt-get where it is missing and this runs as root, else the test says why it is skipped
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing and cannot be installed here (needs root and apt-get): the browser test is skipped" >&2; \
+		fi; }
 
 # README's intent, parameter, status and limit tables rewritten from GET /openapi.json
 readme: $(PY_STAMP)
@@ -58,4 +67,4 @@ smoke: $(PY_STAMP)
 	$(PY) -m deploy.smoke "$(URL)"
 
 clean:
-	rm -rf $(VENV) node_modules var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache

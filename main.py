@@ -11,13 +11,17 @@ from datetime import datetime, timezone
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from lib.dashboard import openapi_paths as dashboard_openapi
+from lib.dashboard.collect import Intents as DashboardIntents
+from lib.dashboard.routes import blueprint as dashboard_blueprint
 from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs
 from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, PreconditionFailed, TradingDisabled
-from lib.http import openapi
+from lib.http import openapi, trigger
 from lib.http.request import MAX_BODY_BYTES, read_params
 from lib.services import Services
+from lib.store.port import Contention
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,7 @@ STATUS_BY_ERROR = (
     (TradingDisabled, 403),
     (PreconditionFailed, 409),
     (GatewayUnavailable, 503),
+    (Contention, 503),
     (GatewayTimeout, 504),
 )
 
@@ -56,6 +61,7 @@ def create_app(config: dict | None = None, *, services: Services | None = None, 
     _add_probes(app, services)
     registry = REGISTRY if intents is None else intents
     _add_intents(app, services, registry)
+    _add_dashboard(app, services, registry)
     _add_openapi(app, services, registry)
     _map_errors(app)
     return app
@@ -111,7 +117,8 @@ def _add_intents(app: Flask, services: Services, registry: dict) -> None:
         # a bad request is 400 at once, also while the gateway is away (it is validated again by the run)
         intent_class.parse_params(params, datetime.now(timezone.utc))
         services.wait_ready()
-        runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings)
+        runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings,
+                              trigger=trigger.from_headers(request.headers))
         result = runner.run(params)
         result["utcTimestamp"] = datetime.now(timezone.utc).isoformat()
         return jsonify(result)
@@ -124,8 +131,17 @@ def _refuse_other_methods(app: Flask, path: str) -> None:
             raise MethodNotAllowed(valid_methods=sorted(rule.methods))
 
 
+def _add_dashboard(app: Flask, services: Services, registry: dict) -> None:
+    """`GET /dashboard` and its data: read-only, told only the intents' names."""
+    intents = DashboardIntents(
+        recorded=tuple(name for name, cls in registry.items() if cls.places_orders or cls.records_activity),
+        ordering=tuple(name for name, cls in registry.items() if cls.places_orders))
+    app.register_blueprint(dashboard_blueprint(services, intents))
+
+
 def _add_openapi(app: Flask, services: Services, registry: dict) -> None:
     document = openapi.document(registry, version=services.settings.service_revision)
+    dashboard_openapi.add_to(document)
 
     @app.get("/openapi.json")
     def openapi_json():
@@ -144,7 +160,8 @@ def _map_errors(app: Flask) -> None:
         for error_type, status in STATUS_BY_ERROR:
             if isinstance(exc, error_type):
                 log.warning("%s: %s", type(exc).__name__, exc)
-                return jsonify(_error_body(exc)), status
+                headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Contention) else {}
+                return jsonify(_error_body(exc)), status, headers
         log.exception("intent failed")
         return jsonify(_error_body(exc)), 500
 

@@ -18,7 +18,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import ServiceError
 from lib.gateway import ib_requests
-from lib.trading import start_of_day
+from lib.trading import net_liquidation_samples, start_of_day
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
@@ -87,6 +87,8 @@ class Allocation(Intent):
                                  timeout_s=deadline.remaining_s())
         today = trading_date(inputs.gateway_now)
         net_liquidation, base = account_net_liquidation(inputs.account_values, config.get("account", ""))
+        net_liquidation_samples.record(self.store, self.settings.trading_mode, net_liquidation_samples.Sample(
+            self.clock().isoformat(), net_liquidation, base, self.name, self.activity_id))
         if not params["dryRun"]:
             start_of_day.record_once(self.store, self.settings.trading_mode, start_of_day.StartOfDay(
                 today, net_liquidation, base, self.clock().isoformat(), self.activity_id))

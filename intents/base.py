@@ -76,6 +76,8 @@ class Intent:
         store: the DocumentStore.
         settings: process Settings.
         clock: returns the current UTC datetime.
+        trigger: who started the run (`{"kind": "scheduler" | "manual", ...}`, read from the request by main.py),
+            kept in its activity document.
     """
 
     name: ClassVar[str]
@@ -94,11 +96,13 @@ class Intent:
             raise TypeError(f"{cls.__name__} places orders, so its Params must be an OrderParams (for `force`)")
         cls.timeout_s = cls.Params.model_fields["timeout_seconds"].default
 
-    def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, *, bridge, store, settings: Settings, clock: Callable[[], datetime] = utc_now,
+                 trigger: Mapping[str, Any] | None = None):
         self.bridge = bridge
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.trigger = dict(trigger) if trigger else {"kind": "unknown"}
         # set for recorded runs once their activity document exists; `claim` once a run that may place orders
         # holds its duplicate-run claim
         self.activity_id: str | None = None
@@ -130,14 +134,16 @@ class Intent:
         deadline = Deadline(request.timeout_seconds)
         force = isinstance(request, OrderParams) and request.force
         params = request.model_dump(mode="json", exclude=RUN_CONTROLS)
-        config = TradingConfig.load(self.store, self.settings.trading_mode)
-        if not (self.places_orders or self.records_activity):
-            return self.execute(params, config, deadline)
-        gated = False
-        if self.places_orders and self.may_place_orders(params, config):
-            self._check_trading_allowed(config)
-            gated = not force
-        return self._run_recorded(params, config, deadline, gated)
+        # active: the store's retries of contended transactions give up when the run's budget does
+        with deadline.active():
+            config = TradingConfig.load(self.store, self.settings.trading_mode)
+            if not (self.places_orders or self.records_activity):
+                return self.execute(params, config, deadline)
+            gated = False
+            if self.places_orders and self.may_place_orders(params, config):
+                self._check_trading_allowed(config)
+                gated = not force
+            return self._run_recorded(params, config, deadline, gated)
 
     def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         """Whether this run could send orders (a dry run, validated `dryRun: true`, cannot, so the kill switch lets
@@ -174,6 +180,7 @@ class Intent:
             "serviceRevision": self.settings.service_revision,
             "status": "running",
             "startedAt": started.isoformat(),
+            "trigger": self.trigger,
         }
         activity_id = self.store.add("activity", activity)
         self.activity_id = activity_id

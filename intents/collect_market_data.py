@@ -45,6 +45,8 @@ class CollectMarketData(Intent):
     description = ("daily bars of `marketData.instruments` stored under `marketData/{conId}/daily/{date}`, each "
                    "completed day once")
     Params = CollectMarketDataParams
+    # a scheduled job: an operator looks for its runs in activity/
+    records_activity = True
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         entries = config.require("marketData.instruments")

@@ -12,6 +12,7 @@ from lib.broker.account import account_value, net_liquidation
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.params import Flag, StrategyName
+from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import adopt_unexplained, settled_differences
 
@@ -47,6 +48,8 @@ class Reconcile(Intent):
         settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
         snapshot = settled.snapshot
         value, currency = net_liquidation(snapshot.account_values, account)
+        net_liquidation_samples.record(self.store, mode, net_liquidation_samples.Sample(
+            self.clock().isoformat(), value, currency, self.name, self.activity_id))
         portfolio = {
             "takenAt": self.clock().isoformat(),
             "currency": currency,

@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "York of the last session, so orders fill at any hour (make run uses it)")
     parser.add_argument("--fill-delay-ms", type=_delay_ms, default=5.0,
                         help="delay before an accepted order (or the next partial fill) fills (default 5)")
+    parser.add_argument("--fills", choices=["auto", "step"], default="auto",
+                        help="auto: orders fill on timers as they arrive and as prices move (default); step: only "
+                             "on POST /match and POST /clock/step, reproducibly, with the clock frozen")
     parser.add_argument("--max-messages-per-s", type=_rate, default=50.0,
                         help="messages a client may send per second before error 100, as IB (default 50; 0 = no "
                              "limit)")
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                              cash=args.cash, now=args.now, start_in_session=args.start_in_session,
                              fill_delay_ms=args.fill_delay_ms,
                              max_messages_per_s=args.max_messages_per_s, execution_days=args.execution_days,
-                             account_update_s=args.account_update_s)
+                             account_update_s=args.account_update_s, fills=args.fills)
     try:
         sim = Simulator(config)
     except (ValueError, KeyError) as exc:

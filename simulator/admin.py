@@ -63,6 +63,9 @@ FIELD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tif": (lambda v: v in ("DAY", "GTC"), "DAY or GTC"),
     "outside_rth": (lambda v: isinstance(v, bool), "true or false"),
     "perm_id": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer permId"),
+    "rounds": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000,
+               "an integer from 1 to 1000"),
+    "mode": (lambda v: v in ("auto", "step"), "\"auto\" or \"step\""),
 }
 
 
@@ -91,6 +94,10 @@ class Controls(Protocol):
     def place_manual_order(self, symbol: str | int, action: str, quantity: float, **terms) -> dict: ...
 
     def cancel_order(self, perm_id: int) -> dict: ...
+
+    def match(self, rounds: int = 1) -> dict: ...
+
+    def set_fill_mode(self, mode: str) -> dict: ...
 
     def arm_fault(self, kind: str, **parameters) -> dict: ...
 
@@ -125,6 +132,8 @@ ROUTES: dict[tuple[str, str], Route] = {(route.method, path): route for path, ro
                        lambda ctl, **f: ctl.pin_history(f["symbol"], f["closes"]))),
     ("/clock/step", Route("POST", ("seconds",), (), lambda ctl, **f: ctl.step_clock(f["seconds"]))),
     ("/partial-fills", Route("POST", ("pieces",), (), lambda ctl, **f: ctl.set_partial_fills(f["pieces"]))),
+    ("/match", Route("POST", (), ("rounds",), lambda ctl, **f: ctl.match(**f))),
+    ("/fills", Route("POST", ("mode",), (), lambda ctl, **f: ctl.set_fill_mode(f["mode"]))),
     ("/reject-next", Route("POST", (), ("code", "text"), lambda ctl, **f: ctl.reject_next_order(**f))),
     ("/latency", Route("POST", ("ms",), (), lambda ctl, **f: ctl.set_latency(f["ms"]))),
     ("/drop-connections", Route("POST", (), (), lambda ctl: ctl.drop_connections())),

@@ -35,6 +35,7 @@ class SimulatorConfig:
         max_messages_per_s: messages a client may send per second before IB's error 100 (0 = no limit).
         execution_days: days of executions and completed orders reported (TWS's Trade Log setting; 1 = today).
         account_update_s: interval of account value, portfolio and summary updates (IB: every three minutes).
+        fills: "auto" (orders fill on timers) or "step" (only on POST /match and /clock/step, reproducibly).
     """
 
     host: str = "127.0.0.1"
@@ -51,6 +52,7 @@ class SimulatorConfig:
     max_messages_per_s: float = 50.0
     execution_days: int = 1
     account_update_s: float = 180.0
+    fills: str = "auto"
 
 
 class Simulator:
@@ -82,6 +84,7 @@ class Simulator:
         """Load the state file if any, then serve the TWS API (and the admin API when configured)."""
         if self.config.state_path and load_state(self.world, self.config.state_path):
             log.info("loaded state from %s", self.config.state_path)
+        self.gateway.set_fill_mode(self.config.fills)
         self.port = await self.gateway.start(self.config.host, self.config.port)
         if self.config.admin_port is not None:
             self._admin_server = await start_admin_server(self.controls, self.config.host, self.config.admin_port)

@@ -97,7 +97,29 @@ class Controls:
         clock = self._world.clock
         clock.step(seconds)
         self._gateway.after_market_change()
-        return {"now": clock.now().isoformat(), "offset_s": clock.offset_s}
+        report = {"now": clock.now().isoformat(), "offset_s": clock.offset_s}
+        if self._gateway.fill_mode == "step":
+            report["matched"] = self.match()["executions"]
+        return report
+
+    def match(self, rounds: int = 1) -> dict:
+        """Run `rounds` rounds of matching now (one execution per working order and round); the executions made.
+
+        In step mode (`--fills step`, `set_fill_mode("step")`) this and step_clock are the only ways orders fill.
+        """
+        if isinstance(rounds, bool) or int(rounds) != rounds or not 1 <= int(rounds) <= 1000:
+            raise ValueError(f"rounds must be an integer from 1 to 1000, got {rounds!r}")
+        before = {e.exec_id for e in self._world.broker.executions()}
+        self._gateway.match_now(int(rounds))
+        made = [e for e in self._world.broker.executions() if e.exec_id not in before]
+        return {"executions": [{"exec_id": e.exec_id, "perm_id": e.perm_id, "client_id": e.client_id,
+                                "order_id": e.order_id, "shares": e.shares, "price": e.price} for e in made]}
+
+    def set_fill_mode(self, mode: str) -> dict:
+        """"step": orders fill only on match() and step_clock(), in an order that does not depend on how concurrent
+        clients' requests interleaved (the clock freezes where it is); "auto": fills on timers again."""
+        self._gateway.set_fill_mode(str(mode))
+        return {"fills": self._gateway.fill_mode, "clock_frozen": self._world.clock.frozen}
 
     def set_partial_fills(self, pieces: int) -> dict:
         if isinstance(pieces, bool) or int(pieces) != pieces or int(pieces) < 1:
@@ -157,6 +179,8 @@ class Controls:
         fault = faults.arm(str(kind), **parameters)
         if fault.kind.name == "connectivity":
             self._gateway.connectivity.lose(fault.values["seconds"], fault.values["restore"])
+        elif fault.kind.name == "restart" and fault.kind.immediate(fault.values):
+            self._gateway.restart(fault.values["seconds"])
         return {"armed": fault.describe(faults.monotonic())}
 
     def list_faults(self) -> dict:
@@ -186,6 +210,7 @@ class Controls:
             "sessions": [{"client_id": s.client_id, "peer": s.peer, "server_version": s.server_version}
                          for s in self._gateway.sessions()],
             "settings": {"seed": self._seed, "latency_ms": self._gateway.latency_ms,
+                         "fills": self._gateway.fill_mode,
                          "fill_delay_ms": self._fill_delay_ms,
                          "partial_fill_pieces": broker.partial_fill_pieces,
                          "state_path": self._state_path},

@@ -26,7 +26,9 @@ ERRORS = {
     "413": f"the request body is larger than {MAX_BODY_BYTES} bytes",
     "415": f"the request body is not {JSON_MEDIA_TYPE} in UTF-8",
     "500": "the intent failed: `{\"error\": \"ExceptionClass: message\"}`, never a stack trace",
-    "503": "IB Gateway is not connected (after a short grace period for a reconnect in progress)",
+    "503": ("IB Gateway is not connected (after a short grace period for a reconnect in progress), or a store "
+            "transaction was still contended when the time budget ran out (with `Retry-After` in seconds; nothing "
+            "of that transaction was written)"),
     "504": "the run exceeded its time budget (`timeoutSeconds`)",
 }
 

@@ -26,6 +26,14 @@ _INT64 = (-(2**63), 2**63 - 1)
 # Backquotes quote field names in Firestore's field-path syntax and double quotes in SQLite's JSON paths.
 _FIELD_NAME_FORBIDDEN = ("`", '"')
 
+# Firestore's limits (https://cloud.google.com/firestore/quotas), checked by every adapter so that what works on
+# SQLite works on Firestore, and so that the error names the document instead of coming back from the server.
+MAX_DOCUMENT_BYTES = 1_048_576          # 1 MiB, by Firestore's storage-size rules (`document_size`)
+MAX_STRING_BYTES = 1_048_487            # one string value: 1 MiB - 89 bytes
+MAX_FIELD_NAME_BYTES = 1_500            # a field name, and a dotted field path
+MAX_DEPTH = 20                          # maps and arrays nested in one field
+MAX_TRANSACTION_WRITES = 500            # writes committed by one transaction
+
 
 class StoreError(Exception):
     """The store failed or refused an operation."""
@@ -37,6 +45,20 @@ class NotFound(StoreError):
 
 class AlreadyExists(StoreError):
     """Transaction.create() of a document that exists."""
+
+
+class Contention(StoreError):
+    """Concurrent transactions kept conflicting with this one until the request's time budget ran out; nothing was
+    written. The caller may retry after `retry_after_s` seconds (HTTP 503 with Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 1):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class LimitExceeded(ValueError):
+    """A write Firestore would refuse for its size: a document over 1 MiB, a string over 1 MiB - 89 bytes, a field
+    name over 1,500 bytes, fields nested deeper than 20, a transaction of more than 500 writes."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,8 @@ def field_path(dotted: str) -> tuple[str, ...]:
     """Split a dotted field path ("exposure.overall") into its field names."""
     if not isinstance(dotted, str) or not dotted:
         raise ValueError(f"field path must be a non-empty string, got {dotted!r}")
+    if _utf8_length(dotted) > MAX_FIELD_NAME_BYTES:
+        raise LimitExceeded(f"field path {dotted[:40]!r}... is longer than Firestore's {MAX_FIELD_NAME_BYTES:,} bytes")
     parts = tuple(dotted.split("."))
     for part in parts:
         if not part:
@@ -153,57 +177,121 @@ def field_path(dotted: str) -> tuple[str, ...]:
     return parts
 
 
-def check_data(data: Any) -> None:
-    """ValueError unless `data` is a document both adapters can store.
+def check_data(data: Any, path: str = "") -> None:
+    """ValueError unless `data` is a document every adapter can store (LimitExceeded for Firestore's size limits).
 
-    A document is a dict of non-empty string keys; values are JSON types (str, int, float, bool, None, list,
-    dict) with finite floats and 64-bit ints, and no list directly inside a list (Firestore forbids it).
+    A document is a dict of field names (non-empty strings of at most 1,500 bytes, none of the form `__name__`,
+    which Firestore reserves); values are JSON types (str, int, float, bool, None, list, dict) with finite floats,
+    64-bit ints and strings of at most MAX_STRING_BYTES, no list directly inside a list (Firestore forbids it) and
+    at most MAX_DEPTH maps and lists nested in one field. `path` names the document in the errors.
     """
     if not isinstance(data, dict):
-        raise ValueError(f"document data must be a dict, got {type(data).__name__}")
-    _check_map(data, "")
+        raise ValueError(f"{_document_label(path)}data must be a dict, got {type(data).__name__}")
+    _check_map(data, "", _document_label(path), depth=0)
 
 
-def _check_map(data: dict, where: str) -> None:
+def check_document(target: "DocumentPath", data: dict) -> None:
+    """check_data, and the whole document within MAX_DOCUMENT_BYTES (LimitExceeded naming the path)."""
+    check_data(data, target.path)
+    check_size(target, data)
+
+
+def check_size(target: "DocumentPath", data: dict) -> None:
+    size = document_size(target, data)
+    if size > MAX_DOCUMENT_BYTES:
+        raise LimitExceeded(f"document {target.path} would be {size:,} bytes; Firestore stores at most "
+                            f"{MAX_DOCUMENT_BYTES:,} bytes (1 MiB) per document")
+
+
+def document_size(target: "DocumentPath", data: dict) -> int:
+    """A document's size by Firestore's storage-size rules: its name (each collection and document id as a string,
+    plus 16), each field name as a string and each value (a string is its UTF-8 bytes + 1, a number 8, a bool or
+    null 1, a map or list the sum of its contents, at least 1), plus 32."""
+    name = sum(_utf8_length(segment) + 1 for segment in target.path.split("/")) + 16
+    return name + _value_size(data) + 32
+
+
+def _value_size(value: Any) -> int:
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, (int, float)):
+        return 8
+    if isinstance(value, str):
+        return _utf8_length(value) + 1
+    if isinstance(value, dict):
+        return max(1, sum(_utf8_length(key) + 1 + _value_size(item) for key, item in value.items()))
+    return max(1, sum(_value_size(item) for item in value))
+
+
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _document_label(path: str) -> str:
+    return f"document {path}: " if path else ""
+
+
+def _check_map(data: dict, where: str, label: str, *, depth: int) -> None:
     for key, value in data.items():
         if not isinstance(key, str) or not key:
-            raise ValueError(f"field names must be non-empty strings, got {key!r} in {where or 'the document'}")
-        _check_value(value, f"{where}.{key}" if where else key, in_list=False)
+            raise ValueError(f"{label}field names must be non-empty strings, got {key!r} in "
+                             f"{repr(where) if where else 'the document'}")
+        _check_field_name(key, label)
+        _check_value(value, f"{where}.{key}" if where else key, label, in_list=False, depth=depth)
 
 
-def _check_value(value: Any, where: str, *, in_list: bool) -> None:
+def _check_field_name(name: str, label: str) -> None:
+    if _RESERVED_ID.match(name):
+        raise ValueError(f"{label}field name {name!r} is reserved by Firestore (names of the form __name__)")
+    if _utf8_length(name) > MAX_FIELD_NAME_BYTES:
+        raise LimitExceeded(f"{label}field name {name[:40]!r}... is longer than Firestore's "
+                            f"{MAX_FIELD_NAME_BYTES:,} bytes")
+
+
+def _check_value(value: Any, where: str, label: str = "", *, in_list: bool, depth: int = 0) -> None:
     if value is None or isinstance(value, bool):
         return
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
-            raise ValueError(f"field {where!r}: {value} does not fit in 64 bits")
+            raise ValueError(f"{label}field {where!r}: {value} does not fit in 64 bits")
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"field {where!r}: {value} is not a finite number")
+            raise ValueError(f"{label}field {where!r}: {value} is not a finite number")
     elif isinstance(value, str):
         try:
-            value.encode("utf-8")
+            size = len(value.encode("utf-8"))
         except UnicodeEncodeError as exc:
-            raise ValueError(f"field {where!r}: string is not valid UTF-8") from exc
-    elif isinstance(value, dict):
-        _check_map(value, where)
-    elif isinstance(value, list):
-        if in_list:
-            raise ValueError(f"field {where!r}: a list cannot directly contain a list")
-        for index, item in enumerate(value):
-            _check_value(item, f"{where}[{index}]", in_list=True)
+            raise ValueError(f"{label}field {where!r}: string is not valid UTF-8") from exc
+        if size > MAX_STRING_BYTES:
+            raise LimitExceeded(f"{label}field {where!r}: a string of {size:,} bytes; Firestore stores at most "
+                                f"{MAX_STRING_BYTES:,} bytes in one value")
+    elif isinstance(value, (dict, list)):
+        if depth >= MAX_DEPTH:
+            raise LimitExceeded(f"{label}field {where!r}: maps and lists nested more than {MAX_DEPTH} deep")
+        if isinstance(value, dict):
+            _check_map(value, where, label, depth=depth + 1)
+        elif in_list:
+            raise ValueError(f"{label}field {where!r}: a list cannot directly contain a list")
+        else:
+            for index, item in enumerate(value):
+                _check_value(item, f"{where}[{index}]", label, in_list=True, depth=depth + 1)
     else:
-        raise ValueError(f"field {where!r}: {type(value).__name__} is not a JSON type")
+        raise ValueError(f"{label}field {where!r}: {type(value).__name__} is not a JSON type")
 
 
-def update_fields(data: dict) -> dict[tuple[str, ...], Any]:
+def update_fields(data: dict, path: str = "") -> dict[tuple[str, ...], Any]:
     """Validate update() data: {dotted field path: value} -> {field names: value}."""
     if not isinstance(data, dict) or not data:
         raise ValueError("update needs a non-empty dict of {field path: value}")
+    label = _document_label(path)
     fields = {}
     for key, value in data.items():
-        fields[field_path(key)] = value
-        _check_value(value, key, in_list=False)
+        names = field_path(key)
+        for name in names:
+            _check_field_name(name, label)
+        fields[names] = value
+        # a value set at a.b.c sits inside two maps already
+        _check_value(value, key, label, in_list=False, depth=len(names) - 1)
     paths = sorted(fields)
     for shorter, longer in zip(paths, paths[1:]):
         if longer[:len(shorter)] == shorter:
@@ -279,7 +367,12 @@ def updated(current: dict, fields: dict[tuple[str, ...], Any]) -> dict:
 
 
 def apply_write(current: dict | None, write: Write) -> dict | None:
-    """The document after `write`, given the document before it (None: absent); None means deleted."""
+    """The document after `write`, given the document before it (None: absent); None means deleted.
+
+    Raises:
+        LimitExceeded: a merge or an update would take the document past MAX_DOCUMENT_BYTES (a whole new
+            document is checked before it gets here).
+    """
     if write.kind == "delete":
         return None
     if write.kind == "create":
@@ -289,10 +382,13 @@ def apply_write(current: dict | None, write: Write) -> dict | None:
     if write.kind == "update":
         if current is None:
             raise NotFound(f"no document to update at {write.target.path}")
-        return updated(current, write.data)
-    if write.merge:
-        return merged(current or {}, write.data)
-    return copy.deepcopy(write.data)
+        result = updated(current, write.data)
+    elif write.merge:
+        result = merged(current or {}, write.data)
+    else:
+        return copy.deepcopy(write.data)
+    check_size(write.target, result)
+    return result
 
 
 class Transaction(ABC):
@@ -315,19 +411,27 @@ class Transaction(ABC):
         return self._query(build_query(collection, where, order_by, limit))
 
     def set(self, path: str, data: dict, *, merge: bool = False) -> None:
-        check_data(data)
-        self._writes.append(Write("set", document_path(path), copy.deepcopy(data), merge))
+        target = document_path(path)
+        check_document(target, data)
+        self._append(Write("set", target, copy.deepcopy(data), merge))
 
     def update(self, path: str, data: dict) -> None:
-        self._writes.append(Write("update", document_path(path), copy.deepcopy(update_fields(data))))
+        self._append(Write("update", document_path(path), copy.deepcopy(update_fields(data, path))))
 
     def delete(self, path: str) -> None:
-        self._writes.append(Write("delete", document_path(path)))
+        self._append(Write("delete", document_path(path)))
 
     def create(self, path: str, data: dict) -> None:
         """Write a new document; the commit fails with AlreadyExists if it exists (exactly-once markers)."""
-        check_data(data)
-        self._writes.append(Write("create", document_path(path), copy.deepcopy(data)))
+        target = document_path(path)
+        check_document(target, data)
+        self._append(Write("create", target, copy.deepcopy(data)))
+
+    def _append(self, write: Write) -> None:
+        if len(self._writes) >= MAX_TRANSACTION_WRITES:
+            raise LimitExceeded(f"a transaction commits at most {MAX_TRANSACTION_WRITES} writes (Firestore's limit); "
+                                f"write {len(self._writes) + 1}, to {write.target.path}, is one too many")
+        self._writes.append(write)
 
     @property
     def writes(self) -> tuple[Write, ...]:
@@ -363,12 +467,13 @@ class DocumentStore(ABC):
 
     def set(self, path: str, data: dict, *, merge: bool = False) -> None:
         """Write a document; merge=True deep-merges maps into the existing one (Firestore set(merge=True))."""
-        check_data(data)
-        self._write(Write("set", document_path(path), copy.deepcopy(data), merge))
+        target = document_path(path)
+        check_document(target, data)
+        self._write(Write("set", target, copy.deepcopy(data), merge))
 
     def update(self, path: str, data: dict) -> None:
         """Set fields by dotted path ("exposure.overall"); NotFound if the document does not exist."""
-        self._write(Write("update", document_path(path), copy.deepcopy(update_fields(data))))
+        self._write(Write("update", document_path(path), copy.deepcopy(update_fields(data, path))))
 
     def delete(self, path: str) -> None:
         """Delete a document; deleting a missing one is not an error."""
@@ -377,7 +482,8 @@ class DocumentStore(ABC):
     def add(self, collection: str, data: dict) -> str:
         """Create a document with a new auto id in `collection`; returns the id."""
         collection_path(collection)
-        check_data(data)
+        # sized with an id as long as the one the adapter will pick
+        check_document(DocumentPath(collection, "x" * AUTO_ID_LENGTH), data)
         self._check_outside_transaction()
         return self._add(collection, copy.deepcopy(data))
 

@@ -9,8 +9,8 @@ import threading
 from typing import Any, Callable, Iterator
 
 from lib.store.port import (
-    Document, DocumentPath, DocumentStore, Filter, Query, StoreError, Transaction, Write, apply_write, auto_id,
-    canonical_json,
+    Contention, Document, DocumentPath, DocumentStore, Filter, Query, StoreError, Transaction, Write, apply_write,
+    auto_id, canonical_json,
 )
 
 _SCHEMA = """
@@ -169,6 +169,11 @@ class _SqliteTransaction(Transaction):
 def _translated(action: str) -> Iterator[None]:
     try:
         yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            # another transaction held the write lock for the whole busy timeout: contention, as on Firestore
+            raise Contention(f"SQLite could not {action}: {exc}", retry_after_s=1) from exc
+        raise StoreError(f"SQLite could not {action}: {exc}") from exc
     except sqlite3.Error as exc:
         raise StoreError(f"SQLite could not {action}: {exc}") from exc
 

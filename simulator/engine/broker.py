@@ -9,11 +9,11 @@ from typing import Callable
 
 from simulator.engine.broker_views import BrokerViews
 from simulator.engine.faults import Faults
-from simulator.engine.ib_messages import OUTSIDE_RTH_IGNORED
+from simulator.engine.ib_messages import LOCATE_WHY_HELD, LOCATING_SHARES, ORDER_CANCELED, OUTSIDE_RTH_IGNORED
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
 from simulator.engine.matching import Matching
-from simulator.engine.order_faults import armed_rejection, armed_warning
+from simulator.engine.order_faults import armed_cancel_race, armed_inactivity, armed_rejection, armed_warning
 from simulator.engine.order_hours import day_order_end, in_session, outside_rth_ignored, queued_warning
 from simulator.engine.order_checks import REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview
 from simulator.engine.orders import (
@@ -30,6 +30,8 @@ STATE_FORMAT = 1
 FIRST_ORDER_ID = 1
 # permIds look like IB's (nine-plus digits) and stay within a Java int, as TWS clients expect
 FIRST_PERM_ID = 1_100_000_001
+# step mode derives permIds from (clientId, orderId), above the sequential ones: base + client * span + order
+STEP_PERM_BASE, STEP_PERM_CLIENTS, STEP_PERM_SPAN = 1_500_000_000, 6000, 100_000
 DEFAULT_REJECT_TEXT = f"{REJECTED}Simulated rejection"
 # orders a person enters in TWS belong to clientId 0 and get negative order ids, as API clients see them
 MANUAL_CLIENT_ID = 0
@@ -52,6 +54,8 @@ class Broker(Matching, BrokerViews):
 
     Attributes:
         partial_fill_pieces: executions an order is split into, one per match() call (1 = whole fills).
+        deterministic: step mode: permIds come from (clientId, orderId) and matching takes orders in that order,
+            so what fills does not depend on the order in which concurrent clients' requests arrived.
     """
 
     def __init__(self, *, account: str, base_currency: str, cash: float, market, catalog, clock,
@@ -64,6 +68,7 @@ class Broker(Matching, BrokerViews):
         self.listeners = list(listeners or [])
         self.faults = faults if faults is not None else Faults()
         self.partial_fill_pieces = 1
+        self.deterministic = False
         self.ledger = Ledger({self.base_currency: float(cash)})
         self._orders: dict[tuple[int, int], OrderRecord] = {}
         self._executions: list[Execution] = []
@@ -72,6 +77,7 @@ class Broker(Matching, BrokerViews):
         self._next_exec_seq = 1
         self._next_manual_id = MANUAL_CLIENT_ID - 1
         self._reject_next: Rejection | None = None
+        self._corrections: list[dict] = []
         self._exec_prefix = f"0000{zlib.crc32(account.encode()) & 0xFFFF:04x}"
 
     # --- ids ----------------------------------------------------------------------------------------
@@ -89,9 +95,19 @@ class Broker(Matching, BrokerViews):
     def _use_order_id(self, client_id: int, order_id: int) -> None:
         self._next_ids[client_id] = max(self.next_valid_id(client_id), order_id + 1)
 
-    def _take_perm_id(self) -> int:
+    def _take_perm_id(self, client_id: int, order_id: int) -> int:
+        if self.deterministic:
+            return self._derived_perm_id(client_id, order_id)
         perm_id = self._next_perm_id
         self._next_perm_id += 1
+        return perm_id
+
+    def _derived_perm_id(self, client_id: int, order_id: int) -> int:
+        used = {record.perm_id for record in self._orders.values()}
+        perm_id = (STEP_PERM_BASE + (client_id % STEP_PERM_CLIENTS) * STEP_PERM_SPAN
+                   + order_id % STEP_PERM_SPAN)
+        while perm_id in used:
+            perm_id += 1
         return perm_id
 
     def _take_exec_id(self) -> str:
@@ -123,7 +139,7 @@ class Broker(Matching, BrokerViews):
                 self._emit(OrderRejected(existing, 103, "Duplicate order id"))
             return
         now = self.clock.now()
-        record = OrderRecord(client_id=client_id, order_id=order_id, perm_id=self._take_perm_id(),
+        record = OrderRecord(client_id=client_id, order_id=order_id, perm_id=self._take_perm_id(client_id, order_id),
                              contract=contract, request=request, remaining=request.total_quantity,
                              placed_at=now)
         self._orders[(client_id, order_id)] = record
@@ -143,6 +159,7 @@ class Broker(Matching, BrokerViews):
         record.why_held = self._hold_reason(record, now) or ""
         self._emit(OrderChanged(record))
         self._warn_on_acceptance(record, now)
+        self._hold_inactive(record)
         if request.transmit and request.parent_id:
             self._transmit_family(client_id, request.parent_id)
         self._release_if_ready(record, now)
@@ -180,6 +197,17 @@ class Broker(Matching, BrokerViews):
         if warning is not None:
             self._emit(OrderWarned(record, *warning))
 
+    def _hold_inactive(self, record: OrderRecord) -> None:
+        """An inactive-then-active fault: IB holds the order Inactive (locating shares), then takes it up."""
+        inactive_s = armed_inactivity(self.faults)
+        if inactive_s is None:
+            return
+        record.status = "Inactive"
+        record.why_held = LOCATE_WHY_HELD
+        record.reactivates_at_s = self.faults.monotonic() + inactive_s
+        self._emit(OrderChanged(record))
+        self._emit(OrderWarned(record, *LOCATING_SHARES))
+
     def _modify(self, record: OrderRecord, contract, request: OrderRequest) -> None:
         if contract.con_id != record.con_id or request.action != record.request.action:
             self._emit(OrderRejected(record, 105, "Order being modified does not match original order."))
@@ -214,15 +242,26 @@ class Broker(Matching, BrokerViews):
         elif not record.is_working:
             self._emit(OrderRejected(record, 10148, f"OrderId {order_id} that needs to be cancelled cannot be "
                                                     f"cancelled, state: {record.status}."))
-        else:
-            self._finish(record, "Cancelled", "Cancelled by Trader", self.clock.now())
+        elif record.status != "PendingCancel":
+            race = armed_cancel_race(self.faults)
+            if race is None:
+                self._cancel_by_trader(record, self.clock.now())
+                return
+            # the cancel reaches the exchange after part of the order did: matching settles the race
+            record.status, record.cancel_race = "PendingCancel", race
+            self._emit(OrderChanged(record))
 
     def global_cancel(self) -> None:
         """reqGlobalCancel: cancel every working order of every client."""
         now = self.clock.now()
         for record in list(self._orders.values()):
             if record.is_working:
-                self._finish(record, "Cancelled", "Cancelled by Trader", now)
+                self._cancel_by_trader(record, now)
+
+    def _cancel_by_trader(self, record: OrderRecord, now: datetime) -> None:
+        """Cancelled as asked: orderStatus Cancelled, then IB's 202 with an empty reason."""
+        self._finish(record, "Cancelled", "Cancelled by Trader", now)
+        self._emit(OrderWarned(record, *ORDER_CANCELED))
 
     def preview_order(self, spec, request: OrderRequest) -> dict:
         """What-if: margin before/change/after and the commission of an order, as IB's whatIf reports them.
@@ -264,6 +303,7 @@ class Broker(Matching, BrokerViews):
         record.completed_at = now
         record.completed_status = completed_status
         record.why_held = ""
+        record.reactivates_at_s = record.cancel_race = None
         self._emit(OrderChanged(record))
         if status == "Cancelled":
             for child in list(self._orders.values()):
@@ -284,6 +324,10 @@ class Broker(Matching, BrokerViews):
     def _hold_reason(self, record: OrderRecord, now: datetime) -> str | None:
         """Why a working order may not fill yet (None: it may)."""
         request = record.request
+        if record.reactivates_at_s is not None:
+            if self.faults.monotonic() < record.reactivates_at_s:
+                return LOCATE_WHY_HELD
+            record.reactivates_at_s = None
         if not request.transmit:
             return ""
         if request.parent_id:
@@ -342,6 +386,7 @@ class Broker(Matching, BrokerViews):
             "next_manual_order_id": self._next_manual_id,
             "partial_fill_pieces": self.partial_fill_pieces,
             "reject_next": list(self._reject_next) if self._reject_next else None,
+            "corrections": list(self._corrections),
         }
 
     @classmethod
@@ -371,5 +416,6 @@ class Broker(Matching, BrokerViews):
         broker.partial_fill_pieces = state.get("partial_fill_pieces", 1)
         rejection = state.get("reject_next")
         broker._reject_next = (rejection[0], rejection[1]) if rejection else None
+        broker._corrections = list(state.get("corrections", []))
         return broker
 

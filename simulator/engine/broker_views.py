@@ -24,6 +24,14 @@ class BrokerViews:
     def portfolio(self) -> list[PortfolioItem]:
         return portfolio_items(self.ledger, self.market)
 
+    def has_work(self) -> bool:
+        """Whether matching has anything to do: working orders, or corrections waiting to be sent."""
+        return bool(self._corrections) or any(r.is_working for r in self._orders.values())
+
+    def order(self, client_id: int, order_id: int) -> OrderRecord | None:
+        """The order a client placed under this id, if any."""
+        return self._orders.get((client_id, order_id))
+
     def open_orders(self, client_id: int | None) -> list[OrderRecord]:
         """Working orders of one client (None = every client), in placement order."""
         return [r for r in self._orders.values()
@@ -38,12 +46,13 @@ class BrokerViews:
 
     def executions(self, *, client_id: int = 0, account: str = "", time: str = "", symbol: str = "",
                    sec_type: str = "", exchange: str = "", side: str = "",
-                   reported_since: datetime | None = None) -> list[Execution]:
+                   reported_since: datetime | None = None, current_only: bool = False) -> list[Execution]:
         """The account's executions of every client matching an IB ExecutionFilter (0 / "" = any).
 
         `time` keeps executions at or after it ("YYYYMMDD HH:MM:SS [zone]", TWS's zone when none; or
         "YYYYMMDD-HH:MM:SS" UTC); `side` is BUY/SELL (BOT/SLD also accepted); `reported_since` is the start of
-        what TWS reports (trade_log.window_start; None: everything kept).
+        what TWS reports (trade_log.window_start; None: everything kept); `current_only` leaves out executions a
+        correction replaced, as IB reports them.
 
         Raises:
             ValueError: `time` is not a time IB accepts.
@@ -60,6 +69,7 @@ class BrokerViews:
                     and (not symbol or e.symbol.upper() == symbol.upper())
                     and (not sec_type or e.sec_type.upper() == sec_type.upper())
                     and (not exchange or e.exchange.upper() == exchange.upper())
-                    and (not wanted_side or e.side == wanted_side))
+                    and (not wanted_side or e.side == wanted_side)
+                    and not (current_only and e.superseded_by))
 
         return [e for e in self._executions if matches(e)]

@@ -145,15 +145,26 @@ class FaultKind:
             that act at once).
         parameters: what shapes it; `count` and `seconds` scope the kinds spent on events.
         ib_sends: what a client receives, in IB's codes and texts.
+        starts_now_when: (parameter, value) for a kind that acts at once only with that value (a restart now, or
+            at the next order).
     """
 
     name: str
     applies_to: str
     parameters: tuple[Parameter, ...]
     ib_sends: str
+    starts_now_when: tuple[str, Any] | None = None
 
     @property
-    def immediate(self) -> bool:
+    def scoped(self) -> bool:
+        """Whether `count` and `seconds` say which events the fault is spent on."""
+        return any(p.name == "count" for p in self.parameters)
+
+    def immediate(self, values: dict) -> bool:
+        """Whether a fault with these parameters acts at once (it is then listed while it lasts)."""
+        if self.starts_now_when is not None:
+            name, value = self.starts_now_when
+            return values.get(name) == value
         return self.applies_to == "the gateway"
 
     def values(self, given: dict) -> dict:
@@ -226,6 +237,54 @@ CATALOGUE: dict[str, FaultKind] = {kind.name: kind for kind in (
         "market data is not subscribed.Delayed market data is available.SPY ARCA/TOP/ALL\", 10089 \"Requested "
         "market data requires additional subscription for API. ...\", 10197 \"No market data during competing "
         "live session\""),
+    FaultKind("inactive-then-active", "order", (
+        Parameter("inactive_s", "seconds", 1.0, "how long the order stays Inactive before IB takes it up again"),
+        _count_param("orders"), _seconds_param("order")),
+        "PreSubmitted, then openOrder/orderStatus Inactive with whyHeld \"locate\" and error(orderId, 404, \"Order "
+        "held while securities are located.\"); after `inactive_s` orderStatus Submitted and the fill"),
+    FaultKind("cancel-race", "cancel", (
+        Parameter("fill_fraction", "fraction", 0.5, "share of what was left that fills before the cancel takes "
+                                                    "effect (1: all of it, and the order ends Filled)"),
+        _count_param("cancels"), _seconds_param("cancel")),
+        "cancelOrder is answered with orderStatus PendingCancel; then an execution of that share of the order (at "
+        "its limit, or the market for a market order), then orderStatus Cancelled and error(orderId, 202, "
+        "\"Order Canceled - reason:\")"),
+    FaultKind("execution-correction", "execution", (
+        Parameter("delay_s", "seconds", 0.5, "when the correction comes after the execution"),
+        Parameter("quantity", "number", None, "the corrected shares (default: the original's)"),
+        Parameter("price", "number", None, "the corrected price (default: one tick worse for the account)"),
+        _count_param("executions"), _seconds_param("execution")),
+        "execDetails and commissionReport of the execution, then after `delay_s` execDetails of its correction: "
+        "the same execId with the last part raised (\"...01.01\" -> \"...01.02\", IB's rule for corrections), the "
+        "corrected shares or price, its commissionReport, and orderStatus with the corrected filled and average "
+        "price; the account books the correction instead of the original, and reqExecutions reports only the "
+        "correction"),
+    FaultKind("commission-delay", "execution", (
+        Parameter("delay_s", "seconds", 2.0, "how long after its execDetails the commissionReport comes"),
+        _count_param("executions"), _seconds_param("execution")),
+        "execDetails at once and its commissionReport `delay_s` later (a reqExecutions in between answers the "
+        "execution without its commission report)"),
+    FaultKind("restart", "the gateway, or the next order", (
+        Parameter("seconds", "seconds", 2.0, "how long the API port refuses connections"),
+        Parameter("when", "choice", "now", "\"now\", or \"next-order\": as the next order arrives, which is lost",
+                  ("now", "next-order"))),
+        "IB Gateway's daily restart: every socket closes (clients see the connection drop) and the API port "
+        "refuses connections for `seconds`; then it accepts them again with every order, position and execution "
+        "as they were. With when \"next-order\" it happens as the next placeOrder arrives: that order never "
+        "reaches IB, and nothing answers it", starts_now_when=("when", "now")),
+    FaultKind("handshake-hang", "connection", (
+        Parameter("stage", "choice", "handshake", "\"handshake\": the version handshake is never answered; "
+                                                  "\"executions\": the connection's first reqExecutions (the "
+                                                  "initial sync of ib_insync's connect) never gets "
+                                                  "execDetailsEnd", ("handshake", "executions")),
+        _count_param("connections"), _seconds_param("connection")),
+        "a connection accepted and then left hanging: no server version for the handshake, or (stage "
+        "\"executions\") everything but the end of the first reqExecutions, so a client's connect times out"),
+    FaultKind("silent-order", "order", (
+        Parameter("lost", "flag", False, "IB never gets the order (default: IB works and fills it)"),
+        _count_param("orders"), _seconds_param("order")),
+        "no callback at all about the order: no openOrder, orderStatus, execDetails, commissionReport or error; "
+        "IB works it all the same (it fills; reqOpenOrders, reqExecutions and GET /state show it), unless `lost`"),
 )}
 
 
@@ -284,12 +343,13 @@ class Faults:
             raise KeyError(f"no fault kind {kind!r}; kinds: {', '.join(CATALOGUE)}")
         values = fault_kind.values(given)
         now_s = self.monotonic()
-        if fault_kind.immediate:
+        if fault_kind.immediate(values):
             remaining, until_s = None, now_s + values["seconds"]
+        elif not fault_kind.scoped:
+            remaining, until_s = 1, None
         else:
-            seconds = values.get("seconds")
-            count_given = given.get("count") is not None
-            remaining = values["count"] if count_given or seconds is None else None
+            seconds = values["seconds"]
+            remaining = values["count"] if given.get("count") is not None or seconds is None else None
             until_s = None if seconds is None else now_s + seconds
         fault = ArmedFault(next(self._ids), fault_kind, values, remaining, until_s)
         self._prune(now_s)

@@ -64,14 +64,16 @@ LOCATE_WHY_HELD = "locate"
 # missing setting"); the order keeps working, but ib_insync 0.9.86 marks it Cancelled (not in its warning list)
 TIF_PRESET = (10349, "Order TIF was set to DAY based on order preset.")
 # 2109 (codes page, warnings): IB ignores outsideRth on market orders and on contracts without extended hours and
-# queues the order for regular hours (text as quoted in many IB adapters, e.g. nautilus_trader's error handling)
+# queues the order for regular hours; text as IB Gateway sends it, quoted in IB adapters' error tables (C#, Ruby and
+# Python ones) and in pilwon/node-ib#121 for futures
 OUTSIDE_RTH_IGNORED = (2109, "Order Event Warning:Attribute 'Outside Regular Trading Hours' is ignored based on the "
                              "order type and destination. PlaceOrder is now being processed.")
 # 399 (codes page: "Order message error"): "Order Message:\n<ACTION> <qty> <contract>\nWarning: ..." with the
 # contract described as IB does ("CYCU NASDAQ.NMS", "ES DEC'26")
 ORDER_MESSAGE = 399
 QUEUED_UNTIL_OPEN = "Your order will not be placed at the exchange until {when}."
-# another 399 IB sends for an order it keeps working (quoted in ib_insync's own code comments on IB warnings)
+# another 399 IB sends for an order it keeps working ("Order Message:\nSELL 2 ES DEC'16\nWarning: Your order was
+# repriced ...", as logged and quoted in the IbPy-based IBroke adapter's order-error handling)
 REPRICED = "Your order was repriced so as not to cross a related resting order"
 # the warning codes order-warning may send, and the text each carries by default
 ORDER_WARNING_CODES = (TIF_PRESET[0], ORDER_MESSAGE, OUTSIDE_RTH_IGNORED[0])

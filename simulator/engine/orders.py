@@ -67,6 +67,8 @@ class OrderRecord:
         reject_on_submit: (code, text) of a rejection IB sends once the order is Submitted (an armed fault).
         day_ends_at: UTC time a DAY order expires (the close of the session it works in); None for other tifs.
         api: placed through the API (False: entered in TWS by a person).
+        reactivates_at_s: an Inactive order IB takes up again at this monotonic time (None: not held so).
+        cancel_race: share of the rest that fills before a PendingCancel takes effect (None: no race).
     """
 
     client_id: int
@@ -90,6 +92,8 @@ class OrderRecord:
     reject_on_submit: tuple | None = None
     day_ends_at: datetime | None = None
     api: bool = True
+    reactivates_at_s: float | None = None
+    cancel_race: float | None = None
 
     @property
     def con_id(self) -> int:
@@ -98,10 +102,11 @@ class OrderRecord:
 
     @property
     def is_working(self) -> bool:
-        return self.status in WORKING_STATUSES
+        """Still an open order at IB: working, being cancelled, or Inactive while IB means to take it up again."""
+        return self.status in WORKING_STATUSES or (self.status == "Inactive" and self.reactivates_at_s is not None)
 
 
-WORKING_STATUSES = frozenset({"PendingSubmit", "PreSubmitted", "Submitted"})
+WORKING_STATUSES = frozenset({"PendingSubmit", "PreSubmitted", "Submitted", "PendingCancel"})
 
 
 @dataclass
@@ -118,6 +123,8 @@ class Execution:
         shares, price: this fill; cum_qty, avg_price: the order's totals including it.
         commission, commission_currency: charged for this fill.
         realized_pnl: PnL realised by this fill (NO_REALIZED_PNL for a fill that only opens or adds).
+        corrects: the execId this execution corrects ("" for an original).
+        superseded_by: the execId of the correction that replaced this execution ("" while it stands).
     """
 
     exec_id: str
@@ -143,6 +150,8 @@ class Execution:
     realized_pnl: float = NO_REALIZED_PNL
     symbol: str = ""
     sec_type: str = ""
+    corrects: str = ""
+    superseded_by: str = ""
 
 
 @dataclass

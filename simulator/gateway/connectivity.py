@@ -43,10 +43,8 @@ class Connectivity:
         self._restore_handle = asyncio.get_running_loop().call_later(seconds, self.restore, restore == "1101")
 
     def tell_lost(self, session) -> None:
-        """Send `session` what IB Gateway sends while its servers are out of reach."""
-        session.error(messages.NO_VALID_ID, *ib_messages.CONNECTIVITY_LOST)
-        for code, text in ib_messages.FARMS_BROKEN:
-            session.error(messages.NO_VALID_ID, code, text)
+        """Send `session` what IB Gateway sends while its servers are out of reach (in one write)."""
+        _send_notices(session, (ib_messages.CONNECTIVITY_LOST, *ib_messages.FARMS_BROKEN))
 
     def restore(self, data_lost: bool = False) -> None:
         """Reconnect: 1102 (data maintained) or 1101 (data lost), the farms OK, then what was held and waiting."""
@@ -58,9 +56,7 @@ class Connectivity:
                       else ib_messages.CONNECTIVITY_RESTORED_DATA_KEPT)
         sessions = self._server.sessions()
         for session in sessions:
-            session.error(messages.NO_VALID_ID, code, text)
-            for farm_code, farm_text in messages.FARM_STATUS:
-                session.error(messages.NO_VALID_ID, farm_code, farm_text)
+            _send_notices(session, ((code, text), *messages.FARM_STATUS))
         self._fanout.release()
         for session in sessions:
             session.resume(data_lost=data_lost)
@@ -71,3 +67,8 @@ class Connectivity:
         if self._restore_handle is not None:
             self._restore_handle.cancel()
             self._restore_handle = None
+
+
+def _send_notices(session, notices) -> None:
+    """IB's system messages (reqId -1) to one session, in one write."""
+    session.send(*(messages.error(session.server_version, messages.NO_VALID_ID, code, text) for code, text in notices))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Callable
@@ -13,7 +14,7 @@ from simulator.gateway.handlers_market import refresh_tickers
 from simulator.gateway.handlers_orders import execution_messages, open_order_messages, order_view
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
-from simulator.protocol import messages
+from simulator.protocol import messages, messages_orders
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,18 @@ class Fanout:
         self._pending: list[tuple] = []
         self._account_dirty = False
         self._held = False
+        self._silenced: set[tuple[int, int]] = set()
+        self.withheld: set[str] = set()
+
+    def silence(self, client_id: int, order_id: int) -> None:
+        """Deliver nothing about this order, ever (a silent-order fault)."""
+        self._silenced.add((client_id, order_id))
 
     def on_broker_event(self, event: Event) -> None:
         # order records change as the broker works: snapshot them now, deliver after the broker call
+        subject = getattr(event, "order", None) or getattr(event, "execution", None)
+        if subject is not None and (subject.client_id, subject.order_id) in self._silenced:
+            return
         if isinstance(event, ExecutionAdded):
             self._pending.append(("execution", event.execution.client_id, event.execution))
         elif isinstance(event, OrderChanged):
@@ -111,9 +121,10 @@ class Fanout:
         # one write per session: what one broker call did reaches a client in one piece, as from IB Gateway
         batches: dict[Session, list] = {}
         for kind, client_id, payload in fills_before_status(pending):
+            withheld = kind == "execution" and self._withhold_commission(client_id, payload)
             for session in self._targets(client_id):
                 with isolated(session, f"encoding {kind}"):
-                    batches.setdefault(session, []).extend(self._messages(session, kind, payload))
+                    batches.setdefault(session, []).extend(self._messages(session, kind, payload, withheld))
         for session, batch in batches.items():
             with isolated(session, "delivering broker events"):
                 session.send(*batch)
@@ -125,10 +136,25 @@ class Fanout:
             self._save_state()
         return len(pending)
 
+    def _withhold_commission(self, client_id: int, execution) -> bool:
+        """A commission-delay fault: keep the execution's commission report back for a while."""
+        values = self._world.faults.take("commission-delay")
+        if values is None:
+            return False
+        self.withheld.add(execution.exec_id)
+        asyncio.get_running_loop().call_later(values["delay_s"], self._send_commission, client_id, execution)
+        return True
+
+    def _send_commission(self, client_id: int, execution) -> None:
+        self.withheld.discard(execution.exec_id)
+        for session in self._targets(client_id):
+            with isolated(session, "sending a delayed commission report"):
+                session.send(messages_orders.commission_report(execution))
+
     @staticmethod
-    def _messages(session: Session, kind: str, payload) -> list:
+    def _messages(session: Session, kind: str, payload, withheld: bool = False) -> list:
         if kind == "execution":
-            return execution_messages(session, -1, payload)
+            return execution_messages(session, -1, payload, with_commission=not withheld)
         if kind == "order":
             record, view = payload
             return open_order_messages(session, record, view)

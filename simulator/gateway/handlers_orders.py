@@ -58,12 +58,12 @@ def open_order_messages(session: Session, record, view: OrderView | None = None)
             messages_orders.order_status(session.server_version, view)]
 
 
-def execution_messages(session: Session, req_id: int, execution) -> list:
-    """execDetails + commissionReport for one execution."""
+def execution_messages(session: Session, req_id: int, execution, *, with_commission: bool = True) -> list:
+    """execDetails + commissionReport for one execution (execDetails alone while its report is withheld)."""
     spec = session.world.catalog.by_con_id(execution.con_id)
     time_text = format_ib_datetime(execution.time, TWS_TIME_ZONE)
-    return [messages_orders.exec_details(session.server_version, req_id, execution, spec, time_text),
-            messages_orders.commission_report(execution)]
+    details = messages_orders.exec_details(session.server_version, req_id, execution, spec, time_text)
+    return [details, messages_orders.commission_report(execution)] if with_commission else [details]
 
 
 def _order_request(fields, default_exchange: str) -> OrderRequest:
@@ -94,8 +94,19 @@ def _handle_place_order(session: Session, request: PlaceOrder) -> None:
     if request.order.what_if:
         session.send(*what_if_messages(session, request.order_id, spec, order_request))
         return
-    session.host.broker_call(session.world.broker.place_order, session.client_id, request.order_id, spec,
-                             order_request)
+    world = session.world
+    restart = world.faults.take("restart", lambda values: values["when"] == "next-order")
+    if restart is not None:
+        # the gateway goes down as the order arrives: IB never gets it and nothing answers it
+        session.host.restart(restart["seconds"])
+        return
+    if world.broker.order(session.client_id, request.order_id) is None:
+        silent = world.faults.take("silent-order")
+        if silent is not None and silent["lost"]:
+            return
+        if silent is not None:
+            session.host.silence(session.client_id, request.order_id)
+    session.host.broker_call(world.broker.place_order, session.client_id, request.order_id, spec, order_request)
     session.host.schedule_match()
 
 
@@ -168,11 +179,16 @@ def _handle_executions(session: Session, request: ReqExecutions) -> None:
     executions = session.world.broker.executions(
         client_id=request.client_id, account=request.account, time=request.time, symbol=request.symbol,
         sec_type=request.sec_type, exchange=request.exchange, side=request.side,
-        reported_since=_reported_since(session))
+        reported_since=_reported_since(session), current_only=True)
     batch = []
     for execution in executions:
-        batch += execution_messages(session, request.req_id, execution)
-    batch.append(messages_orders.exec_details_end(request.req_id))
+        batch += execution_messages(session, request.req_id, execution,
+                                    with_commission=not session.host.commission_withheld(execution.exec_id))
+    if session.hang_executions:
+        # a handshake-hang fault at the "executions" stage: the connection's first answer never ends
+        session.hang_executions = False
+    else:
+        batch.append(messages_orders.exec_details_end(request.req_id))
     session.send(*batch)
 
 

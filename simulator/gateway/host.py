@@ -38,3 +38,12 @@ class Host(Protocol):
 
     def save_state(self) -> None:
         """Write the state file, when there is one."""
+
+    def restart(self, seconds: float) -> None:
+        """Close every connection and refuse new ones for `seconds` (IB Gateway's daily restart)."""
+
+    def silence(self, client_id: int, order_id: int) -> None:
+        """Send no callback at all about this order (a silent-order fault)."""
+
+    def commission_withheld(self, exec_id: str) -> bool:
+        """Whether this execution's commission report has not been sent yet (a commission-delay fault)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Callable
 
 from simulator.engine.world import World
@@ -11,6 +12,8 @@ from simulator.gateway.fanout import Fanout, stream_quotes
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
 from simulator.gateway.watch import REFRESH_INTERVAL_S, watch
+
+log = logging.getLogger(__name__)
 
 
 class Gateway:
@@ -27,6 +30,7 @@ class Gateway:
     Attributes:
         latency_ms: delay added to every reply.
         connectivity: the link to IB's servers (lost and restored by the connectivity fault).
+        fill_mode: "auto" (orders match on timers as they arrive and as prices move) or "step" (only match_now).
     """
 
     def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None],
@@ -42,10 +46,12 @@ class Gateway:
         self._server = GatewayServer(self)
         self._fanout = Fanout(world, self._server, save_state)
         self.connectivity = Connectivity(self._server, self._fanout)
+        self.fill_mode = "auto"
         world.broker.listeners.append(self._fanout.on_broker_event)
         self._delivered = 0
         self._match_handle: asyncio.TimerHandle | None = None
         self._watch_task: asyncio.Task | None = None
+        self._restart_task: asyncio.Task | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -59,7 +65,7 @@ class Gateway:
         self._watch_task = asyncio.create_task(watch(
             self.world.market, self._streaming_sessions, self._on_tick,
             refresh_interval_s=min(REFRESH_INTERVAL_S, self._account_update_s)))
-        if self.world.broker.open_orders(None):
+        if self.world.broker.has_work():
             self.schedule_match()
 
     async def stop_watching(self) -> None:
@@ -76,7 +82,27 @@ class Gateway:
 
     async def stop(self) -> None:
         """Close the server and every client connection."""
+        if self._restart_task is not None:
+            self._restart_task.cancel()
+            try:
+                await self._restart_task
+            except asyncio.CancelledError:
+                pass
         await self._server.stop()
+
+    def restart(self, seconds: float) -> None:
+        """IB Gateway's daily restart: drop every connection and refuse new ones for `seconds`, then listen on
+        the same port again (orders, positions and executions carry on). A restart under way is not restarted."""
+        if self._restart_task is not None and not self._restart_task.done():
+            return
+        self._restart_task = asyncio.create_task(self._restart(seconds))
+
+    async def _restart(self, seconds: float) -> None:
+        log.info("restarting: the API port refuses connections for %.1f s", seconds)
+        await self._server.pause()
+        await asyncio.sleep(seconds)
+        await self._server.resume()
+        log.info("restarted: accepting connections again")
 
     # --- sessions -----------------------------------------------------------------------------------
 
@@ -98,6 +124,12 @@ class Gateway:
     def connectivity_lost(self) -> bool:
         return self.connectivity.lost
 
+    def silence(self, client_id: int, order_id: int) -> None:
+        self._fanout.silence(client_id, order_id)
+
+    def commission_withheld(self, exec_id: str) -> bool:
+        return exec_id in self._fanout.withheld
+
     def _streaming_sessions(self) -> list[Session]:
         """Sessions that get quotes now: none while IB's servers are out of reach."""
         return [] if self.connectivity.lost else self._server.sessions()
@@ -111,9 +143,33 @@ class Gateway:
         finally:
             self._delivered = self._fanout.deliver()
 
+    def set_fill_mode(self, mode: str) -> None:
+        """"step": matching runs only through match_now() (the clock is frozen where it is, so that prices only
+        move with clock steps); "auto": on timers again. Raises ValueError for another mode."""
+        if mode not in ("auto", "step"):
+            raise ValueError(f"fill mode must be \"auto\" or \"step\", got {mode!r}")
+        self.fill_mode = mode
+        self.world.broker.deterministic = mode == "step"
+        if mode == "step":
+            self.world.clock.freeze()
+            if self._match_handle is not None:
+                self._match_handle.cancel()
+                self._match_handle = None
+        elif self.world.broker.has_work():
+            self.schedule_match(0)
+
+    def match_now(self, rounds: int = 1) -> int:
+        """Run `rounds` rounds of matching at once (one execution per order and round); returns the events sent."""
+        delivered = 0
+        for _ in range(rounds):
+            self.broker_call(self.world.broker.match)
+            delivered += self._delivered
+        return delivered
+
     def schedule_match(self, delay_ms: float | None = None) -> None:
-        """Run the broker's matching after `delay_ms` (default fill_delay_ms) unless a run is already due."""
-        if self._match_handle is not None:
+        """Run the broker's matching after `delay_ms` (default fill_delay_ms) unless a run is already due; in step
+        mode matching waits for match_now()."""
+        if self._match_handle is not None or self.fill_mode == "step":
             return
         delay_s = (self._fill_delay_ms if delay_ms is None else delay_ms) / 1000.0
         self._match_handle = asyncio.get_running_loop().call_later(delay_s, self._run_match)
@@ -128,7 +184,7 @@ class Gateway:
     # --- market changes -----------------------------------------------------------------------------
 
     def _on_tick(self) -> None:
-        if self.world.broker.open_orders(None):
+        if self.world.broker.has_work():
             self.schedule_match(0)
         now_s = asyncio.get_running_loop().time()
         due = now_s >= self._next_account_push_s
@@ -144,5 +200,5 @@ class Gateway:
         stream_quotes(self._streaming_sessions())
         self._fanout.refresh_accounts(account_values=False)
         self.save_state()
-        if self.world.broker.open_orders(None):
+        if self.world.broker.has_work():
             self.schedule_match(0)

@@ -22,6 +22,7 @@ class GatewayServer:
     def __init__(self, host: Host):
         self._host = host
         self._server: asyncio.Server | None = None
+        self._address: tuple[str, int] | None = None
         self._sessions: set[Session] = set()
         self._tasks: set[asyncio.Task] = set()
         self._by_client_id: dict[int, Session] = {}
@@ -29,7 +30,22 @@ class GatewayServer:
     async def start(self, host: str, port: int) -> int:
         """Listen on host:port (0 = a free port); returns the bound port."""
         self._server = await asyncio.start_server(self._serve, host, port)
-        return self._server.sockets[0].getsockname()[1]
+        bound = self._server.sockets[0].getsockname()[1]
+        self._address = (host, bound)
+        return bound
+
+    async def pause(self) -> None:
+        """Stop listening (new connections are refused) and drop every connection; resume() listens again."""
+        if self._server is not None:
+            self._server.close()
+        self.drop_all()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def resume(self) -> None:
+        """Listen again on the address of the first start."""
+        host, port = self._address
+        self._server = await asyncio.start_server(self._serve, host, port)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = Session(self._host, HANDLERS, reader, writer, SERVER_BOUND)
@@ -38,7 +54,12 @@ class GatewayServer:
         if task is not None:
             self._tasks.add(task)
         log.info("connection from %s", session.peer)
+        hang = self._host.world.faults.take("handshake-hang")
         try:
+            if hang is not None and hang["stage"] == "handshake":
+                await session.hang()
+                return
+            session.hang_executions = hang is not None
             await session.run()
         except Exception:  # a session's failure must never reach the server
             log.exception("session %s failed", session.peer)

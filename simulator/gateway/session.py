@@ -79,6 +79,7 @@ class Session:
         self.client_id: int | None = None
         self.market_data_type = 1
         self.auto_open_orders = False
+        self.hang_executions = False
         self.subs = Subscriptions()
         self._outbox: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
         self._writer_task: asyncio.Task | None = None
@@ -142,6 +143,17 @@ class Session:
             log.info("client %s (clientId %s) disconnected: %r", self.peer, self.client_id, exc)
         except WireError as exc:
             log.warning("client %s broke the wire protocol: %s", self.peer, exc)
+        finally:
+            await self._shutdown()
+
+    async def hang(self) -> None:
+        """Accept the connection and never answer it (a handshake-hang fault), until the client leaves."""
+        try:
+            while not self._closing:
+                if not await self._reader.read(READ_CHUNK_BYTES):
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            log.info("hanging client %s disconnected: %r", self.peer, exc)
         finally:
             await self._shutdown()
 

@@ -7,6 +7,7 @@ import pytest
 from deploy.entrypoint import ibc_layout
 from deploy.entrypoint.settings import load
 from tests.deploy.dockerfile import build_values, expand, install_run, instructions
+from tests.support import REPO_ROOT
 
 # IbcAlpha/IBC resources/scripts/ibcstart.sh (3.20.0), Linux branch, verbatim: after parsing its arguments it looks
 # for "${gateway_program_path}/jars", then "${tws_program_path}/jars", and exits 4 when neither exists
@@ -70,3 +71,11 @@ def test_tini_runs_the_entrypoint_as_an_unprivileged_user():
     assert commands["USER"].split(":")[0] not in ("0", "root")
     copied = [arguments for name, arguments in instructions() if name == "COPY"]
     assert "deploy/entrypoint deploy/entrypoint" in copied
+
+
+def test_every_package_of_the_service_is_copied_into_the_image():
+    """main.py's own packages (the import-linter root packages but the simulator and deploy) are in the image."""
+    config = (REPO_ROOT / ".importlinter").read_text()
+    roots = re.search(r"root_packages =\n((?:    \S+\n)+)", config).group(1).split()
+    copied = {arguments.split()[0] for name, arguments in instructions() if name == "COPY"}
+    assert set(roots) - {"simulator", "deploy"} <= copied

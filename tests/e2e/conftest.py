@@ -1,4 +1,8 @@
-"""End-to-end fixtures: the simulator and gunicorn as subprocesses on free loopback ports, a seeded SQLite store."""
+"""End-to-end fixtures: the simulator and gunicorn as subprocesses on free loopback ports, and the service's store:
+a seeded SQLite file, or a project on Google's Firestore emulator (`store_backend`).
+
+A module runs on both backends with `pytestmark = BOTH_BACKENDS`; the default is SQLite.
+"""
 from __future__ import annotations
 
 import pytest
@@ -9,16 +13,44 @@ from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import SimulatorProcess
 
 ACCOUNT = "DU1234567"
+BACKENDS = ["sqlite", pytest.param("firestore", marks=pytest.mark.firestore)]
+BOTH_BACKENDS = pytest.mark.parametrize("store_backend", BACKENDS)
 
-def seeded_store(path, **overrides) -> None:
-    """Write the local paper config (as `make run` does), with top-level keys overridden."""
-    store = SqliteStore(str(path))
-    try:
-        seed(store, ACCOUNT)
+
+class ServiceStore:
+    """Where the service under test keeps its documents: an open handle for the test, and the environment that
+    points gunicorn at the same store."""
+
+    def __init__(self, backend: str, store, env: dict[str, str]):
+        self.backend = backend
+        self.store = store
+        self.env = env
+
+    def seed(self, **overrides) -> None:
+        """Write the local paper config (as `make run` does), with top-level keys overridden."""
+        seed(self.store, ACCOUNT)
         if overrides:
-            store.set("config/paper", overrides, merge=True)
-    finally:
-        store.close()
+            self.store.set("config/paper", overrides, merge=True)
+
+
+@pytest.fixture
+def store_backend() -> str:
+    """The backend of the service's store; BOTH_BACKENDS parametrizes it."""
+    return "sqlite"
+
+
+@pytest.fixture
+def service_store(store_backend, tmp_path, request) -> ServiceStore:
+    if store_backend == "firestore":
+        project = request.getfixturevalue("firestore_project")
+        emulator = request.getfixturevalue("firestore_emulator")
+        store = request.getfixturevalue("open_firestore")()
+        return ServiceStore("firestore", store, {"STORE_BACKEND": "firestore", "PROJECT_ID": project,
+                                                 "FIRESTORE_EMULATOR_HOST": emulator.address})
+    path = tmp_path / "store.sqlite3"
+    store = SqliteStore(str(path))
+    request.addfinalizer(store.close)
+    return ServiceStore("sqlite", store, {"STORE_BACKEND": "sqlite", "STORE_PATH": str(path)})
 
 
 @pytest.fixture
@@ -28,14 +60,21 @@ def simulator_defaults(tmp_path) -> dict:
 
 
 @pytest.fixture
-def start_service(tmp_path, request):
-    """Factory for gunicorn serving main:app against a simulator, stopped after the test."""
+def start_service(service_store, tmp_path, request):
+    """Factory for gunicorn serving main:app against a simulator and `service_store`, stopped after the test.
 
-    def start(simulator: SimulatorProcess, *, config: dict | None = None, **options) -> ServiceProcess:
-        store_path = tmp_path / "store.sqlite3"
-        seeded_store(store_path, **(config or {}))
-        service = ServiceProcess(ib_port=simulator.port, store_path=store_path,
-                                 log_path=tmp_path / "service.log", **options)
+    The first call seeds the store's config (with `config` overrides); later ones start more services on it.
+    """
+    seeded = []
+
+    def start(simulator: SimulatorProcess, *, config: dict | None = None, log_name: str = "service.log",
+              **options) -> ServiceProcess:
+        if not seeded:
+            service_store.seed(**(config or {}))
+            seeded.append(True)
+        service = ServiceProcess(ib_port=simulator.port, store_path=tmp_path / "store.sqlite3",
+                                 log_path=tmp_path / log_name,
+                                 **{**options, "env": {**service_store.env, **options.get("env", {})}})
         request.addfinalizer(service.stop)
         service.start()
         service.wait_ready()
@@ -45,12 +84,19 @@ def start_service(tmp_path, request):
 
 
 class Trading:
-    """A simulator, the service in front of it, and the service's store file, for allocation tests."""
+    """A simulator, the service in front of it, and the service's store, for allocation tests."""
 
-    def __init__(self, simulator: SimulatorProcess, service: ServiceProcess, store: SqliteStore):
+    def __init__(self, simulator: SimulatorProcess, service: ServiceProcess, service_store: ServiceStore,
+                 start_service):
         self.simulator = simulator
         self.service = service
-        self.store = store
+        self.store = service_store.store
+        self.backend = service_store.backend
+        self._start_service = start_service
+
+    def another_service(self, **options) -> ServiceProcess:
+        """A second gunicorn on the same store and gateway (its workers are certainly other processes)."""
+        return self._start_service(self.simulator, log_name="second-service.log", **options)
 
     def post(self, intent: str, body: dict | None = None) -> tuple[int, dict]:
         return self.service.request("POST", f"/{intent}", body or {})
@@ -92,14 +138,12 @@ class Trading:
 
 
 @pytest.fixture
-def trading(start_simulator, start_service, tmp_path, request):
-    """Factory: simulator + service (2 workers) + an open handle on the service's SQLite store."""
+def trading(start_simulator, start_service, service_store):
+    """Factory: simulator + service (2 workers) + an open handle on the service's store."""
 
     def start(*, config: dict | None = None, simulator_options: dict | None = None, **service_options) -> Trading:
         simulator = start_simulator(**(simulator_options or {}))
         service = start_service(simulator, config=config, **service_options)
-        store = SqliteStore(str(tmp_path / "store.sqlite3"))
-        request.addfinalizer(store.close)
-        return Trading(simulator, service, store)
+        return Trading(simulator, service, service_store, start_service)
 
     return start

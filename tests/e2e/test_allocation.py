@@ -1,4 +1,6 @@
-"""`allocation` end to end: HTTP -> gunicorn -> bridge -> simulator, ledger and activity in SQLite."""
+"""`allocation` end to end: HTTP -> gunicorn -> bridge -> simulator, ledger and activity in SQLite; the tests of what
+the store decides (holdings from fills, duplicate-run claims, strategy locks, claims given back, nothing recorded
+for a failed or rejected order) in Firestore on Google's emulator as well (BOTH_BACKENDS)."""
 from __future__ import annotations
 
 import math
@@ -8,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lib.trading.sizing import round_half_away
+from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
 from tests.support.macd_series import crossover_closes, no_crossover_closes
 
@@ -17,6 +20,7 @@ SPY_EXPOSURE = NET_LIQUIDATION * 0.9 * 0.9
 VIXY = 283724339
 
 
+@BOTH_BACKENDS
 def test_dummy_places_the_expected_mnq_order_which_fills_into_holdings(trading):
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
@@ -110,6 +114,7 @@ def test_dry_run_computes_everything_and_places_nothing(trading):
     assert t.store.get("status/paper") is None
 
 
+@BOTH_BACKENDS
 def test_the_same_request_twice_inside_the_window_places_once(trading):
     t = trading()
     body = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}}
@@ -121,16 +126,10 @@ def test_the_same_request_twice_inside_the_window_places_once(trading):
     assert len(t.broker_orders()) == 1
 
 
-def test_identical_requests_at_the_same_moment_on_two_workers_place_once(trading, tmp_path, request):
-    from tests.support.service_process import ServiceProcess
-
+@BOTH_BACKENDS
+def test_identical_requests_at_the_same_moment_on_two_workers_place_once(trading):
     t = trading(workers=1)
-    # a second gunicorn on the same store and gateway: the two workers are certainly different processes
-    second = ServiceProcess(ib_port=t.simulator.port, store_path=tmp_path / "store.sqlite3",
-                            log_path=tmp_path / "second-service.log", workers=1)
-    request.addfinalizer(second.stop)
-    second.start()
-    second.wait_ready()
+    second = t.another_service(workers=1)
     body = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}}
     services = [t.service, second] * 3
     start = threading.Barrier(len(services))
@@ -147,6 +146,7 @@ def test_identical_requests_at_the_same_moment_on_two_workers_place_once(trading
     assert len(t.broker_orders()) == 1
 
 
+@BOTH_BACKENDS
 def test_different_requests_for_the_same_strategy_do_not_trade_it_twice(trading):
     t = trading(workers=2, threads=4)
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
@@ -169,6 +169,7 @@ def test_different_requests_for_the_same_strategy_do_not_trade_it_twice(trading)
     assert t.store.query("runs/paper/strategyLocks") == []
 
 
+@BOTH_BACKENDS
 def test_a_run_that_placed_nothing_can_run_again(trading):
     t = trading()
     t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": no_crossover_closes()})
@@ -176,6 +177,7 @@ def test_a_run_that_placed_nothing_can_run_again(trading):
     assert t.allocate(strategies=["spymacdvixy"])["status"] == "done"
 
 
+@BOTH_BACKENDS
 def test_a_rejected_order_is_reported_and_changes_no_holdings(trading):
     t = trading()
     t.simulator.admin("POST", "/reject-next", {"code": 201, "text": "Order rejected - reason:TEST REJECTION"})
@@ -199,6 +201,7 @@ def test_an_order_above_max_notional_is_refused_and_others_proceed(trading):
     assert [o["localSymbol"] for o in result["orders"]] == ["MNQZ6"]
 
 
+@BOTH_BACKENDS
 def test_two_strategies_on_one_contract_are_netted_into_one_order(trading, connect):
     t = trading()
     other = connect(t.simulator)
@@ -258,6 +261,7 @@ def test_good_after_time_reaches_the_broker_in_ib_form(trading):
     assert broker_order["request"]["good_after_time"] == "20261124-20:55:00"
 
 
+@BOTH_BACKENDS
 def test_limit_orders_reach_the_broker_on_the_tick_and_are_reported(trading):
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
@@ -280,6 +284,7 @@ def test_limit_orders_reach_the_broker_on_the_tick_and_are_reported(trading):
     assert t.holdings("dummy") == {mnq: 2}
 
 
+@BOTH_BACKENDS
 def test_a_gateway_drop_during_allocation_is_503_without_phantom_holdings(trading):
     t = trading(workers=1)
     t.simulator.admin("POST", "/latency", {"ms": 1500})

@@ -1,8 +1,10 @@
-"""The operational intents end to end: cash-balancer, risk-check, eod-check, collect-market-data."""
+"""The operational intents end to end: cash-balancer, risk-check, eod-check, collect-market-data (the last two, which
+close positions and write each day once, on Firestore too)."""
 from __future__ import annotations
 
 from ib_insync import Forex, MarketOrder
 
+from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.simulator_process import wait_until
 
@@ -57,6 +59,8 @@ def test_risk_check_needs_the_morning_allocation(trading):
     status, body = t.post("risk-check")
     assert status == 409
     assert "the morning allocation did not run today" in body["error"]
+    [activity] = t.activity("risk-check")
+    assert activity["status"] == "failed" and activity["exception"] == body["error"]
 
 
 def test_risk_check_fires_on_a_drawdown(trading):
@@ -72,6 +76,9 @@ def test_risk_check_fires_on_a_drawdown(trading):
     assert status == 200, calm
     assert calm["alertTriggered"] is False and calm["drawdownPercent"] < 1
     assert calm["startOfDayNetLiquidation"] == 1_000_000
+    samples = [doc.data for doc in t.store.query("metrics/paper/netLiquidation", order_by=[("at", "ASCENDING")])]
+    assert [(s["source"], s["value"]) for s in samples] == [("allocation", result["netLiquidation"]["value"]),
+                                                            ("risk-check", calm["netLiquidation"])]
 
     # two MNQ contracts losing 3,000 points x 2 each: 12,000, 1.2 % of the account
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE - 3000})
@@ -81,6 +88,7 @@ def test_risk_check_fires_on_a_drawdown(trading):
     assert '"severity": "ERROR", "message": "daily drawdown' in t.service.log()
 
 
+@BOTH_BACKENDS
 def test_eod_check_reports_and_with_enforce_flat_closes_everything(trading):
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
@@ -105,6 +113,7 @@ def test_eod_check_reports_and_with_enforce_flat_closes_everything(trading):
     assert t.holdings("dummy") == {}
 
 
+@BOTH_BACKENDS
 def test_collect_market_data_stores_each_day_once(trading):
     instruments = [{"kind": "stock", "symbol": "SPY", "primary_exchange": "ARCA"}, {"kind": "forex", "pair": "EURUSD"}]
     t = trading(config={"marketData": {"instruments": instruments, "duration": "10 D"}})
@@ -122,3 +131,4 @@ def test_collect_market_data_stores_each_day_once(trading):
     assert status == 200
     assert all(entry["written"] == 0 for entry in second["instruments"].values())
     assert len(t.store.query(f"marketData/{spy['conId']}/daily")) == spy["bars"]
+    assert [run["status"] for run in t.activity("collect-market-data")] == ["done", "done"]

@@ -1,11 +1,15 @@
-"""The ledger against the broker end to end: partial fills, late fills, restarts, adoption, flattening."""
+"""The ledger against the broker end to end: partial fills, late fills, restarts, adoption, flattening (close-all),
+on SQLite and on Firestore (Google's emulator)."""
 from __future__ import annotations
 
 from ib_insync import MarketOrder, Stock
 
 from lib.trading.ledger import cumulative_split
+from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
 from tests.support.macd_series import crossover_closes
+
+pytestmark = BOTH_BACKENDS
 
 
 def reconcile_ok(t) -> dict:

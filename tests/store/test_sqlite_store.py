@@ -1,8 +1,6 @@
-"""SQLite adapter: durability, locking between threads and processes, and queries equal to the reference evaluator.
+"""SQLite adapter: its file (WAL, fsync, reopening) and queries equal to the reference evaluator.
 
-Isolation is tested here only: the Firestore emulator does not isolate transactions (a real Firestore does, with
-optimistic retries the emulator cannot provoke), so these properties are checked on the adapter that runs
-`make run` and against which the service's own transactions are exercised.
+Isolation and contention, shared with Firestore, are in test_concurrency.py.
 """
 from __future__ import annotations
 
@@ -10,7 +8,6 @@ import itertools
 import sqlite3
 import subprocess
 import sys
-import threading
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -19,36 +16,6 @@ from lib.store.memory import MemoryStore
 from lib.store.port import StoreError
 from lib.store.sqlite import SqliteStore
 from tests.support import REPO_ROOT
-
-WAIT_S = 10.0
-COUNTER = "counters/fills"
-
-# Increments the counter from several threads of a separate process, the way two gunicorn workers share the file.
-INCREMENT_SCRIPT = """
-import sys, threading
-from lib.store.sqlite import SqliteStore
-from tests.support import REPO_ROOT
-
-path, threads, increments = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-store = SqliteStore(path)
-print("ready", flush=True)
-sys.stdin.readline()  # "go": every process starts racing at once
-
-def increment(tx):
-    current = tx.get("counters/fills") or {"n": 0, "seen": []}
-    tx.set("counters/fills", {"n": current["n"] + 1, "seen": current["seen"] + [current["n"]]})
-
-def work():
-    for _ in range(increments):
-        store.run_transaction(increment)
-
-workers = [threading.Thread(target=work) for _ in range(threads)]
-for worker in workers:
-    worker.start()
-for worker in workers:
-    worker.join()
-store.close()
-"""
 
 
 @pytest.fixture
@@ -61,37 +28,6 @@ def store(path):
     opened = SqliteStore(path)
     yield opened
     opened.close()
-
-
-def increment(tx):
-    current = tx.get(COUNTER) or {"n": 0, "seen": []}
-    tx.set(COUNTER, {"n": current["n"] + 1, "seen": current["seen"] + [current["n"]]})
-    return current["n"]
-
-
-def run_in_thread(target) -> tuple[threading.Thread, dict]:
-    outcome: dict = {}
-
-    def run():
-        try:
-            outcome["result"] = target()
-        except BaseException as exc:  # handed to the test thread, which asserts on it
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
-def hold_transaction_open(store, inside: threading.Event, release: threading.Event, value: int):
-    """Start a write transaction that reads, then waits for `release` before writing `value` and committing."""
-    def fn(tx):
-        tx.get(COUNTER)
-        inside.set()
-        assert release.wait(WAIT_S)
-        tx.set(COUNTER, {"n": value})
-
-    return run_in_thread(lambda: store.run_transaction(fn))
 
 
 def test_file_is_in_wal_mode_with_full_sync(store, path):
@@ -120,98 +56,6 @@ def test_committed_data_survives_a_process_that_dies_without_closing(path):
     subprocess.run([sys.executable, "-c", script, str(path)], cwd=REPO_ROOT, check=True, timeout=60)
     with SqliteStore(path) as reopened:
         assert reopened.get("positions/paper/executions/e1") == {"shares": 3}
-
-
-def test_threads_racing_read_modify_write_lose_no_update(store):
-    threads, increments = 8, 25
-    start = threading.Barrier(threads)
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def work():
-        start.wait(WAIT_S)
-        for _ in range(increments):
-            seen = store.run_transaction(increment)
-            with lock:
-                results.append(seen)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(WAIT_S * 3)
-    total = threads * increments
-    counter = store.get(COUNTER)
-    assert counter["n"] == total
-    # Every transaction saw a different value: none read a state another one was about to overwrite.
-    assert sorted(results) == list(range(total)) == sorted(counter["seen"])
-
-
-def test_processes_racing_read_modify_write_lose_no_update(store, path):
-    processes, threads, increments = 2, 4, 15
-    store.set(COUNTER, {"n": 0, "seen": []})
-    children = [subprocess.Popen([sys.executable, "-c", INCREMENT_SCRIPT, str(path), str(threads), str(increments)],
-                                 cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                for _ in range(processes)]
-    for child in children:
-        assert child.stdout.readline() == "ready\n"
-    for child in children:
-        child.stdin.write("go\n")
-        child.stdin.close()
-    for child in children:
-        assert child.wait(timeout=60) == 0
-        child.stdout.close()
-    total = processes * threads * increments
-    counter = store.get(COUNTER)
-    assert counter["n"] == total
-    assert sorted(counter["seen"]) == list(range(total))
-
-
-def test_readers_are_not_blocked_by_an_open_write_transaction(store):
-    store.set(COUNTER, {"n": 1})
-    inside, release = threading.Event(), threading.Event()
-    writer, outcome = hold_transaction_open(store, inside, release, value=2)
-    assert inside.wait(WAIT_S)
-    try:
-        assert store.get(COUNTER) == {"n": 1}
-        assert [doc.data for doc in store.query("counters")] == [{"n": 1}]
-    finally:
-        release.set()
-        writer.join(WAIT_S)
-    assert "error" not in outcome
-    assert store.get(COUNTER) == {"n": 2}
-
-
-def test_a_writer_waits_for_the_open_transaction_then_writes_after_it(store):
-    store.set(COUNTER, {"n": 1})
-    inside, release = threading.Event(), threading.Event()
-    holder, held = hold_transaction_open(store, inside, release, value=2)
-    assert inside.wait(WAIT_S)
-    try:
-        waiter, waited = run_in_thread(lambda: store.update(COUNTER, {"late": True}))
-        waiter.join(0.3)
-        assert waiter.is_alive(), "the second writer should wait for the first transaction's lock"
-    finally:
-        release.set()
-    holder.join(WAIT_S)
-    waiter.join(WAIT_S)
-    assert "error" not in held and "error" not in waited
-    assert store.get(COUNTER) == {"n": 2, "late": True}
-
-
-def test_lock_wait_beyond_the_busy_timeout_is_a_store_error(path):
-    with SqliteStore(path) as holder_store, SqliteStore(path, busy_timeout_s=0.1) as impatient:
-        inside, release = threading.Event(), threading.Event()
-        holder, held = hold_transaction_open(holder_store, inside, release, value=2)
-        assert inside.wait(WAIT_S)
-        try:
-            with pytest.raises(StoreError, match="locked"):
-                impatient.set(COUNTER, {"n": 99})
-        finally:
-            release.set()
-            holder.join(WAIT_S)
-        assert "error" not in held
-        assert impatient.get(COUNTER) == {"n": 2}
 
 
 def test_closed_store_refuses_work(path):

@@ -1,6 +1,6 @@
 """The DocumentStore contract, run against every adapter (memory, SQLite, Firestore on the emulator).
 
-Tests on `embedded_store` pin Firestore semantics that the emulator does not reproduce; each says which.
+Tests on `store` pin Firestore semantics that the emulator does not reproduce; each says which.
 """
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import string
 
 import pytest
 
-from lib.store.port import AUTO_ID_LENGTH, AlreadyExists, NotFound, StoreError
+from lib.store.port import (
+    AUTO_ID_LENGTH, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_STRING_BYTES, MAX_TRANSACTION_WRITES, AlreadyExists,
+    LimitExceeded, NotFound, StoreError, document_path, document_size,
+)
 
 ORDERS = "positions/paper/openOrders"
 
@@ -317,11 +320,9 @@ def test_invalid_updates_are_value_errors(store, data):
     assert store.get("config/paper") == {"a": {"b": 0}}
 
 
-# --- Firestore semantics the emulator does not reproduce ----------------------------------------------------------
+# --- Firestore semantics every adapter keeps ---------------------------------------------------------------------
 
-def test_set_replaces_the_whole_document(embedded_store):
-    # The emulator's set() keeps the fields the new data leaves out, like a shallow merge.
-    store = embedded_store
+def test_set_replaces_the_whole_document(store):
     store.set("config/paper", {"account": "DU1", "exposure": {"overall": 0.9}})
     store.set("config/paper", {"tradingEnabled": False})
     assert store.get("config/paper") == {"tradingEnabled": False}
@@ -329,17 +330,13 @@ def test_set_replaces_the_whole_document(embedded_store):
     assert store.get("config/paper") == {"account": "DU2"}
 
 
-def test_set_merge_replaces_a_scalar_with_a_map(embedded_store):
-    # The emulator leaves the scalar in place and drops the merged map.
-    store = embedded_store
+def test_set_merge_replaces_a_scalar_with_a_map(store):
     store.set("config/paper", {"exposure": 0.9})
     store.set("config/paper", {"exposure": {"overall": 0.8}}, merge=True)
     assert store.get("config/paper") == {"exposure": {"overall": 0.8}}
 
 
-def test_queries_on_nested_fields(embedded_store):
-    # The emulator cannot evaluate a dotted field path in a filter or an order ("Not implemented").
-    store = embedded_store
+def test_queries_on_nested_fields(store):
     store.set("c/a", {"exposure": {"overall": 0.9}})
     store.set("c/b", {"exposure": {"overall": 0.4}})
     store.set("c/c", {"exposure": {}})
@@ -347,18 +344,14 @@ def test_queries_on_nested_fields(embedded_store):
     assert ids(store.query("c", order_by=[("exposure.overall", "DESCENDING")])) == ["a", "b"]
 
 
-def test_null_equality(embedded_store):
-    # The emulator ignores `== None` (a unary IS_NULL filter on the wire) and returns every document.
-    store = embedded_store
+def test_null_equality(store):
     store.set("c/null", {"v": None})
     store.set("c/zero", {"v": 0})
     store.set("c/absent", {"w": 1})
     assert ids(store.query("c", where=[("v", "==", None)])) == ["null"]
 
 
-def test_integers_and_floats_compare_as_numbers(embedded_store):
-    # The emulator treats integers and doubles as different types (1 != 1.0, 2 < 2.5 is false).
-    store = embedded_store
+def test_integers_and_floats_compare_as_numbers(store):
     store.set("c/int", {"v": 2})
     store.set("c/float", {"v": 2.5})
     assert ids(store.query("c", where=[("v", "==", 2.0)])) == ["int"]
@@ -366,31 +359,25 @@ def test_integers_and_floats_compare_as_numbers(embedded_store):
     assert ids(store.query("c", order_by=[("v", "DESCENDING")])) == ["float", "int"]
 
 
-def test_order_by_leaves_out_documents_without_the_field(embedded_store):
-    # The emulator keeps them (sorted last); Firestore does not return them.
-    store = embedded_store
+def test_order_by_leaves_out_documents_without_the_field(store):
     store.set("c/with", {"v": 1})
     store.set("c/without", {"w": 1})
     assert ids(store.query("c", order_by=[("v", "ASCENDING")])) == ["with"]
 
 
-def test_types_order_like_firestore(embedded_store):
-    store = embedded_store
+def test_types_order_like_firestore(store):
     for doc_id, value in [("map", {"a": 1}), ("str", "a"), ("null", None), ("list", [1]), ("num", 3),
                           ("bool", False)]:
         store.set(f"c/{doc_id}", {"v": value})
     assert ids(store.query("c", order_by=[("v", "ASCENDING")])) == ["null", "bool", "num", "str", "list", "map"]
 
 
-def test_integers_keep_64_bits(embedded_store):
-    # The emulator holds integers in JavaScript numbers and refuses any beyond 2**53.
-    embedded_store.set("c/big", {"v": 2**63 - 1, "w": -(2**63)})
-    assert embedded_store.get("c/big") == {"v": 2**63 - 1, "w": -(2**63)}
+def test_integers_keep_64_bits(store):
+    store.set("c/big", {"v": 2**63 - 1, "w": -(2**63)})
+    assert store.get("c/big") == {"v": 2**63 - 1, "w": -(2**63)}
 
 
-def test_failed_commit_writes_nothing(embedded_store):
-    # The emulator applies a commit's writes one by one, so the set before the failing create would persist.
-    store = embedded_store
+def test_failed_commit_writes_nothing(store):
     store.set("positions/paper/executions/e1", {"shares": 1})
 
     def apply_twice(tx):
@@ -402,10 +389,91 @@ def test_failed_commit_writes_nothing(embedded_store):
     assert store.get("positions/paper/holdings/dummy") is None
 
 
-def test_merge_and_update_of_fields_that_are_not_identifiers(embedded_store):
-    # conIds are field names; the emulator drops merge/update fields that Firestore's field-path syntax quotes.
-    store = embedded_store
+def test_merge_and_update_of_fields_that_are_not_identifiers(store):
     store.set("positions/paper/holdings/dummy", {"265598": 10, "756733": 5})
     store.set("positions/paper/holdings/dummy", {"265598": 12}, merge=True)
     store.update("positions/paper/holdings/dummy", {"756733": 6, "by-ref.dummy-1": 1})
     assert store.get("positions/paper/holdings/dummy") == {"265598": 12, "756733": 6, "by-ref": {"dummy-1": 1}}
+
+
+# --- Firestore's limits, refused before anything is sent --------------------------------------------------------
+
+def nested(depth: int) -> dict:
+    value: object = 1
+    for _ in range(depth):
+        value = {"x": value}
+    return {"r": value}
+
+
+def test_a_document_of_exactly_one_mib_is_stored_and_one_byte_more_is_refused(store):
+    # c/d with these two fields is 1,048,576 bytes by Firestore's size rules (and the emulator's largest such)
+    at_limit = {"a": "x" * 600_000, "b": "y" * 448_518}
+    store.set("c/d", at_limit)
+    assert store.get("c/d") == at_limit
+    with pytest.raises(LimitExceeded, match=r"document c/e would be 1,048,577 bytes.*1 MiB"):
+        store.set("c/e", {**at_limit, "b": at_limit["b"] + "y"})
+    with pytest.raises(LimitExceeded, match="c/e"):
+        store.run_transaction(lambda tx: tx.create("c/e", {**at_limit, "b": at_limit["b"] + "y"}))
+    assert store.get("c/e") is None
+    assert document_size(document_path("c/d"), at_limit) == MAX_DOCUMENT_BYTES
+
+
+def test_merges_and_updates_that_grow_a_document_past_one_mib_are_refused(store):
+    half = "x" * 600_000
+    store.set("activity/run", {"a": half})
+    with pytest.raises(LimitExceeded, match="activity/run"):
+        store.set("activity/run", {"b": half}, merge=True)
+    with pytest.raises(LimitExceeded, match="activity/run"):
+        store.update("activity/run", {"result.b": half})
+    with pytest.raises(LimitExceeded, match="activity/run"):
+        store.run_transaction(lambda tx: tx.update("activity/run", {"b": half}))
+    assert store.get("activity/run") == {"a": half}
+
+
+def test_a_string_longer_than_firestore_stores_in_one_value_is_refused(store):
+    store.set("c/d", {"m": {"s": "x" * MAX_STRING_BYTES}})
+    with pytest.raises(LimitExceeded, match=r"document c/e: field 'm.s': a string of 1,048,488 bytes"):
+        store.set("c/e", {"m": {"s": "x" * (MAX_STRING_BYTES + 1)}})
+    with pytest.raises(LimitExceeded, match="c/d"):
+        store.update("c/d", {"m.t": "é" * (MAX_STRING_BYTES // 2 + 1)})
+    assert store.get("c/e") is None
+
+
+def test_a_transaction_commits_at_most_500_writes(store):
+    store.run_transaction(lambda tx: [tx.set(f"c/d{i}", {"i": i}) for i in range(MAX_TRANSACTION_WRITES)])
+    assert len(store.query("c")) == MAX_TRANSACTION_WRITES
+
+    def one_too_many(tx):
+        for i in range(MAX_TRANSACTION_WRITES + 1):
+            tx.set(f"e/d{i}", {"i": i})
+
+    with pytest.raises(LimitExceeded, match=r"at most 500 writes.*write 501, to e/d500"):
+        store.run_transaction(one_too_many)
+    assert store.query("e") == []
+
+
+@pytest.mark.parametrize("data, error, fragment", [
+    ({"__name__": 1}, ValueError, "'__name__' is reserved"),
+    ({"m": {"__x__": 1}}, ValueError, "'__x__' is reserved"),
+    ({"a" * 1501: 1}, LimitExceeded, "longer than Firestore's 1,500 bytes"),
+    (nested(MAX_DEPTH + 1), LimitExceeded, "nested more than 20 deep"),
+    ({"l": [nested(MAX_DEPTH)]}, LimitExceeded, "nested more than 20 deep"),
+])
+def test_field_names_and_nesting_firestore_refuses(store, data, error, fragment):
+    with pytest.raises(error, match=fragment) as raised:
+        store.set("c/d", data)
+    assert "document c/d" in str(raised.value)
+    assert store.get("c/d") is None
+
+
+def test_field_names_and_nesting_at_firestore_limits_are_stored(store):
+    data = {"a" * 1500: 1, "__almost": 2, "_x_": 3, **nested(MAX_DEPTH)}
+    store.set("c/d", data)
+    assert store.get("c/d") == data
+    store.update("c/d", {"m." + "y" * 1400: 1})
+    with pytest.raises(ValueError, match="'__x__' is reserved"):
+        store.update("c/d", {"m.__x__": 1})
+    with pytest.raises(LimitExceeded, match="field path"):
+        store.update("c/d", {"m." + "y" * 1499: 1})
+    with pytest.raises(LimitExceeded, match="nested more than 20 deep"):
+        store.update("c/d", {"m.n": nested(MAX_DEPTH - 1)})

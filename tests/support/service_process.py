@@ -23,10 +23,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http(method: str, url: str, body=None, *, raw: bytes | None = None, timeout_s: float = 30) -> tuple[int, dict]:
-    """One HTTP request; returns (status, decoded JSON body) for any status."""
+def http(method: str, url: str, body=None, *, raw: bytes | None = None, timeout_s: float = 30,
+         headers: dict | None = None) -> tuple[int, dict]:
+    """One HTTP request (with extra `headers`); returns (status, decoded JSON body) for any status."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, json.loads(response.read() or b"{}")

@@ -4,10 +4,12 @@ from typing import Any
 import pytest
 
 from intents.base import Intent, IntentParams, OrderParams, signature
+from lib import deadline
 from lib.config import Settings
 from lib.params import absent
 from lib.services import Services
 from lib.store.memory import MemoryStore
+from lib.store.port import Contention
 from main import create_app
 from tests.support.fake_bridge import FakeBridge
 
@@ -50,7 +52,23 @@ class Slow(Intent):
         return self.bridge.run(never_answered, timeout_s=deadline.remaining_s())
 
 
-INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow)}
+class Contended(Intent):
+    name = "contended"
+    records_activity = True
+
+    def execute(self, params, config, run_deadline):
+        raise Contention("Firestore could not commit a transaction: still contended", retry_after_s=2)
+
+
+class Budget(Intent):
+    name = "budget"
+
+    def execute(self, params, config, run_deadline):
+        # the store learns the run's deadline from the context
+        return {"same": deadline.current() is run_deadline, "budget": deadline.current().budget_s}
+
+
+INTENTS = {cls.name: cls for cls in (Echo, Trade, Slow, Contended, Budget)}
 
 
 @pytest.fixture
@@ -169,6 +187,21 @@ def test_time_budget_exceeded_is_504(client):
     prefix = "GatewayTimeout: gave up after "
     assert response.json["error"].startswith(prefix)
     assert 4.9 < float(response.json["error"][len(prefix):].split()[0]) <= 5
+
+
+def test_store_contention_is_503_with_retry_after_and_the_run_is_recorded_as_failed(client, store):
+    response = client.post("/contended")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.json["error"].startswith("Contention: Firestore could not commit")
+    [activity] = [doc.data for doc in store.query("activity")]
+    assert activity["status"] == "failed" and activity["exception"].startswith("Contention: ")
+
+
+def test_the_run_deadline_is_the_current_one_while_the_intent_runs(client):
+    response = client.post("/budget", json={"timeoutSeconds": 7})
+    assert response.json["same"] is True and response.json["budget"] == 7
+    assert deadline.current() is None
 
 
 def test_gateway_not_ready_is_503(store):

@@ -1,4 +1,5 @@
-"""Duplicate-run claims on SQLite (real transactions: the Firestore emulator has no isolation to test this on)."""
+"""Duplicate-run claims and strategy locks on the stores with real transactions: SQLite, and Firestore on Google's
+emulator (which locks what a transaction reads, so simultaneous claims contend as they do in production)."""
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 import threading
@@ -13,11 +14,14 @@ WINDOW = timedelta(minutes=60)
 BUDGET_S = 120.0
 
 
-@pytest.fixture
-def store(tmp_path):
-    store = SqliteStore(str(tmp_path / "store.sqlite3"))
-    yield store
-    store.close()
+@pytest.fixture(params=["sqlite", pytest.param("firestore", marks=pytest.mark.firestore)])
+def store(request, tmp_path):
+    if request.param == "firestore":
+        yield request.getfixturevalue("open_firestore")()
+        return
+    opened = SqliteStore(str(tmp_path / "store.sqlite3"))
+    yield opened
+    opened.close()
 
 
 def test_only_one_of_many_simultaneous_claims_wins(store):

@@ -1,10 +1,12 @@
 """Acceptance: each fault kind of the admin API (`POST /faults`) as an ib_insync client sees it."""
 
 import asyncio
+import socket
 
 import pytest
-from ib_insync import LimitOrder, MarketOrder, Stock
+from ib_insync import IB, LimitOrder, MarketOrder, Stock
 
+from tests.support.clients import next_client_id
 from tests.support.clock import NOW
 from tests.support.simulator_process import SimulatorProcess, wait_until
 
@@ -187,7 +189,8 @@ def test_market_data_error_fails_one_symbols_market_data(sim, connect):
     [spy_ticker] = ib.reqTickers(spy)
     assert spy_ticker.last != spy_ticker.last     # nan: no tick came
     assert errors.codes() == [354]
-    assert errors.text(354) == "Requested market data is not subscribed.Delayed market data is available.SPY ARCA/TOP/ALL"
+    assert errors.text(354) == ("Requested market data is not subscribed.Delayed market data is available."
+                                "SPY ARCA/TOP/ALL")
     [again] = ib.reqTickers(spy)
     assert again.last > 0
 
@@ -249,3 +252,195 @@ def test_a_resting_limit_order_is_not_spent_by_faults_armed_later(sim, connect):
     assert len(sim.admin("GET", "/faults")["armed"]) == 1 and not errors.codes(resting.order.orderId)
     ib.cancelOrder(resting.order)
     wait_until(lambda: resting.orderStatus.status == "Cancelled", what="Cancelled", pump=ib.waitOnUpdate)
+
+
+def test_inactive_then_active_holds_the_order_inactive_then_fills_it(sim, connect):
+    ib = connect(sim)
+    errors = Errors(ib)
+    iwm = qualified(ib, "IWM")
+    sim.admin("POST", "/faults", {"kind": "inactive-then-active", "inactive_s": 0.5})
+    trade = ib.placeOrder(iwm, MarketOrder("SELL", 6))
+    wait_until(lambda: trade.orderStatus.status == "Inactive", what="Inactive", pump=ib.waitOnUpdate)
+    assert trade.orderStatus.whyHeld == "locate" and trade.orderStatus.permId > 0 and not trade.fills
+    assert errors.codes(trade.order.orderId) == [404]
+    assert errors.text(404) == "Order held while securities are located."
+    assert [o["status"] for o in sim.state()["open_orders"] if o["perm_id"] == trade.orderStatus.permId] == [
+        "Inactive"]
+    wait_until(lambda: trade.orderStatus.status == "Filled", what="the fill after IB took it up",
+               pump=ib.waitOnUpdate)
+    log = statuses(trade)
+    assert log.index("Inactive") < log.index("Submitted") < log.index("Filled")
+
+
+def resting_limit(ib, symbol: str, quantity: int):
+    contract = qualified(ib, symbol)
+    [ticker] = ib.reqTickers(contract)
+    limit = round(ticker.bid * 0.9, 2)
+    trade = ib.placeOrder(contract, LimitOrder("BUY", quantity, limit, tif="GTC"))
+    wait_until(lambda: trade.orderStatus.status == "Submitted", what="Submitted", pump=ib.waitOnUpdate)
+    return trade, limit
+
+
+def test_cancel_race_goes_pending_cancel_and_a_fill_lands_before_cancelled(sim, connect):
+    ib = connect(sim)
+    errors = Errors(ib)
+    trade, limit = resting_limit(ib, "EFA", 10)
+    sim.admin("POST", "/faults", {"kind": "cancel-race"})
+    seen = []
+    trade.statusEvent += lambda t: seen.append((t.orderStatus.status, t.orderStatus.filled))
+    ib.cancelOrder(trade.order)
+    wait_until(lambda: trade.orderStatus.status == "Cancelled", what="Cancelled", pump=ib.waitOnUpdate)
+    assert [(f.execution.shares, f.execution.price) for f in trade.fills] == [(5, limit)]
+    assert ("PendingCancel", 5) in seen and seen[-1] == ("Cancelled", 5)
+    assert errors.codes(trade.order.orderId) == [202] and errors.text(202) == "Order Canceled - reason:"
+    [completed] = [o for o in sim.state()["completed_orders"] if o["perm_id"] == trade.order.permId]
+    assert completed["status"] == "Cancelled" and completed["filled"] == 5
+
+
+def test_cancel_race_can_fill_the_whole_order(sim, connect):
+    ib = connect(sim)
+    trade, _ = resting_limit(ib, "EFA", 4)
+    sim.admin("POST", "/faults", {"kind": "cancel-race", "fill_fraction": 1})
+    ib.cancelOrder(trade.order)
+    wait_until(lambda: trade.orderStatus.status == "Filled", what="Filled despite the cancel", pump=ib.waitOnUpdate)
+    assert sum(f.execution.shares for f in trade.fills) == 4
+
+
+def test_a_plain_cancel_is_answered_with_cancelled_and_202(sim, connect):
+    ib = connect(sim)
+    errors = Errors(ib)
+    trade, _ = resting_limit(ib, "EFA", 1)
+    ib.cancelOrder(trade.order)
+    wait_until(lambda: errors.codes(trade.order.orderId), what="202", pump=ib.waitOnUpdate)
+    assert trade.orderStatus.status == "Cancelled" and errors.codes(trade.order.orderId) == [202]
+
+
+def test_execution_correction_replaces_01_by_02_with_another_price(sim, connect):
+    ib = connect(sim)
+    vti = qualified(ib, "VTI")
+    sim.admin("POST", "/faults", {"kind": "execution-correction", "delay_s": 0.3})
+    trade = ib.placeOrder(vti, MarketOrder("BUY", 10))
+    wait_until(lambda: len(trade.fills) == 2 and trade.fills[1].commissionReport.execId, what="the correction",
+               pump=ib.waitOnUpdate)
+    original, correction = (f.execution for f in trade.fills)
+    assert original.execId.endswith(".01") and correction.execId == original.execId[:-2] + "02"
+    assert correction.shares == 10 and correction.price == pytest.approx(original.price + 0.01)
+    # IB's own order status has the corrected figures; ib_insync counts the correction as a second fill
+    assert trade.orderStatus.filled == 10 and trade.orderStatus.avgFillPrice == pytest.approx(correction.price)
+    assert trade.filled() == 20
+    reported = [f.execution.execId for f in ib.reqExecutions() if f.execution.permId == trade.order.permId]
+    assert reported == [correction.execId]
+    kept = {e["exec_id"]: e for e in sim.state()["executions"]}
+    assert kept[original.execId]["superseded_by"] == correction.execId
+    assert kept[correction.execId]["corrects"] == original.execId
+
+
+def test_commission_delay_sends_the_report_later(sim, connect):
+    ib = connect(sim)
+    ief = qualified(ib, "IEF")
+    sim.admin("POST", "/faults", {"kind": "commission-delay", "delay_s": 0.6})
+    trade = ib.placeOrder(ief, MarketOrder("BUY", 3))
+    wait_until(lambda: trade.fills, what="the execution", pump=ib.waitOnUpdate)
+    [fill] = trade.fills
+    assert not fill.commissionReport.execId
+    other = connect(sim)
+    [reported] = [f for f in other.reqExecutions() if f.execution.execId == fill.execution.execId]
+    assert not reported.commissionReport.execId
+    wait_until(lambda: fill.commissionReport.execId, what="the late commission report", pump=ib.waitOnUpdate)
+    assert fill.commissionReport.execId == fill.execution.execId and fill.commissionReport.commission > 0
+
+
+def test_silent_order_gets_no_callback_but_ib_fills_it(sim, connect):
+    ib = connect(sim)
+    errors = Errors(ib)
+    tlt = qualified(ib, "TLT")
+    sim.admin("POST", "/faults", {"kind": "silent-order"})
+    trade = ib.placeOrder(tlt, MarketOrder("BUY", 2, orderRef="silent"))
+    wait_until(lambda: any(e["order_ref"] == "silent" for e in sim.state()["executions"]), what="IB's fill")
+    ib.sleep(0.2)    # callbacks would have come with the fill
+    assert trade.orderStatus.status == "PendingSubmit" and not trade.fills and not errors.codes()
+    assert [f.execution.orderRef for f in ib.reqExecutions()].count("silent") == 1
+
+
+def test_silent_order_lost_never_reaches_ib(sim, connect):
+    ib = connect(sim)
+    tlt = qualified(ib, "TLT")
+    sim.admin("POST", "/faults", {"kind": "silent-order", "lost": True})
+    trade = ib.placeOrder(tlt, MarketOrder("BUY", 2, orderRef="lost-order"))
+    follow_up = ib.placeOrder(tlt, MarketOrder("BUY", 1, orderRef="after-the-lost-one"))
+    wait_until(lambda: follow_up.orderStatus.status == "Filled", what="the next order", pump=ib.waitOnUpdate)
+    state = sim.state()
+    assert "lost-order" not in {o["request"]["order_ref"] for o in state["open_orders"] + state["completed_orders"]}
+    assert trade.orderStatus.status == "PendingSubmit"
+
+
+def test_handshake_hang_leaves_the_next_connection_unanswered(sim):
+    sim.admin("POST", "/faults", {"kind": "handshake-hang"})
+    hung = IB()
+    with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+        hung.connect(sim.host, sim.port, clientId=next_client_id(), timeout=1)
+    assert not hung.isConnected()
+    fine = IB()
+    try:
+        fine.connect(sim.host, sim.port, clientId=next_client_id(), timeout=5)
+        assert fine.isConnected()
+    finally:
+        fine.disconnect()
+
+
+def test_handshake_hang_at_the_executions_stage_times_out_ib_insyncs_sync(sim):
+    sim.admin("POST", "/faults", {"kind": "handshake-hang", "stage": "executions"})
+    hung = IB()
+    with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+        hung.connect(sim.host, sim.port, clientId=next_client_id(), timeout=1)
+    assert not hung.isConnected()
+
+
+def accepts_connections(simulator) -> bool:
+    try:
+        with socket.create_connection((simulator.host, simulator.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_disconnected(ib) -> None:
+    def pump(timeout_s):
+        try:
+            ib.waitOnUpdate(timeout_s)
+        except ConnectionError:
+            pass
+
+    wait_until(lambda: not ib.isConnected(), what="the connection to drop", pump=pump)
+
+
+def test_restart_drops_every_socket_refuses_connections_then_keeps_the_account(start_simulator, connect):
+    simulator = start_simulator(seed=62)
+    ib = connect(simulator)
+    spy = qualified(ib, "SPY")
+    trade = ib.placeOrder(spy, MarketOrder("BUY", 3))
+    wait_until(lambda: trade.orderStatus.status == "Filled", what="the fill", pump=ib.waitOnUpdate)
+    simulator.admin("POST", "/faults", {"kind": "restart", "seconds": 1.0})
+    wait_disconnected(ib)
+    assert not accepts_connections(simulator)
+    assert [a["kind"] for a in simulator.admin("GET", "/faults")["armed"]] == ["restart"]
+    wait_until(lambda: accepts_connections(simulator), timeout_s=5, what="the port to accept again")
+    again = connect(simulator)
+    assert [(p.contract.conId, p.position) for p in again.positions()] == [(spy.conId, 3)]
+    assert trade.fills[0].execution.execId in {f.execution.execId for f in again.reqExecutions()}
+
+
+def test_restart_at_the_next_order_loses_that_order(start_simulator, connect):
+    simulator = start_simulator(seed=63)
+    ib = connect(simulator)
+    spy = qualified(ib, "SPY")
+    simulator.admin("POST", "/faults", {"kind": "restart", "when": "next-order", "seconds": 0.5})
+    assert simulator.admin("GET", "/faults")["armed"][0]["remaining"] == 1
+    lost = ib.placeOrder(spy, MarketOrder("BUY", 1, orderRef="vanishes"))
+    wait_disconnected(ib)
+    wait_until(lambda: accepts_connections(simulator), timeout_s=5, what="the port to accept again")
+    again = connect(simulator)
+    state = simulator.state()
+    assert not state["open_orders"] and not state["completed_orders"] and not state["executions"]
+    assert not again.reqAllOpenOrders() and not again.reqCompletedOrders(apiOnly=False)
+    assert lost.orderStatus.status == "PendingSubmit"

@@ -137,3 +137,54 @@ def test_order_reject_fault_waits_for_the_submission(broker, clock, recorder):
     assert rejection.code == 201 and rejection.order.status == "Inactive"
     assert [e.order.status for e in recorder.of(OrderChanged)][-2:] == ["Submitted", "Inactive"]
     assert not broker.executions() and not broker.open_orders(1)
+
+
+def test_a_correction_books_the_corrected_execution_instead_of_the_original(broker, recorder):
+    broker.faults.monotonic = lambda: 0.0
+    broker.faults.arm("execution-correction", delay_s=1, quantity=8, price=601.0)
+    broker.place_order(1, 1, SPY, mkt("BUY", 10))
+    broker.match()
+    [original] = broker.executions()
+    cash_after_fill = broker.cash()["USD"]
+    broker.match()
+    assert len(broker.executions()) == 1
+    broker.faults.monotonic = lambda: 1.0
+    broker.match()
+    original_, correction = broker.executions()
+    assert original_.superseded_by == correction.exec_id and correction.corrects == original.exec_id
+    assert correction.exec_id == original.exec_id[:-3] + ".02" and (correction.shares, correction.price) == (8, 601.0)
+    assert [e.exec_id for e in broker.executions(current_only=True)] == [correction.exec_id]
+    [position] = broker.positions()
+    assert position.quantity == 8
+    refunded = original.commission - correction.commission
+    assert broker.cash()["USD"] == pytest.approx(cash_after_fill + original.shares * original.price
+                                                  - 8 * 601.0 + refunded)
+    [record] = broker.completed_orders()
+    assert (record.filled, record.avg_fill_price) == (8, 601.0)
+
+
+def test_a_cancel_race_fills_part_of_the_order_before_it_is_cancelled(broker, recorder):
+    broker.place_order(1, 1, SPY, lmt("BUY", 9, 500.0, tif="GTC"))
+    broker.faults.arm("cancel-race", fill_fraction=0.5)
+    broker.cancel_order(1, 1)
+    [record] = broker.open_orders(1)
+    assert record.status == "PendingCancel" and not broker.executions()
+    broker.match()
+    [fill] = broker.executions()
+    assert (fill.shares, fill.price) == (4, 500.0)
+    assert record.status == "Cancelled" and record.filled == 4
+    assert [e.code for e in recorder.of(OrderWarned)] == [202]
+
+
+def test_inactive_then_active_waits_for_its_time(broker, recorder):
+    now_s = [0.0]
+    broker.faults.monotonic = lambda: now_s[0]
+    broker.faults.arm("inactive-then-active", inactive_s=2)
+    broker.place_order(1, 1, SPY, mkt("SELL", 3))
+    [record] = broker.open_orders(1)
+    assert (record.status, record.why_held) == ("Inactive", "locate") and warnings(recorder) == [404]
+    broker.match()
+    assert not broker.executions()
+    now_s[0] = 2.0
+    broker.match()
+    assert broker.executions() and record.status == "Filled"

@@ -3,6 +3,7 @@ earlier day no longer block their strategy, and eod-check applies the day's fill
 from __future__ import annotations
 
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
+from tests.support.simulator_process import wait_until
 
 DUMMY = {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}}
 # the frozen clock starts at 10:30 New York; CME's session closes at 17:00 New York, a new day's lists at midnight
@@ -52,3 +53,26 @@ def test_eod_check_applies_the_days_fills_before_the_lists_roll_over(trading):
     assert status == 200, body
     assert body["executionsSeen"] == 0 and body["removedOrders"] == []
     assert t.holdings("dummy") == {mnq: 2} and t.open_order_records() == []
+
+
+def test_an_execution_correction_changes_the_ledger_by_its_difference(trading):
+    """IB corrects an execution with another one whose execId differs only after the last period ("...01.01" ->
+    "...01.02"), and from then on reports only the correction."""
+    t = trading(workers=1)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    t.simulator.admin("POST", "/faults", {"kind": "execution-correction", "quantity": 1, "delay_s": 3})
+    result = t.allocate(**DUMMY)
+    mnq = mnq_con_id(result)
+    t.wait_filled({mnq: 2})
+    status, body = t.post("trade-reconciliation")
+    assert status == 200 and [a["split"] for a in body["applied"]] in ([{"dummy": 2}], []), body
+    assert t.holdings("dummy") == {mnq: 2}
+
+    corrected = wait_until(lambda: [e for e in t.simulator.state()["executions"] if e["exec_id"].endswith(".02")],
+                           timeout_s=10, what="the correction")
+    assert corrected[0]["shares"] == 1 and t.broker_positions() == {mnq: 1}
+    status, body = t.post("trade-reconciliation")
+    assert status == 200, body
+    assert t.holdings("dummy") == {mnq: 1} and t.open_order_records() == []
+    mark = t.store.get(f"positions/paper/executions/{corrected[0]['exec_id']}")
+    assert mark["corrects"].endswith(".01") and mark["split"] == {"dummy": -1}

@@ -83,3 +83,23 @@ def test_an_order_another_worker_placed_is_counted_not_closed_past(trading, conn
     t.wait_filled({})
     assert t.post("trade-reconciliation")[0] == 200
     assert t.holdings("dummy") == {}
+
+
+def test_a_fill_that_races_the_cancel_is_closed_too(trading, connect):
+    """IB answers the cancel with PendingCancel, fills half of the order, then cancels the rest (error 202). A
+    person's order keeps close-all from a global cancel, so the order is cancelled by itself."""
+    t = trading(workers=1)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    held = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}},
+                      orderProperties={"limitOffsetPercent": -1})
+    gtc = person_holds_a_gtc_order(connect(t.simulator))
+    t.simulator.admin("POST", "/faults", {"kind": "cancel-race", "fill_fraction": 0.5})
+
+    status, body = t.post("close-all", {"strategies": ["dummy"]})
+    assert status == 200, body
+    assert [c["orderId"] for c in body["cancelled"]] == [held["orders"][0]["orderId"]]
+    assert [(o["action"], o["quantity"]) for o in body["orders"]] == [("SELL", 1)]
+    t.wait_filled({})
+    assert t.post("trade-reconciliation")[0] == 200
+    assert t.holdings("dummy") == {} and t.open_order_records() == []
+    assert broker_view(t, gtc["perm_id"]) == gtc

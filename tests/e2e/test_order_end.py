@@ -41,3 +41,19 @@ def test_an_order_that_keeps_working_after_a_warning_is_not_cancelled_nor_sent_a
     assert status == 200, body
     assert body["unmatchedExecutions"] == []
     assert t.holdings("dummy") == {mnq: 2} and t.open_order_records() == []
+
+
+def test_an_order_ib_holds_inactive_and_revives_stays_in_flight(trading):
+    """IB holds the order Inactive with 404 "Order held while securities are located", then works and fills it."""
+    t = trading()
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    t.simulator.admin("POST", "/faults", {"kind": "inactive-then-active", "inactive_s": 1})
+    result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": LONG_SEEDS[0]}})
+    mnq = mnq_con_id(result)
+    [order] = result["orders"]
+    assert order["ended"] is False, order
+    t.wait_filled({mnq: 2})
+    status, body = t.post("trade-reconciliation")
+    assert status == 200, body
+    assert body["unmatchedExecutions"] == []
+    assert t.holdings("dummy") == {mnq: 2} and t.open_order_records() == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from intents.base import Intent, IntentParams, Seconds
-from lib.broker.account import net_liquidation
+from lib.broker.account import account_summary_now, net_liquidation
 from lib.broker.parsing import broker_orders
 from lib.config import TradingConfig
 from lib.deadline import Deadline
@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 
 
 async def _account_now(ib):
+    # NetLiquidation from a reqAccountSummary answered now: the account updates behind ib.accountValues() come
+    # about every 3 minutes (EClient::reqAccountUpdates), so a drawdown would be seen minutes late
     gateway_now = await ib_requests.current_time(ib)
-    return gateway_now, list(ib.accountValues()), broker_orders(await ib_requests.all_open_orders(ib))
+    values = await account_summary_now(ib, "NetLiquidation")
+    return gateway_now, values, broker_orders(await ib_requests.all_open_orders(ib))
 
 
 class RiskCheckParams(IntentParams):

@@ -64,10 +64,8 @@ def test_risk_check_needs_the_morning_allocation(trading):
 
 
 def test_risk_check_fires_on_a_drawdown(trading):
-    # risk-check reads NetLiquidation from account updates, which IB pushes every 180 s: with IB's interval the
-    # alert would come minutes late (a service bug, issue 12); until it reads a fresh value, the simulator pushes
-    # account values every second here
-    t = trading(config={"maxDailyDrawdownPercent": 1}, simulator_options={"account_update_s": 1})
+    # account updates at IB's own interval (180 s): risk-check must see the drawdown at once all the same
+    t = trading(config={"maxDailyDrawdownPercent": 1}, simulator_options={"account_update_s": 180})
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
     result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
     t.wait_filled({mnq_con_id(result): 2})

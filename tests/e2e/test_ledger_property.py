@@ -5,7 +5,8 @@ reconciliation
 
 - the ledger's holdings add up to the broker's positions, per contract;
 - no order of the person trading the same account with another clientId was cancelled or changed;
-- no run that answered `duplicate` placed an order, and of identical runs at the same moment at most one did;
+- no run that answered `duplicate` placed an order, and of identical runs at the same moment at most one placed
+  any;
 - no strategy's position crossed zero unless its target did.
 
 On SQLite and, with fewer examples (each store round trip is slower there), on Firestore (Google's emulator).
@@ -122,7 +123,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 if result["status"] == "done":
                     done.append(result)
         if at_once:
-            assert len(done) <= 1, answers
+            # a run that placed nothing gives its claim back, so the other may run after it; only one may place
+            assert len([result for result in done if result["orders"]]) <= 1, answers
         for result in done:
             for strategy, plan in result["strategies"].items():
                 for con_id, target in (plan["targetPositions"] or {}).items():

@@ -108,6 +108,11 @@ class Ledger:
 
         return self.store.run_transaction(read)
 
+    def recorded_order_ids(self, client_id: int) -> set[int]:
+        """The orderIds of this clientId's order records."""
+        return {doc.data["orderId"] for doc in self.store.query(f"{self.root}/openOrders",
+                                                                where=[("clientId", "==", client_id)])}
+
     def is_applied(self, exec_id: str) -> bool:
         return self.store.get(self._mark(exec_id)) is not None
 

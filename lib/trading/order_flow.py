@@ -122,6 +122,12 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
         return result
     client_id, order_ids, gateway_now = bridge.run(partial(reserve_order_ids, count=len(orders)),
                                                    timeout_s=deadline.remaining_s())
+    recorded = ledger.recorded_order_ids(client_id)
+    if recorded & set(order_ids):
+        # IB's next valid id after a reconnect skips only the ids it saw: one whose order never reached it (lost in
+        # a restart) is offered again while its record still waits to be cleared
+        client_id, order_ids, gateway_now = bridge.run(
+            partial(reserve_order_ids, count=len(orders), above=max(recorded)), timeout_s=deadline.remaining_s())
     placed_at = now()
     claim.expect_orders(len(orders))
     try:
@@ -151,9 +157,10 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
     return result
 
 
-async def reserve_order_ids(ib: IB, count: int) -> tuple[int, list[int], datetime]:
-    """This connection's clientId, `count` orderIds reserved on it, and the gateway's clock (the trading day the
-    orders belong to, as IB's day-long lists of executions and completed orders will)."""
+async def reserve_order_ids(ib: IB, count: int, above: int = 0) -> tuple[int, list[int], datetime]:
+    """This connection's clientId, `count` orderIds reserved on it (all above `above`), and the gateway's clock
+    (the trading day the orders belong to, as IB's day-long lists of executions and completed orders will)."""
+    ib.client.updateReqId(above + 1)
     client_id, order_ids = ib.client.clientId, [ib.client.getReqId() for _ in range(count)]
     return client_id, order_ids, await ib_requests.current_time(ib)
 

@@ -77,6 +77,7 @@ def run_every_service_query(store) -> None:
     ledger.apply(fill("e4.02", perm_id=900, order_id=7, order_ref="run-1"))
     ledger.all_holdings()
     ledger.view()
+    ledger.recorded_order_ids(1)
     ledger.adopt("manual", {756733: (1, 2)})
     RunClaims(store, "paper", "allocation").claim("sig", "run-1", NOW, NOW - NOW, 60.0)
     StrategyLocks(store, "paper").acquire(["a"], "run-1", NOW, NOW - NOW)
@@ -101,7 +102,7 @@ def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_ind
     # composite index
     shapes = {tuple((".".join(f.field), f.op) for f in query.filters) for _, query in recorded if query.filters}
     assert shapes == {(("permId", "=="),), (("orderId", "=="), ("conId", "=="), ("clientId", "==")),
-                      (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),)}
+                      (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),), (("clientId", "=="),)}
 
 
 @pytest.mark.parametrize("kwargs, needed", [

@@ -40,7 +40,8 @@ class FailingSend(BridgePort):
 
     def run(self, coro_fn, timeout_s):
         if isinstance(coro_fn, partial) and coro_fn.func is reserve_order_ids:
-            return 7, [41] * coro_fn.keywords["count"], NOW
+            first = max(41, coro_fn.keywords.get("above", 0) + 1)
+            return 7, list(range(first, first + coro_fn.keywords["count"])), NOW
         if self.started:
             with pytest.raises(Placed):
                 # the IB loop's part, up to its first placeOrder: it has opened the gate and is sending
@@ -86,3 +87,14 @@ def test_orders_that_may_have_left_stay_in_flight_and_keep_the_claim():
     [record] = ledger.open_orders()
     assert record["orderId"] == 41 and record["source"] == {"dummy": 2} and result.sent == 1
     assert store.get("runs/paper/allocation/sig")["ordersPlaced"] == 1
+
+
+def test_an_order_id_that_still_has_a_record_is_not_used_again():
+    """After a reconnect IB offers again an id whose order it never received (lost in a restart), while that
+    order's record still waits to be cleared."""
+    store = MemoryStore()
+    Ledger(store, "paper").record_pending([{"orderId": 41, "clientId": 7, "conId": MNQ.conId, "orderRef": "lost",
+                                            "quantity": 1, "source": {"dummy": 1}, "placedAt": NOW.isoformat()}])
+    ledger, _ = send(store, FailingSend(GatewayTimeout("gave up after 30 s"), started=True))
+    assert sorted((o["orderId"], o["orderRef"]) for o in ledger.open_orders()) == [
+        (41, "lost"), (42, "allocation-run-1")]

@@ -6,9 +6,11 @@ from ib_insync import LimitOrder, Stock
 
 from lib.errors import GatewayTimeout
 from lib.gateway import ib_requests
+from lib.gateway.supervisor import PACING_MESSAGES, PACING_WINDOW_S
 
 CALL_TIMEOUT_S = 5
 LATENCY_MS = 400
+THROTTLE_S = 1.0
 
 
 SPY = Stock(conId=756733, symbol="SPY", exchange="SMART", currency="USD")
@@ -43,3 +45,29 @@ def test_concurrent_callers_share_one_request_that_started_after_they_asked(simu
     assert all(reply == [] for reply in replies)
     # the first caller's request, and at most one more for everyone who asked while it was in flight
     assert 1 <= started <= 2
+
+
+def test_callers_who_ask_while_the_connection_throttles_share_the_request_sent_when_it_stops(bridge):
+    def throttle(ib):
+        started = ib_requests.flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).started
+        # one message per THROTTLE_S: a second reqCurrentTime waits in ib_insync's queue
+        ib.client.MaxRequests, ib.client.RequestsInterval = 1, THROTTLE_S
+        ib.client.reqCurrentTime()
+        ib.client.reqCurrentTime()
+        return started
+
+    def unthrottle(ib):
+        ib.client.MaxRequests, ib.client.RequestsInterval = PACING_MESSAGES, PACING_WINDOW_S
+
+    before = bridge.call(throttle, timeout_s=CALL_TIMEOUT_S)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            replies = list(pool.map(
+                lambda _: bridge.run(ib_requests.all_open_orders, timeout_s=CALL_TIMEOUT_S), range(8)))
+        started = bridge.call(lambda ib: ib_requests.flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).started,
+                              timeout_s=CALL_TIMEOUT_S) - before
+    finally:
+        bridge.call(unthrottle, timeout_s=CALL_TIMEOUT_S)
+    assert all(reply == [] for reply in replies)
+    # handed over at once, the first caller's request would wait in the queue and the others form a second one
+    assert started == 1

@@ -15,6 +15,8 @@ from tests.support.simulator_process import wait_until
 
 READY_TIMEOUT_S = 10
 CALL_TIMEOUT_S = 5
+# messages in a burst: more than two seconds of IB's limit
+BURST = 120
 
 
 def session_client_ids(sim: SimulatorThread) -> list[int]:
@@ -101,6 +103,18 @@ def test_concurrent_calls_from_many_threads(bridge):
         con_ids = list(pool.map(details, range(32)))
 
     assert len(con_ids) == 32 and len(set(con_ids)) == 1
+
+
+def test_more_requests_than_ib_takes_in_a_second_are_paced_not_refused(bridge):
+    # IB refuses what a client sends past 50 messages in a second with error 100, and so does the simulator
+    async def burst(ib):
+        return await asyncio.gather(*(ib.reqContractDetailsAsync(Stock("QQQ", "SMART", "USD")) for _ in range(BURST)),
+                                    return_exceptions=True)
+
+    answers = bridge.run(burst, timeout_s=BURST / 45 + CALL_TIMEOUT_S)
+
+    refused = [answer for answer in answers if not isinstance(answer, list)]
+    assert refused == [] and all(answer[0].contract.conId for answer in answers)
 
 
 def test_a_taken_client_id_moves_on_to_the_next_candidate(simulator, make_bridge):

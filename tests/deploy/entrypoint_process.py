@@ -2,7 +2,6 @@
 on free loopback ports, and inspects its process tree and its JSON log."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -10,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support import REPO_ROOT, stop_process
+from tests.support import REPO_ROOT, json_lines, stop_process
 from tests.support.clock import NOW
 from tests.support.service_process import free_port, http
 
@@ -94,15 +93,7 @@ class EntrypointProcess:
         return http(method, self.url(path), body, timeout_s=10)
 
     def log_entries(self) -> list[dict]:
-        entries = []
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                entries.append(entry)
-        return entries
+        return json_lines(self.log_path.read_text(errors="replace"))
 
     def events(self, name: str) -> list[dict]:
         return [entry for entry in self.log_entries() if entry.get("event") == name]

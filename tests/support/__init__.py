@@ -1,6 +1,7 @@
 """Helpers shared by the test packages and the benchmarks."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -17,3 +18,16 @@ def stop_process(process: subprocess.Popen, timeout_s: float) -> int:
             process.kill()
             process.wait()
     return process.returncode
+
+
+def json_lines(text: str) -> list[dict]:
+    """The JSON objects among `text`'s lines; anything else a process printed is skipped."""
+    entries = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.support import REPO_ROOT, stop_process
+from tests.support import REPO_ROOT, json_lines, stop_process
 
 STOP_TIMEOUT_S = 15
 
@@ -129,16 +129,7 @@ class ServiceProcess:
         """The JSON log lines written since this service started (a log file can hold earlier runs)."""
         with open(self.log_path, "rb") as log:
             log.seek(self._log_offset)
-            lines = log.read().decode(errors="replace").splitlines()
-        entries = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                entries.append(entry)
-        return entries
+            return json_lines(log.read().decode(errors="replace"))
 
     def terminate(self, *, timeout_s: float = STOP_TIMEOUT_S) -> tuple[int, float]:
         """SIGTERM gunicorn's master; returns (exit code, seconds it took)."""

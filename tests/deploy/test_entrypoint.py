@@ -8,11 +8,9 @@ from pathlib import Path
 import javaproperties
 import pytest
 
-from lib.seed import seed
-from lib.store.sqlite import SqliteStore
 from tests.deploy.entrypoint_process import EntrypointProcess, start_time
+from tests.support.seeding import seed_sqlite
 
-ACCOUNT = "DU1234567"
 VERSION = "projects/p1/secrets/ib-credentials-paper/versions/4"
 USERNAME = "trader-login-7"
 # every character IBC's Java-properties reading could mangle, and one outside Latin-1
@@ -25,11 +23,7 @@ def entrypoint(tmp_path, request):
     """Factory: a seeded store and the entrypoint over it, stopped (with anything left of its tree) after the test."""
 
     def start(**options) -> EntrypointProcess:
-        store = SqliteStore(str(tmp_path / "store.sqlite3"))
-        try:
-            seed(store, ACCOUNT)
-        finally:
-            store.close()
+        seed_sqlite(tmp_path / "store.sqlite3")
         process = EntrypointProcess(tmp_path, **options)
         request.addfinalizer(process.stop)
         return process.start()

@@ -6,21 +6,16 @@ import sys
 import pytest
 
 from deploy.smoke import auth_headers, fetch_id_token
-from lib.seed import seed
-from lib.store.sqlite import SqliteStore
 from tests.support import REPO_ROOT
+from tests.support.seeding import ACCOUNT, seed_sqlite
 from tests.support.service_process import ServiceProcess
 
 
 @pytest.fixture
 def service(start_simulator, tmp_path, request):
     """One gunicorn worker in front of a simulator, over a seeded store; returns (simulator, service)."""
-    simulator = start_simulator(seed=7, account="DU1234567")
-    store = SqliteStore(str(tmp_path / "store.sqlite3"))
-    try:
-        seed(store, "DU1234567")
-    finally:
-        store.close()
+    simulator = start_simulator(seed=7, account=ACCOUNT)
+    seed_sqlite(tmp_path / "store.sqlite3")
     process = ServiceProcess(ib_port=simulator.port, store_path=tmp_path / "store.sqlite3",
                              log_path=tmp_path / "service.log", workers=1, threads=4)
     request.addfinalizer(process.stop)

@@ -53,7 +53,7 @@ class EntrypointSettings:
     """
 
     trading_mode: str = "paper"
-    ib_port: int = 4002
+    ib_port: int = DEFAULT_IB_PORTS[trading_mode]
     display: str = ":1"
     x11_socket_dir: str = "/tmp/.X11-unix"
     xvfb_cmd: tuple[str, ...] = ("Xvfb", ":1", "-screen", "0", "1024x768x16", "-nolisten", "tcp")
@@ -128,7 +128,7 @@ def _choice(environ: Mapping[str, str], name: str, default: str, choices: tuple[
 
 
 def _time_zone(environ: Mapping[str, str]) -> str:
-    zone = environ.get("GATEWAY_TIME_ZONE", "America/New_York").strip()
+    zone = environ.get("GATEWAY_TIME_ZONE", EntrypointSettings.time_zone).strip()
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -137,7 +137,7 @@ def _time_zone(environ: Mapping[str, str]) -> str:
 
 
 def _display(environ: Mapping[str, str]) -> str:
-    display = environ.get("DISPLAY", ":1").strip()
+    display = environ.get("DISPLAY", EntrypointSettings.display).strip()
     if not DISPLAY_PATTERN.match(display):
         raise SettingsError(f"DISPLAY must look like :1 for a local display, got {display!r}")
     return display
@@ -145,7 +145,8 @@ def _display(environ: Mapping[str, str]) -> str:
 
 def load(environ: Mapping[str, str]) -> EntrypointSettings:
     """Read and validate the entrypoint's settings; raises SettingsError naming the bad variable."""
-    mode = _choice(environ, "TRADING_MODE", "paper", TRADING_MODES)
+    defaults = EntrypointSettings
+    mode = _choice(environ, "TRADING_MODE", defaults.trading_mode, TRADING_MODES)
     home = environ.get("HOME", "/root")
     display = _display(environ)
     gateway_cmd = _command(environ, "GATEWAY_CMD")
@@ -153,9 +154,9 @@ def load(environ: Mapping[str, str]) -> EntrypointSettings:
     if gateway_cmd is None and version is None:
         raise SettingsError("IB_GATEWAY_VERSION must name the installed gateway (the image sets it), "
                             "unless GATEWAY_CMD replaces IBC")
-    heap_mb = int(_number(environ, "JAVA_HEAP_MB", 768, minimum=0))
-    gunicorn_stop_s = _number(environ, "GUNICORN_STOP_S", 7.5, minimum=0.1)
-    child_stop_s = _number(environ, "CHILD_STOP_S", 1.0, minimum=0.1)
+    heap_mb = int(_number(environ, "JAVA_HEAP_MB", defaults.java_heap_mb, minimum=0))
+    gunicorn_stop_s = _number(environ, "GUNICORN_STOP_S", defaults.gunicorn_stop_s, minimum=0.1)
+    child_stop_s = _number(environ, "CHILD_STOP_S", defaults.child_stop_s, minimum=0.1)
     if gunicorn_stop_s + child_stop_s > STOP_BUDGET_S:
         raise SettingsError(f"GUNICORN_STOP_S + CHILD_STOP_S must stay within {STOP_BUDGET_S:g} s: Cloud Run kills "
                             "the container 10 s after SIGTERM")
@@ -163,30 +164,33 @@ def load(environ: Mapping[str, str]) -> EntrypointSettings:
         trading_mode=mode,
         ib_port=int(_number(environ, "IB_PORT", DEFAULT_IB_PORTS[mode], minimum=1)),
         display=display,
-        x11_socket_dir=environ.get("X11_SOCKET_DIR", "/tmp/.X11-unix"),
+        x11_socket_dir=environ.get("X11_SOCKET_DIR", defaults.x11_socket_dir),
         xvfb_cmd=_command(environ, "XVFB_CMD") or ("Xvfb", display, "-screen", "0", "1024x768x16", "-nolisten", "tcp"),
         gateway_cmd=gateway_cmd,
-        gunicorn_cmd=_command(environ, "GUNICORN_CMD") or EntrypointSettings.gunicorn_cmd,
-        app_dir=environ.get("APP_DIR", APP_DIR),
-        ibc_path=environ.get("IBC_PATH", "/opt/ibc"),
-        tws_path=environ.get("TWS_PATH", "/opt/ib"),
+        gunicorn_cmd=_command(environ, "GUNICORN_CMD") or defaults.gunicorn_cmd,
+        app_dir=environ.get("APP_DIR", defaults.app_dir),
+        ibc_path=environ.get("IBC_PATH", defaults.ibc_path),
+        tws_path=environ.get("TWS_PATH", defaults.tws_path),
         tws_settings_path=environ.get("TWS_SETTINGS_PATH", f"{home}/Jts"),
         ibc_ini=environ.get("IBC_INI", f"{home}/ibc/config.ini"),
         gateway_version=version,
         java_heap_mb=heap_mb or None,
         time_zone=_time_zone(environ),
-        auto_restart_time=_matching(environ, "IBC_AUTO_RESTART_TIME", "03:30 AM", AUTO_RESTART_PATTERN,
+        auto_restart_time=_matching(environ, "IBC_AUTO_RESTART_TIME", defaults.auto_restart_time, AUTO_RESTART_PATTERN,
                                     'a time like "03:30 AM"'),
-        cold_restart_time=_matching(environ, "IBC_COLD_RESTART_TIME", "12:00", COLD_RESTART_PATTERN,
+        cold_restart_time=_matching(environ, "IBC_COLD_RESTART_TIME", defaults.cold_restart_time, COLD_RESTART_PATTERN,
                                     'a 24-hour time like "12:00"'),
-        existing_session_action=_choice(environ, "IBC_EXISTING_SESSION_ACTION", "primary", SESSION_ACTIONS),
+        existing_session_action=_choice(environ, "IBC_EXISTING_SESSION_ACTION", defaults.existing_session_action,
+                                        SESSION_ACTIONS),
         second_factor_device=environ.get("IBC_SECOND_FACTOR_DEVICE", "").strip() or None,
-        display_timeout_s=_number(environ, "DISPLAY_TIMEOUT_S", 10.0, minimum=0.1),
-        gateway_ready_timeout_s=_number(environ, "GATEWAY_READY_TIMEOUT_S", 600.0, minimum=1),
-        restart_backoff_s=_number(environ, "GATEWAY_RESTART_BACKOFF_S", 1.0, minimum=0),
-        restart_backoff_max_s=_number(environ, "GATEWAY_RESTART_BACKOFF_MAX_S", 60.0, minimum=0),
-        max_gateway_failures=int(_number(environ, "GATEWAY_MAX_FAILURES", 5, minimum=1)),
-        gateway_stable_s=_number(environ, "GATEWAY_STABLE_S", 300.0, minimum=0),
+        display_timeout_s=_number(environ, "DISPLAY_TIMEOUT_S", defaults.display_timeout_s, minimum=0.1),
+        gateway_ready_timeout_s=_number(environ, "GATEWAY_READY_TIMEOUT_S", defaults.gateway_ready_timeout_s,
+                                        minimum=1),
+        restart_backoff_s=_number(environ, "GATEWAY_RESTART_BACKOFF_S", defaults.restart_backoff_s, minimum=0),
+        restart_backoff_max_s=_number(environ, "GATEWAY_RESTART_BACKOFF_MAX_S", defaults.restart_backoff_max_s,
+                                      minimum=0),
+        max_gateway_failures=int(_number(environ, "GATEWAY_MAX_FAILURES", defaults.max_gateway_failures, minimum=1)),
+        gateway_stable_s=_number(environ, "GATEWAY_STABLE_S", defaults.gateway_stable_s, minimum=0),
         gunicorn_stop_s=gunicorn_stop_s,
         child_stop_s=child_stop_s,
     )

@@ -12,6 +12,7 @@ from lib.broker.account import net_liquidation
 from lib.broker.account_view import AccountView, account_view
 from lib.broker.parsing import BrokerPosition
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError, ServiceError
+from lib.store.port import Document
 from lib.trading.market_calendar import trading_date
 
 # the page waits this long for a reconnecting gateway, then this long for the broker's answer, before it shows
@@ -67,7 +68,7 @@ def collect(services, intents: Intents, now: datetime, url_of: Callable[[str], s
     names = panels.symbols(positions, portfolio)
     refs = {order.order_ref for order in (broker.working_orders if broker else [])}
     refs |= {record.get("orderRef", "") for record in view.open_orders}
-    service_activities = _service_activities(services.store, refs, intents.ordering)
+    service_activities = _service_activities(services.store, refs, intents.ordering, view.activity)
     if broker is not None:
         orders = model.WorkingOrders(source="broker", orders=panels.working_orders(
             broker.working_orders, view.open_orders, account, service_activities, names))
@@ -96,10 +97,15 @@ def _snapshot_positions(snapshot: dict | None, account: str) -> list[BrokerPosit
             for p in (snapshot or {}).get("positions", [])]
 
 
-def _service_activities(store, refs: Iterable[str], ordering: Iterable[str]) -> dict[str, str]:
-    """{orderRef: activity id} for the orderRefs that name a run of the service that exists in the store."""
+def _service_activities(store, refs: Iterable[str], ordering: Iterable[str],
+                        latest: list[Document]) -> dict[str, str]:
+    """{orderRef: activity id} for the orderRefs that name a run of the service that exists in the store.
+
+    Args:
+        latest: activity documents already read, whose ids need no further read.
+    """
     named = {ref: activity for ref in refs if (activity := panels.order_ref_activity(ref, ordering))}
-    existing = store_view.existing_activities(store, set(named.values()))
+    existing = store_view.existing_activities(store, set(named.values()), latest)
     return {ref: activity for ref, activity in named.items() if activity in existing}
 
 

@@ -74,7 +74,7 @@ def collect(services, intents: Intents, now: datetime, url_of: Callable[[str], s
             broker.working_orders, view.open_orders, account, service_activities, names))
     else:
         orders = model.WorkingOrders(source="ledger", orders=panels.ledger_orders(
-            view.open_orders, service_activities, names, listed=False))
+            view.open_orders, service_activities, names))
     comparison = (panels.ledger_vs_broker(view.holdings, positions, account, names, source=source, as_of=as_of)
                   if source != "none" else model.LedgerVsBroker(source="none", as_of=None, rows=[], differences=0))
     today = trading_date(broker.broker_time if broker else now)

@@ -155,14 +155,15 @@ def working_orders(broker: list[BrokerWorkingOrder], records: list[dict], accoun
             order_type=order.order_type, limit_price=order.limit_price, order_ref=order.order_ref,
             strategies=dict(record["source"]) if record else {}, activity_id=activity))
     unlisted = [r for r in records if (r["clientId"], r["orderId"]) not in matched]
-    return orders + ledger_orders(unlisted, service_activities, names, listed=False)
+    return orders + ledger_orders(unlisted, service_activities, names)
 
 
-def ledger_orders(records: list[dict], service_activities: Mapping[str, str], names: Mapping[int, str], *,
-                  listed: bool) -> list[model.WorkingOrder]:
-    """The ledger's records as working orders of the service (what the store knows while the broker is away)."""
+def ledger_orders(records: list[dict], service_activities: Mapping[str, str],
+                  names: Mapping[int, str]) -> list[model.WorkingOrder]:
+    """The ledger's records as working orders of the service that the broker does not list (all of them while the
+    broker is away)."""
     return [model.WorkingOrder(
-        owner="service", listed_by_broker=listed, perm_id=r.get("permId", 0), client_id=r["clientId"],
+        owner="service", listed_by_broker=False, perm_id=r.get("permId", 0), client_id=r["clientId"],
         order_id=r["orderId"], con_id=r["conId"], local_symbol=names.get(r["conId"], str(r["conId"])),
         action="BUY" if r["quantity"] > 0 else "SELL", total_quantity=abs(r["quantity"]),
         filled=float(abs(sum(r.get("allocated", {}).values()))),

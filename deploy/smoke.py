@@ -20,7 +20,7 @@ from typing import Callable
 
 from google.auth.exceptions import GoogleAuthError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED = 0, 1
 REQUEST_TIMEOUT_S = 130  # a dry-run allocation may use its whole 120 s budget
 READY_POLL_S = 2.0
 

@@ -75,7 +75,7 @@ class Simulator:
                                max_messages_per_s=config.max_messages_per_s,
                                execution_days=config.execution_days, account_update_s=config.account_update_s)
         self.controls = Controls(self.world, self.gateway, seed=config.seed, fill_delay_ms=config.fill_delay_ms,
-                                 state_path=config.state_path, frozen_clock=config.now is not None)
+                                 state_path=config.state_path)
         self.port: int | None = None
         self.admin_port: int | None = None
         self._admin_server: asyncio.Server | None = None

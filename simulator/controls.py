@@ -40,20 +40,18 @@ class Controls:
     Parameters:
         world: the engine objects.
         gateway: the running Gateway (sessions, latency, refreshes after a change).
-        seed, fill_delay_ms, state_path, frozen_clock: settings reported by snapshot().
+        seed, fill_delay_ms, state_path: settings reported by snapshot().
 
     Methods run on the loop and return small JSON-able dicts; they raise KeyError/ValueError with a clear text
     on bad input.
     """
 
-    def __init__(self, world: World, gateway: Gateway, *, seed: int, fill_delay_ms: float, state_path: str | None,
-                 frozen_clock: bool):
+    def __init__(self, world: World, gateway: Gateway, *, seed: int, fill_delay_ms: float, state_path: str | None):
         self._world = world
         self._gateway = gateway
         self._seed = seed
         self._fill_delay_ms = fill_delay_ms
         self._state_path = state_path
-        self._frozen_clock = frozen_clock
 
     def _spec(self, symbol: str | int):
         if isinstance(symbol, str) and symbol.strip().isdigit():
@@ -198,7 +196,7 @@ class Controls:
         broker = world.broker
         snap = take_snapshot(world)
         return to_jsonable({
-            "clock": {"now": world.clock.now(), "offset_s": world.clock.offset_s, "frozen": self._frozen_clock},
+            "clock": {"now": world.clock.now(), "offset_s": world.clock.offset_s, "frozen": world.clock.frozen},
             "account": {"account": snap.account, "base_currency": snap.base_currency,
                         "values": [{"tag": t, "value": v, "currency": c} for t, v, c in snap.values]},
             "cash": broker.cash(),

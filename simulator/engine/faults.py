@@ -362,22 +362,17 @@ class Faults:
         now_s = self.monotonic()
         self._prune(now_s)
         for fault in self._armed:
-            if fault.kind.name == kind and fault.live(now_s) and (accept is None or accept(fault.values)):
+            if fault.kind.name == kind and (accept is None or accept(fault.values)):
                 if fault.remaining is not None:
                     fault.remaining -= 1
                 fault.used += 1
                 return dict(fault.values)
         return None
 
-    def armed(self, kind: str | None = None) -> list[ArmedFault]:
-        """Live faults, oldest first (of one kind when given)."""
-        now_s = self.monotonic()
-        self._prune(now_s)
-        return [f for f in self._armed if kind is None or f.kind.name == kind]
-
-    def end(self, kind: str) -> None:
-        """Forget the faults of `kind` (an immediate fault that has run its course)."""
-        self._armed = [f for f in self._armed if f.kind.name != kind]
+    def armed(self) -> list[ArmedFault]:
+        """Live faults, oldest first."""
+        self._prune(self.monotonic())
+        return list(self._armed)
 
     def clear(self) -> int:
         """Disarm everything; returns how many faults were armed."""

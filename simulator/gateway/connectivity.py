@@ -44,7 +44,7 @@ class Connectivity:
 
     def tell_lost(self, session) -> None:
         """Send `session` what IB Gateway sends while its servers are out of reach (in one write)."""
-        _send_notices(session, (ib_messages.CONNECTIVITY_LOST, *ib_messages.FARMS_BROKEN))
+        session.send_notices((ib_messages.CONNECTIVITY_LOST, *ib_messages.FARMS_BROKEN))
 
     def restore(self, data_lost: bool = False) -> None:
         """Reconnect: 1102 (data maintained) or 1101 (data lost), the farms OK, then what was held and waiting."""
@@ -56,7 +56,7 @@ class Connectivity:
                       else ib_messages.CONNECTIVITY_RESTORED_DATA_KEPT)
         sessions = self._server.sessions()
         for session in sessions:
-            _send_notices(session, ((code, text), *messages.FARM_STATUS))
+            session.send_notices(((code, text), *messages.FARM_STATUS))
         self._fanout.release()
         for session in sessions:
             session.resume(data_lost=data_lost)
@@ -67,8 +67,3 @@ class Connectivity:
         if self._restore_handle is not None:
             self._restore_handle.cancel()
             self._restore_handle = None
-
-
-def _send_notices(session, notices) -> None:
-    """IB's system messages (reqId -1) to one session, in one write."""
-    session.send(*(messages.error(session.server_version, messages.NO_VALID_ID, code, text) for code, text in notices))

@@ -66,6 +66,8 @@ class Fanout:
         self._save_state = save_state
         self._pending: list[tuple] = []
         self._account_dirty = False
+        # routed since the last save: a hold keeps _pending filled, and each match tick would rewrite the file
+        self._unsaved = False
         self._held = False
         self._silenced: set[tuple[int, int]] = set()
         self.withheld: set[str] = set()
@@ -90,6 +92,8 @@ class Fanout:
             self._account_dirty = True
         else:
             log.warning("unrouted broker event %r", event)
+            return
+        self._unsaved = True
 
     def _targets(self, client_id: int) -> list[Session]:
         sessions = []
@@ -113,8 +117,8 @@ class Fanout:
     def deliver(self) -> int:
         """Send pending order/execution events to the clients concerned; returns how many there were."""
         if self._held:
-            if self._pending or self._account_dirty:
-                self._save_state()
+            if self._unsaved:
+                self._save()
             return 0
         pending, self._pending = self._pending, []
         mutated = bool(pending) or self._account_dirty
@@ -133,8 +137,12 @@ class Fanout:
             self._account_dirty = False
             self.refresh_accounts()
         if mutated:
-            self._save_state()
+            self._save()
         return len(pending)
+
+    def _save(self) -> None:
+        self._unsaved = False
+        self._save_state()
 
     def _withhold_commission(self, client_id: int, execution) -> bool:
         """A commission-delay fault: keep the execution's commission report back for a while."""

@@ -34,7 +34,7 @@ class Gateway:
     """
 
     def __init__(self, world: World, *, fill_delay_ms: float, save_state: Callable[[], None],
-                 max_messages_per_s: float = 50.0, execution_days: int = 1, account_update_s: float = 180.0):
+                 max_messages_per_s: float, execution_days: int, account_update_s: float):
         self.world = world
         self.latency_ms = 0.0
         self.max_messages_per_s = max_messages_per_s
@@ -158,13 +158,10 @@ class Gateway:
         elif self.world.broker.has_work():
             self.schedule_match(0)
 
-    def match_now(self, rounds: int = 1) -> int:
-        """Run `rounds` rounds of matching at once (one execution per order and round); returns the events sent."""
-        delivered = 0
+    def match_now(self, rounds: int = 1) -> None:
+        """Run `rounds` rounds of matching at once (one execution per order and round)."""
         for _ in range(rounds):
             self.broker_call(self.world.broker.match)
-            delivered += self._delivered
-        return delivered
 
     def schedule_match(self, delay_ms: float | None = None) -> None:
         """Run the broker's matching after `delay_ms` (default fill_delay_ms) unless a run is already due; in step

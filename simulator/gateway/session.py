@@ -103,6 +103,10 @@ class Session:
     def error(self, req_id: int, code: int, text: str) -> None:
         self.send(messages.error(self.server_version, req_id, code, text))
 
+    def send_notices(self, notices) -> None:
+        """IB's system messages (reqId -1), (code, text) pairs, in one write."""
+        self.send(*(messages.error(self.server_version, messages.NO_VALID_ID, code, text) for code, text in notices))
+
     def _enqueue(self, payload: bytes) -> None:
         due = asyncio.get_running_loop().time() + self.host.latency_ms / 1000.0
         self._outbox.put_nowait((due, payload))
@@ -274,8 +278,7 @@ class Session:
                  self.peer, self.client_id, self.server_version)
         self.send(messages.next_valid_id(self.world.broker.next_valid_id(self.client_id)),
                   messages.managed_accounts([self.world.account]))
-        self.send(*(messages.error(self.server_version, messages.NO_VALID_ID, code, text)
-                    for code, text in messages.FARM_STATUS))
+        self.send_notices(messages.FARM_STATUS)
         if self.host.connectivity_lost:
             self.error(messages.NO_VALID_ID, *ib_messages.CONNECTIVITY_LOST)
 

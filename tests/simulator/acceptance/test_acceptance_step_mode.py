@@ -128,3 +128,10 @@ def test_step_mode_fills_only_on_match_or_clock_step(start_simulator, connect):
     simulator.admin("POST", "/fills", {"mode": "auto"})
     again = ib.placeOrder(spy, MarketOrder("BUY", 1))
     wait_until(lambda: again.orderStatus.status == "Filled", what="a timer-driven fill", pump=ib.waitOnUpdate)
+
+
+def test_step_mode_reports_a_real_time_clock_frozen(start_simulator):
+    simulator = start_simulator(now=None)
+    assert simulator.state()["clock"]["frozen"] is False
+    simulator.admin("POST", "/fills", {"mode": "step"})
+    assert simulator.state()["clock"]["frozen"] is True

@@ -114,12 +114,12 @@ def _add_intents(app: Flask, services: Services, registry: dict) -> None:
             _refuse_other_methods(app, request.path)
             return jsonify(error=f"NotFound: unknown intent {intent!r}"), 404
         params = read_params(request)
-        # a bad request is 400 at once, also while the gateway is away (it is validated again by the run)
-        intent_class.parse_params(params, datetime.now(timezone.utc))
+        # a bad request is 400 at once, also while the gateway is away
+        parsed = intent_class.parse_params(params, datetime.now(timezone.utc))
         services.wait_ready()
         runner = intent_class(bridge=services.bridge, store=services.store, settings=services.settings,
                               trigger=trigger.from_headers(request.headers))
-        result = runner.run(params)
+        result = runner.run(params, parsed)
         result["utcTimestamp"] = datetime.now(timezone.utc).isoformat()
         return jsonify(result)
 

@@ -15,6 +15,7 @@ from lib.deadline import Deadline
 from lib.errors import TradingDisabled
 from lib.gateway import ib_requests
 from lib.params import Flag, NumberText, ParamsModel, bad_request
+from lib.trading import net_liquidation_samples
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
 from lib.trading.run_claims import RunClaim, RunClaims, duplicate_result
 
@@ -128,9 +129,14 @@ class Intent:
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         raise NotImplementedError
 
-    def run(self, raw_params: Mapping[str, Any]) -> dict:
-        """Validate, check the kill switch, execute within the time budget; order-capable runs leave activity."""
-        request = self.parse(raw_params)
+    def run(self, raw_params: Mapping[str, Any], parsed: IntentParams | None = None) -> dict:
+        """Validate, check the kill switch, execute within the time budget; order-capable runs leave activity.
+
+        Args:
+            parsed: `raw_params` as `parse_params` already validated them (main.py does, for an early 400); not
+                parsed again, as the values a parse keeps do not depend on the time it checks them against.
+        """
+        request = parsed if parsed is not None else self.parse(raw_params)
         deadline = Deadline(request.timeout_seconds)
         force = isinstance(request, OrderParams) and request.force
         params = request.model_dump(mode="json", exclude=RUN_CONTROLS)
@@ -139,15 +145,14 @@ class Intent:
             config = TradingConfig.load(self.store, self.settings.trading_mode)
             if not (self.places_orders or self.records_activity):
                 return self.execute(params, config, deadline)
-            gated = False
-            if self.places_orders and self.may_place_orders(params, config):
+            may_place = self.may_place_orders(params, config)
+            if may_place:
                 self._check_trading_allowed(config)
-                gated = not force
-            return self._run_recorded(params, config, deadline, gated)
+            return self._run_recorded(params, config, deadline, may_place, force)
 
     def may_place_orders(self, params: dict, config: TradingConfig) -> bool:
         """Whether this run could send orders (a dry run, validated `dryRun: true`, cannot, so the kill switch lets
-        it through)."""
+        it through). An override must stay False for an intent that does not place orders."""
         return self.places_orders and not params.get("dryRun", False)
 
     def _check_trading_allowed(self, config: TradingConfig) -> None:
@@ -157,6 +162,12 @@ class Intent:
         if enabled is not True:
             raise TradingDisabled(f"trading is disabled (tradingEnabled={enabled!r}); {self.name!r} places orders")
         check_order_limits(config)
+
+    def record_net_liquidation(self, account_values, account: str) -> net_liquidation_samples.Sample | None:
+        """This run's NetLiquidation sample from IB's account values (None when IB reported none)."""
+        return net_liquidation_samples.record_from_account(
+            self.store, self.settings.trading_mode, account_values, account, at=self.clock().isoformat(),
+            source=self.name, activity_id=self.activity_id)
 
     def _market_closed(self, config: TradingConfig, deadline: Deadline) -> dict | None:
         """A reason to place nothing when the exchange has no session today (by the gateway's clock)."""
@@ -170,7 +181,8 @@ class Intent:
                 "reason": f"{calendar} has no session on {day.strftime('%A %Y-%m-%d')}; nothing placed "
                           "(pass force: true to run anyway)"}
 
-    def _run_recorded(self, params: dict, config: TradingConfig, deadline: Deadline, gated: bool) -> dict:
+    def _run_recorded(self, params: dict, config: TradingConfig, deadline: Deadline, may_place: bool,
+                      force: bool) -> dict:
         started = self.clock()
         activity = {
             "intent": self.name,
@@ -186,8 +198,8 @@ class Intent:
         self.activity_id = activity_id
         self.signature = activity["signature"]
         try:
-            result = (self._market_closed(config, deadline) if gated else None) or self._execute_claimed(
-                params, config, deadline)
+            closed = self._market_closed(config, deadline) if may_place and not force else None
+            result = closed or self._execute_claimed(params, config, deadline, may_place)
         except Exception as exc:
             self.store.update(f"activity/{activity_id}", {
                 "status": "failed",
@@ -202,10 +214,10 @@ class Intent:
         })
         return result
 
-    def _execute_claimed(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+    def _execute_claimed(self, params: dict, config: TradingConfig, deadline: Deadline, may_place: bool) -> dict:
         """`execute`, under a duplicate-run claim when the run may place orders: an identical run inside
         `retryCheckMinutes` answers `duplicate` instead; the claim is kept only when orders may have left."""
-        if not (self.places_orders and self.may_place_orders(params, config)):
+        if not may_place:
             return self.execute(params, config, deadline)
         window = timedelta(minutes=config.number("retryCheckMinutes"))
         claims = RunClaims(self.store, self.settings.trading_mode, self.name)

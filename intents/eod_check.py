@@ -9,7 +9,6 @@ from intents.close_all import ClosingRun, close_strategies
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
-from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import settled_differences
 
@@ -44,10 +43,7 @@ class EodCheck(Intent):
         # the day's last catch-up: IB reports executions and completed orders of the current day only, so fills
         # not applied before the day ends can never be applied afterwards
         settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
-        net_liquidation_samples.record_from_account(self.store, self.settings.trading_mode,
-                                                    settled.snapshot.account_values, account,
-                                                    at=self.clock().isoformat(), source=self.name,
-                                                    activity_id=self.activity_id)
+        self.record_net_liquidation(settled.snapshot.account_values, account)
         differences = settled.differences
         if differences:
             log.error("end of day: ledger and broker positions differ", extra={"fields": {"differences": differences}})

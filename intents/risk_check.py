@@ -10,7 +10,7 @@ from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import PreconditionFailed
 from lib.gateway import ib_requests
-from lib.trading import net_liquidation_samples, start_of_day
+from lib.trading import start_of_day
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 
@@ -46,9 +46,7 @@ class RiskCheck(Intent):
         limit = config.number("maxDailyDrawdownPercent")
         mode = self.settings.trading_mode
         gateway_now, values, open_orders = self.bridge.run(_account_now, timeout_s=deadline.remaining_s())
-        net_liquidation_samples.record_from_account(self.store, mode, values, config.get("account", ""),
-                                                    at=self.clock().isoformat(), source=self.name,
-                                                    activity_id=self.activity_id)
+        self.record_net_liquidation(values, config.get("account", ""))
         today = trading_date(gateway_now)
         start = start_of_day.latest(self.store, mode)
         if start is None or start.day != today:

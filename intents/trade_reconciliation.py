@@ -7,7 +7,6 @@ import logging
 from intents.base import Intent, IntentParams, Seconds
 from lib.config import TradingConfig
 from lib.deadline import Deadline
-from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.reconciliation import LedgerMismatch, settled_differences
 
@@ -37,10 +36,7 @@ class TradeReconciliation(Intent):
         ledger = Ledger(self.store, self.settings.trading_mode)
         settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
         result = {**settled.report, "openOrders": len(ledger.open_orders())}
-        net_liquidation_samples.record_from_account(self.store, self.settings.trading_mode,
-                                                    settled.snapshot.account_values, account,
-                                                    at=self.clock().isoformat(), source=self.name,
-                                                    activity_id=self.activity_id)
+        self.record_net_liquidation(settled.snapshot.account_values, account)
         if settled.differences:
             log.error("ledger and broker positions differ", extra={"fields": {"differences": settled.differences}})
             raise LedgerMismatch(settled.differences)

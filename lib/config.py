@@ -133,10 +133,6 @@ class CredentialSettings:
     environment: Credentials | None = None
     emulator_host: str | None = None
 
-    @property
-    def configured(self) -> bool:
-        return self.secret_version is not None or self.environment is not None
-
 
 CREDENTIAL_ENVIRONMENT = ("IB_USERNAME", "IB_PASSWORD")
 

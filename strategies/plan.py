@@ -87,13 +87,11 @@ def net_orders(plans: list[StrategyPlan], contracts: Mapping[int, ContractInfo],
         price, fx = prices.get(con_id), fx_by_con_id.get(con_id)
         notional = None
         if isinstance(price, float) and isinstance(fx, float):
-            notional = round(abs(trade.quantity) * price * contract.multiplier * fx, 2)
-        refused = None
-        if max_order_notional is not None:
-            if notional is None:
-                refused = "no price to check maxOrderNotional against"
-            elif notional > max_order_notional:
-                refused = f"notional {notional:,.2f} exceeds maxOrderNotional {max_order_notional:,.2f}"
+            notional = _notional(trade, contract, price, fx)
+        if notional is None:
+            refused = None if max_order_notional is None else "no price to check maxOrderNotional against"
+        else:
+            refused = _over_limit(notional, "", max_order_notional)
         orders.append(PlannedOrder(trade, contract, notional, refused))
     return orders
 
@@ -114,13 +112,23 @@ def at_limit_prices(orders: list[PlannedOrder], fx_by_con_id: Mapping[int, float
     for order in orders:
         fx = fx_by_con_id.get(order.trade.con_id)
         if order.refused is None and order.limit_price is not None and isinstance(fx, float):
-            notional = round(abs(order.trade.quantity) * order.limit_price * order.contract.multiplier * fx, 2)
-            refused = (f"notional {notional:,.2f} at the limit price exceeds maxOrderNotional "
-                       f"{max_order_notional:,.2f}"
-                       if max_order_notional is not None and notional > max_order_notional else None)
-            order = replace(order, notional=notional, refused=refused)
+            notional = _notional(order.trade, order.contract, order.limit_price, fx)
+            order = replace(order, notional=notional, refused=_over_limit(notional, " at the limit price",
+                                                                          max_order_notional))
         checked.append(order)
     return checked
+
+
+def _notional(trade: ConsolidatedTrade, contract: ContractInfo, price: float, fx: float) -> float:
+    """The trade's value in the base currency at `price`."""
+    return round(abs(trade.quantity) * price * contract.multiplier * fx, 2)
+
+
+def _over_limit(notional: float, priced_at: str, max_order_notional: float | None) -> str | None:
+    """Why an order of `notional` (valued as `priced_at` says) is refused, or None within the limit."""
+    if max_order_notional is not None and notional > max_order_notional:
+        return f"notional {notional:,.2f}{priced_at} exceeds maxOrderNotional {max_order_notional:,.2f}"
+    return None
 
 
 def _priced(order: PlannedOrder, price, tick, offset_percent: float) -> PlannedOrder:

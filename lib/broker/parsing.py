@@ -94,10 +94,6 @@ class OrderOutcome:
     warnings: list[dict] = field(default_factory=list)
     fills: list[ExecutionFill] = field(default_factory=list)
 
-    @property
-    def working(self) -> bool:
-        return not self.ended
-
     def to_dict(self) -> dict:
         """camelCase like the rest of the service's JSON."""
         data = _camel(asdict(self))

@@ -12,7 +12,7 @@ from lib.broker.parsing import BrokerExecution, BrokerOrder, BrokerPosition, Bro
 from lib.broker.snapshots import broker_snapshot
 from lib.deadline import Deadline
 from lib.errors import ServiceError
-from lib.trading.ledger import Ledger
+from lib.trading.ledger import Ledger, holding_totals
 from lib.trading.market_calendar import trading_date
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,7 @@ def broker_positions(positions: list[BrokerPosition], account: str) -> tuple[dic
 
 
 def ledger_totals(ledger: Ledger) -> dict[int, int]:
-    totals: dict[int, int] = defaultdict(int)
-    for holdings in ledger.all_holdings().values():
-        for con_id, quantity in holdings.items():
-            totals[con_id] += quantity
-    return dict(totals)
+    return holding_totals(ledger.all_holdings().values())
 
 
 def ledger_differences(ledger: Ledger, positions, account: str) -> dict[str, dict]:

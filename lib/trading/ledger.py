@@ -44,6 +44,12 @@ def holding_totals(holdings: Iterable[Mapping]) -> dict[int, int]:
     return totals
 
 
+def applied_quantity(order: dict) -> int:
+    """The signed quantity applied so far to an order record (records from before `filled` was kept: the sum of
+    its strategies' allocations)."""
+    return order.get("filled", sum(order.get("allocated", {}).values()))
+
+
 def in_flight_of(orders: list[dict]) -> dict[str, dict[int, int]]:
     """Every strategy's signed quantities still to be filled, by conId, from order records."""
     pending: dict[str, dict[int, int]] = {}
@@ -221,7 +227,7 @@ class Ledger:
         source = order["source"]
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
         allocated = dict(order.get("allocated", {}))
-        filled = order.get("filled", sum(allocated.values()))
+        filled = applied_quantity(order)
         changes = {strategy: 0 for strategy in source}
         marks = []
         for fill in fresh:

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from lib.broker.parsing import BrokerPosition, broker_position, ib_number
+from lib.broker.parsing import BrokerPosition, ib_number
+from lib.broker.snapshots import positions
 from lib.gateway import ib_requests
 
 
@@ -80,11 +81,11 @@ def working_order(trade) -> WorkingOrder:
 
 async def account_view(ib) -> AccountView:
     """The broker's time, positions, portfolio, working orders and account values (run on the IB loop)."""
-    broker_time, trades, positions = await asyncio.gather(
-        ib_requests.current_time(ib), ib_requests.all_open_orders(ib), ib_requests.positions(ib))
+    broker_time, trades, position_list = await asyncio.gather(
+        ib_requests.current_time(ib), ib_requests.all_open_orders(ib), positions(ib))
     return AccountView(
         broker_time=broker_time,
-        positions=[broker_position(p) for p in positions],
+        positions=position_list,
         portfolio=[portfolio_line(item) for item in ib.portfolio() if item.position],
         working_orders=[working_order(t) for t in trades],
         account_values=list(ib.accountValues()))

@@ -77,7 +77,7 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
         working = {}
     else:
         if to_cancel:
-            outcome = run.bridge.run(partial(cancel_recorded, targets=to_cancel, records=records,
+            outcome = run.bridge.run(partial(cancel_recorded, targets=to_cancel,
                                              timeout_s=max(0.5, deadline.remaining_s() / 3)),
                                      timeout_s=deadline.remaining_s())
             result["cancelled"] = [_summary(o) for o in outcome.cancelled]

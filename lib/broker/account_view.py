@@ -3,11 +3,11 @@ market values and every client's working orders, copied into plain data on the I
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from lib.broker.parsing import BrokerPosition, broker_position
+from lib.broker.parsing import BrokerPosition, ib_number
+from lib.broker.snapshots import positions
 from lib.gateway import ib_requests
 
 
@@ -63,19 +63,11 @@ class AccountView:
     account_values: list
 
 
-def _number(value) -> float | None:
-    """IB marks an absent double with a huge sentinel (UNSET_DOUBLE) or NaN."""
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) or abs(number) >= 1e300 else number
-
-
 def portfolio_line(item) -> PortfolioLine:
     contract = item.contract
     return PortfolioLine(item.account, contract.conId, contract.localSymbol or contract.symbol, item.position,
-                         _number(item.marketPrice), _number(item.marketValue), _number(item.averageCost),
-                         _number(item.unrealizedPNL))
+                         ib_number(item.marketPrice), ib_number(item.marketValue), ib_number(item.averageCost),
+                         ib_number(item.unrealizedPNL))
 
 
 def working_order(trade) -> WorkingOrder:
@@ -83,17 +75,17 @@ def working_order(trade) -> WorkingOrder:
     return WorkingOrder(order.account, order.permId, order.clientId, order.orderId, contract.conId,
                         contract.localSymbol or contract.symbol, order.action, order.totalQuantity, status.filled,
                         status.remaining, status.status, order.orderType,
-                        _number(order.lmtPrice) if order.orderType in ("LMT", "STP LMT") else None, order.tif,
+                        ib_number(order.lmtPrice) if order.orderType in ("LMT", "STP LMT") else None, order.tif,
                         order.orderRef)
 
 
 async def account_view(ib) -> AccountView:
     """The broker's time, positions, portfolio, working orders and account values (run on the IB loop)."""
-    broker_time, trades, positions = await asyncio.gather(
-        ib_requests.current_time(ib), ib_requests.all_open_orders(ib), ib_requests.positions(ib))
+    broker_time, trades, position_list = await asyncio.gather(
+        ib_requests.current_time(ib), ib_requests.all_open_orders(ib), positions(ib))
     return AccountView(
         broker_time=broker_time,
-        positions=[broker_position(p) for p in positions],
+        positions=position_list,
         portfolio=[portfolio_line(item) for item in ib.portfolio() if item.position],
         working_orders=[working_order(t) for t in trades],
         account_values=list(ib.accountValues()))

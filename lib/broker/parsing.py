@@ -94,10 +94,6 @@ class OrderOutcome:
     warnings: list[dict] = field(default_factory=list)
     fills: list[ExecutionFill] = field(default_factory=list)
 
-    @property
-    def working(self) -> bool:
-        return not self.ended
-
     def to_dict(self) -> dict:
         """camelCase like the rest of the service's JSON."""
         data = _camel(asdict(self))
@@ -238,7 +234,7 @@ def completed_by_perm_id(completed_trades) -> dict[int, CompletedOrder]:
 
 
 def _filled_quantity(order) -> float:
-    value = _number(order.filledQuantity)
+    value = ib_number(order.filledQuantity)
     return value if value is not None else 0.0
 
 
@@ -280,8 +276,8 @@ def describe_contract(contract: Contract) -> str:
 ACCOUNT_TAGS = ("NetLiquidation", "CashBalance", "MaintMarginReq")
 
 
-def _number(value) -> float | None:
-    """IB marks absent doubles with huge sentinels or NaN; JSON gets null for those."""
+def ib_number(value) -> float | None:
+    """IB marks an absent double with a huge sentinel (UNSET_DOUBLE) or NaN; JSON gets null for those."""
     if value is None:
         return None
     number = float(value)
@@ -298,7 +294,7 @@ def account_summary(account_values) -> dict:
     summary: dict = {tag: {} for tag in ACCOUNT_TAGS}
     for value in account_values:
         if value.tag in summary and value.currency:
-            summary[value.tag][value.currency] = _number(value.value)
+            summary[value.tag][value.currency] = ib_number(value.value)
     return summary
 
 
@@ -307,10 +303,10 @@ def portfolio(items) -> dict:
         _symbol(item.contract): {
             "conId": item.contract.conId,
             "position": item.position,
-            "exposure": _number(item.marketValue),
-            "marketPrice": _number(item.marketPrice),
-            "averageCost": _number(item.averageCost),
-            "unrealizedPNL": _number(item.unrealizedPNL),
+            "exposure": ib_number(item.marketValue),
+            "marketPrice": ib_number(item.marketPrice),
+            "averageCost": ib_number(item.averageCost),
+            "unrealizedPNL": ib_number(item.unrealizedPNL),
         }
         for item in items
         if item.position
@@ -331,7 +327,7 @@ def open_trades(trades) -> dict:
             "totalQuantity": order.totalQuantity,
             "filled": status.filled,
             "orderType": order.orderType,
-            "limitPrice": _number(order.lmtPrice),
+            "limitPrice": ib_number(order.lmtPrice),
             "tif": order.tif,
             "goodAfterTime": order.goodAfterTime,
             "goodTillDate": order.goodTillDate,
@@ -354,8 +350,8 @@ def fills(fill_list) -> dict:
             "cumQuantity": execution.cumQty,
             "avgPrice": execution.avgPrice,
             "time": execution.time.isoformat(),
-            "commission": _number(report.commission) if report.execId else None,
-            "realizedPNL": _number(report.realizedPNL) if report.execId else None,
+            "commission": ib_number(report.commission) if report.execId else None,
+            "realizedPNL": ib_number(report.realizedPNL) if report.execId else None,
         })
     return dict(by_symbol)
 

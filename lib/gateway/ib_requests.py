@@ -36,14 +36,14 @@ T = TypeVar("T")
 STALE_REPLY_S = 60.0
 
 _flights: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class PacingGate:
     """Tells when a message sent on the connection would leave at once rather than wait in ib_insync's queue.
 
     ib_insync 0.9.86 (pinned) keeps its pacing window in `Client._timeQ` (send times, oldest first, pruned only
-    when it sends) and the messages it holds back in `Client._msgQ`; these are read, never changed.
+    when it sends) and the messages it holds back in `Client._msgQ`; these are read, never changed. A gate holds
+    nothing but the client, so each single-flight slot makes its own and all of a connection's read one window.
     """
 
     def __init__(self, ib: IB):
@@ -68,14 +68,6 @@ class PacingGate:
             await asyncio.sleep(delay)
 
 
-def pacing_gate(ib: IB) -> PacingGate:
-    """The connection's gate, made on first use."""
-    gate = _gates.get(ib)
-    if gate is None:
-        gate = _gates[ib] = PacingGate(ib)
-    return gate
-
-
 class SingleFlight(Generic[T]):
     """One request of a kind in flight per connection, and at most one more forming behind it.
 
@@ -91,7 +83,7 @@ class SingleFlight(Generic[T]):
         self.request = request
         self._in_flight: asyncio.Task | None = None
         self._forming: asyncio.Task | None = None
-        self._gate = pacing_gate(ib)
+        self._gate = PacingGate(ib)
         self.started = 0  # broker requests sent, for tests and benchmarks
 
     async def get(self) -> T:

@@ -44,21 +44,19 @@ def _working(records: list[dict], trades) -> list[tuple[dict, object]]:
     return [(record, trade) for record in records for trade in trades if _is_record_of(record, trade)]
 
 
-async def cancel_recorded(ib: IB, targets: list[dict], records: list[dict], timeout_s: float) -> CancelOutcome:
+async def cancel_recorded(ib: IB, targets: list[dict], timeout_s: float) -> CancelOutcome:
     """Cancel the broker orders behind `targets` (order records of the service) and wait until IB no longer lists
     them as working, or `timeout_s` has passed. Run on the IB loop.
 
-    Args:
-        targets: the records whose orders to cancel.
-        records: every order record of the service: an open order matching none of them is not the service's.
+    A global cancel is sent only when every working order is one of `targets`: any other open order, whether the
+    service's own or not the service's at all (a person's order in TWS, matching no record), rules it out.
     """
     outcome = CancelOutcome()
     trades = await ib_requests.all_open_orders(ib)
     working = _working(targets, trades)
-    theirs = [t for t in trades if not any(_is_record_of(record, t) for record in records)]
     untargeted = [t for t in trades if all(t is not trade for _, trade in working)]
     requested = []
-    if working and not theirs and not untargeted:
+    if working and not untargeted:
         ib.reqGlobalCancel()
         requested = working
     else:

@@ -5,7 +5,7 @@ import logging
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from lib.broker.parsing import ExecutionFill
 
@@ -33,6 +33,21 @@ def cumulative_split(source: Mapping[str, int], net: int, cumulative: int, *, be
     for strategy in by_remainder[:leftover]:
         parts[strategy] += 1
     return {strategy: sign * part for strategy, part in parts.items()}
+
+
+def holding_totals(holdings: Iterable[Mapping]) -> dict[int, int]:
+    """The quantities of several strategies' holdings documents summed by conId."""
+    totals: dict[int, int] = {}
+    for doc in holdings:
+        for con_id, quantity in doc.items():
+            totals[int(con_id)] = totals.get(int(con_id), 0) + int(quantity)
+    return totals
+
+
+def applied_quantity(order: dict) -> int:
+    """The signed quantity applied so far to an order record (records from before `filled` was kept: the sum of
+    its strategies' allocations)."""
+    return order.get("filled", sum(order.get("allocated", {}).values()))
 
 
 def in_flight_of(orders: list[dict]) -> dict[str, dict[int, int]]:
@@ -84,11 +99,10 @@ class Ledger:
         return {int(con_id): int(qty) for con_id, qty in (self.store.get(self._holdings(strategy)) or {}).items()}
 
     def all_holdings(self) -> dict[str, dict[int, int]]:
-        return {doc.path.rsplit("/", 1)[-1]: {int(c): int(q) for c, q in doc.data.items()}
-                for doc in self.store.query(f"{self.root}/holdings")}
+        return self._all_holdings(self.store)
 
     def open_orders(self) -> list[dict]:
-        return [doc.data for doc in self.store.query(f"{self.root}/openOrders")]
+        return self._open_orders(self.store)
 
     def in_flight(self, strategy: str) -> dict[int, int]:
         """Signed quantities still to be filled for this strategy, by conId."""
@@ -101,9 +115,8 @@ class Ledger:
         moves it from the orders in flight into the holdings, and it would count twice (or not at all).
         """
         def read(tx):
-            holdings = {doc.path.rsplit("/", 1)[-1]: {int(c): int(q) for c, q in doc.data.items()}
-                        for doc in tx.query(f"{self.root}/holdings")}
-            orders = [doc.data for doc in tx.query(f"{self.root}/openOrders")]
+            holdings = self._all_holdings(tx)
+            orders = self._open_orders(tx)
             return LedgerView(holdings, in_flight_of(orders), orders)
 
         return self.store.run_transaction(read)
@@ -171,10 +184,7 @@ class Ledger:
         """
         def work(tx):
             docs = {doc.path.rsplit("/", 1)[-1]: doc.data for doc in tx.query(f"{self.root}/holdings")}
-            totals: dict[int, int] = {}
-            for holdings in docs.values():
-                for con_id, quantity in holdings.items():
-                    totals[int(con_id)] = totals.get(int(con_id), 0) + int(quantity)
+            totals = holding_totals(docs.values())
             deltas, changed = {}, []
             for con_id, (ledger_total, broker) in sorted(seen.items()):
                 if totals.get(con_id, 0) != ledger_total:
@@ -217,7 +227,7 @@ class Ledger:
         source = order["source"]
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
         allocated = dict(order.get("allocated", {}))
-        filled = order.get("filled", sum(allocated.values()))
+        filled = applied_quantity(order)
         changes = {strategy: 0 for strategy in source}
         marks = []
         for fill in fresh:
@@ -282,6 +292,14 @@ class Ledger:
             if len(found) == 1:
                 return found[0].path, found[0].data
         return None, None
+
+    def _all_holdings(self, reader) -> dict[str, dict[int, int]]:
+        """`reader` is the store or a transaction: anything with `query(path)`."""
+        return {doc.path.rsplit("/", 1)[-1]: {int(c): int(q) for c, q in doc.data.items()}
+                for doc in reader.query(f"{self.root}/holdings")}
+
+    def _open_orders(self, reader) -> list[dict]:
+        return [doc.data for doc in reader.query(f"{self.root}/openOrders")]
 
     def _mark(self, exec_id: str) -> str:
         return f"{self.root}/executions/{exec_id}"

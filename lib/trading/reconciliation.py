@@ -12,7 +12,7 @@ from lib.broker.parsing import BrokerExecution, BrokerOrder, BrokerPosition, Bro
 from lib.broker.snapshots import broker_snapshot
 from lib.deadline import Deadline
 from lib.errors import ServiceError
-from lib.trading.ledger import Ledger
+from lib.trading.ledger import Ledger, applied_quantity, holding_totals
 from lib.trading.market_calendar import trading_date
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ EXPIRED = "no longer listed by IB (ended on an earlier day)"
 
 def _finished(order: dict, done: CompletedOrder | None, old_enough: bool, earlier_day: bool) -> str | None:
     """Why an order record no longer listed as working can go, or None while it must stay."""
-    applied = abs(order.get("filled", sum(order.get("allocated", {}).values())))
+    applied = abs(applied_quantity(order))
     if done is not None:
         return f"ended {done.status}" if applied >= round(done.filled) else None
     if earlier_day:
@@ -136,11 +136,7 @@ def broker_positions(positions: list[BrokerPosition], account: str) -> tuple[dic
 
 
 def ledger_totals(ledger: Ledger) -> dict[int, int]:
-    totals: dict[int, int] = defaultdict(int)
-    for holdings in ledger.all_holdings().values():
-        for con_id, quantity in holdings.items():
-            totals[con_id] += quantity
-    return dict(totals)
+    return holding_totals(ledger.all_holdings().values())
 
 
 def ledger_differences(ledger: Ledger, positions, account: str) -> dict[str, dict]:

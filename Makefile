@@ -16,9 +16,10 @@ SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_module
 
 setup: $(PY_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt requirements-compat.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-compat.txt
 	touch $@
 
 run: $(PY_STAMP)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
-from ib_insync import IB, Contract
+from ib_async import IB, Contract
 
 from intents.base import Intent
 from intents.allocation_params import AllocationParams

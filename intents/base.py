@@ -21,7 +21,7 @@ from lib.trading.run_claims import RunClaim, RunClaims, duplicate_result
 
 log = logging.getLogger(__name__)
 
-# a shorter budget can be used up waiting for IB's pacing (ib_insync's Client.MaxRequests: 45 messages per second,
+# a shorter budget can be used up waiting for IB's pacing (ib_async's Client.MaxRequests: 45 messages per second,
 # so a burst waits for the next second, more than once in a run that reads in rounds): such a budget is refused (400)
 # rather than answered 504
 MIN_TIMEOUT_S = 5.0

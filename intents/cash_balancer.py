@@ -5,7 +5,7 @@ import logging
 import math
 from functools import partial
 
-from ib_insync import Contract
+from ib_async import Contract
 
 from intents.base import DryRun, Intent, OrderParams, Seconds
 from lib.broker import market_data

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Callable
 
-from ib_insync import Contract
+from ib_async import Contract
 from pydantic import AfterValidator
 
 from intents.base import DryRun, Intent, OrderParams, Seconds

@@ -50,5 +50,5 @@ def configure(level: int = logging.INFO) -> None:
         handler._json_lines = True
         root.addHandler(handler)
     root.setLevel(level)
-    # ib_insync logs every message at INFO; only its warnings and errors matter in production logs.
-    logging.getLogger("ib_insync").setLevel(logging.WARNING)
+    # ib_async logs every message at INFO; only its warnings and errors matter in production logs.
+    logging.getLogger("ib_async").setLevel(logging.WARNING)

@@ -2,7 +2,7 @@
 
 IB Gateway opens its API port only after login. A client sends "API\\0" and a length-prefixed version range
 "v<min>..<max>"; the gateway answers one length-prefixed message of two NUL-terminated fields, its server version and
-connection time (ib_insync client.py: Client.connectAsync and _onSocketHasData). The probe stops there: it never sends
+connection time (ib_async client.py: Client.connectAsync and _onSocketHasData). The probe stops there: it never sends
 startApi, so it takes no clientId from the service's workers.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import struct
 
 MIN_CLIENT_VERSION = 157
-MAX_CLIENT_VERSION = 176  # the range ib_insync 0.9.86 offers, so the gateway answers as it will for the service
+MAX_CLIENT_VERSION = 178  # the range ib_async 2.1.0 offers, so the gateway answers as it will for the service
 MAX_REPLY_BYTES = 1024
 
 

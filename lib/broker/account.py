@@ -41,9 +41,9 @@ def exchange_rates(values, account: str) -> dict[str, float]:
 
 
 async def account_summary_now(ib, tags: str) -> list:
-    """The account summary values of `tags` as IB answers a new reqAccountSummary, as ib_insync AccountValues.
+    """The account summary values of `tags` as IB answers a new reqAccountSummary, as ib_async AccountValues.
 
-    ib_insync's account values come from reqAccountUpdates, which IB pushes about every three minutes (TWS API
+    ib_async's account values come from reqAccountUpdates, which IB pushes about every three minutes (TWS API
     reference, EClient::reqAccountUpdates): a balance converted a minute ago still shows there. reqAccountSummary
     answers current values. IB allows only two summary subscriptions at a time (EClient::reqAccountSummary), so
     this one is cancelled as soon as it has answered. Run on the IB loop.
@@ -55,7 +55,7 @@ async def account_summary_now(ib, tags: str) -> list:
 
     req_id = ib.client.getReqId()
     answered = ib.wrapper.startReq(req_id)
-    # ib_insync files every summary row in one dict; the rows of this answer are collected as they arrive
+    # ib_async files every summary row in one dict; the rows of this answer are collected as they arrive
     ib.accountSummaryEvent += collect
     try:
         ib.client.reqAccountSummary(req_id, "All", tags)

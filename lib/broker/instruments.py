@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import ib_insync
+import ib_async
 import pandas as pd
-from ib_insync import Contract
+from ib_async import Contract
 
 from lib.broker.parsing import describe_contract
 from lib.errors import ServiceError
@@ -46,7 +46,7 @@ class Instrument(ABC):
 
     @abstractmethod
     def contract(self) -> Contract:
-        """The unqualified ib_insync contract to request details for."""
+        """The unqualified ib_async contract to request details for."""
 
     def select_detail(self, details: Sequence[Any], today: date) -> Any:
         """Pick the details of the one contract this instrument means from IB's contract details.
@@ -76,7 +76,7 @@ class Stock(Instrument):
     primary_exchange: str = ""
 
     def contract(self) -> Contract:
-        return ib_insync.Stock(self.symbol, self.exchange, self.currency, primaryExchange=self.primary_exchange)
+        return ib_async.Stock(self.symbol, self.exchange, self.currency, primaryExchange=self.primary_exchange)
 
     def __str__(self) -> str:
         listing = f"/{self.primary_exchange}" if self.primary_exchange else ""
@@ -106,7 +106,7 @@ class Future(Instrument):
 
     def contract(self) -> Contract:
         # No expiry: reqContractDetails then answers with the whole series.
-        return ib_insync.Future(symbol=self.symbol, exchange=self.exchange, currency=self.currency)
+        return ib_async.Future(symbol=self.symbol, exchange=self.exchange, currency=self.currency)
 
     def select_detail(self, details: Sequence[Any], today: date) -> Any:
         return select_future_detail(details, self.expiry_scheme, self.rollover_days, today, series=str(self))
@@ -137,7 +137,7 @@ class Forex(Instrument):
         return self.pair[3:]
 
     def contract(self) -> Contract:
-        return ib_insync.Forex(self.pair, exchange="IDEALPRO")
+        return ib_async.Forex(self.pair, exchange="IDEALPRO")
 
     def __str__(self) -> str:
         return f"forex {self.symbol}.{self.currency}"
@@ -152,7 +152,7 @@ class Index(Instrument):
     currency: str = "USD"
 
     def contract(self) -> Contract:
-        return ib_insync.Index(self.symbol, self.exchange, self.currency)
+        return ib_async.Index(self.symbol, self.exchange, self.currency)
 
     def __str__(self) -> str:
         return f"index {self.symbol} on {self.exchange}"
@@ -241,7 +241,7 @@ def select_future_detail(details: Sequence[Any], scheme: str, rollover_days: int
 
 
 def ticker_price(ticker: Any) -> float:
-    """A ticker's price: ib_insync's marketPrice() (last within bid/ask, else the midpoint), else the close.
+    """A ticker's price: ib_async's marketPrice() (last within bid/ask, else the midpoint), else the close.
 
     Raises:
         PriceUnavailable: none of them is a finite positive number.
@@ -288,7 +288,7 @@ def fx_rate_to_base(currency: str, base: str, pair: Forex, price: float) -> floa
 
 
 def bars_frame(bars: Iterable[Any]) -> pd.DataFrame:
-    """Historical bars (ib_insync BarData or dicts with the same names) as a DataFrame sorted by date.
+    """Historical bars (ib_async BarData or dicts with the same names) as a DataFrame sorted by date.
 
     Columns: date, open, high, low, close, volume (floats except date); empty input gives an empty frame.
     """

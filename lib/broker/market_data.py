@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import date
 
-from ib_insync import IB, Contract, ContractDetails
+from ib_async import IB, Contract, ContractDetails
 
 from lib.broker.instruments import HistoryRequest, Instrument, fx_pair_for, fx_rate_to_base, ticker_price
 
@@ -74,7 +74,7 @@ async def histories(ib: IB, requests: Mapping[Hashable, tuple[Contract, HistoryR
 
 
 async def prices(ib: IB, contracts: Iterable[Contract], market_data_type: int) -> dict[int, float | Exception]:
-    """Snapshot prices by conId, one concurrent snapshot request per contract (ib_insync's reqTickers for a set
+    """Snapshot prices by conId, one concurrent snapshot request per contract (ib_async's reqTickers for a set
     fails the whole set on one contract's error)."""
     unique = list({contract.conId: contract for contract in contracts}.values())
     if not unique:

@@ -1,5 +1,5 @@
-"""ib_insync objects in, plain data out: IB's order states, executions, orders, positions, contracts and the
-account pictures the service reports. Pure: call the functions that read live ib_insync objects on the IB loop."""
+"""ib_async objects in, plain data out: IB's order states, executions, orders, positions, contracts and the
+account pictures the service reports. Pure: call the functions that read live ib_async objects on the IB loop."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from ib_insync import Contract, Trade
+from ib_async import Contract, Trade
 
 # IB's order states (TWS API, Order Submission: "Possible Order States"). An order ends only when IB itself says so:
 # orderStatus Filled, Cancelled or ApiCancelled, or a listing among the completed orders. Inactive is not an end
@@ -51,7 +51,7 @@ class ExecutionFill:
 
 
 def execution_fill(fill) -> ExecutionFill:
-    """The ledger's view of an ib_insync Fill."""
+    """The ledger's view of an ib_async Fill."""
     execution = fill.execution
     return ExecutionFill(
         exec_id=execution.execId, perm_id=execution.permId, order_id=execution.orderId,
@@ -64,7 +64,7 @@ class OrderOutcome:
     """What the broker said about one order by the time confirmation ended.
 
     Attributes:
-        status: IB's own order status (never one ib_insync set locally on an error), or "Unconfirmed" when the
+        status: IB's own order status (never one ib_async set locally on an error), or "Unconfirmed" when the
             deadline passed first.
         ended: IB reported the order's end (orderStatus Filled, Cancelled or ApiCancelled, or a listing among
             the completed orders); until then it may still fill.
@@ -104,10 +104,10 @@ class OrderOutcome:
 def broker_status(trade: Trade) -> str:
     """The order's status as IB last reported it in an orderStatus message.
 
-    ib_insync 0.9.86 marks an order Cancelled locally on any error for its orderId that is not in its short list of
+    ib_async 0.9.86 marks an order Cancelled locally on any error for its orderId that is not in its short list of
     warnings (wrapper.error), though IB keeps working orders after non-fatal ones such as 10349 (ib_async#191,
-    #217; ib_insync#328 for 404). Its trade log tells the two apart: an error's entry carries the error code, a
-    fill's entry repeats whatever status the order had, and the first entry (PendingSubmit) is ib_insync's own.
+    #217; ib_async#328 for 404). Its trade log tells the two apart: an error's entry carries the error code, a
+    fill's entry repeats whatever status the order had, and the first entry (PendingSubmit) is ib_async's own.
     """
     for entry in reversed(trade.log):
         if not entry.errorCode and not entry.message.startswith("Fill") and entry.message != "Modify":
@@ -117,7 +117,7 @@ def broker_status(trade: Trade) -> str:
 
 def outcome(trade: Trade, status: str | None = None, *, ended: bool | None = None,
             filled: float | None = None) -> OrderOutcome:
-    """The plain outcome of `trade`: IB's own status and filled quantity (ib_insync's local cancel changes neither
+    """The plain outcome of `trade`: IB's own status and filled quantity (ib_async's local cancel changes neither
     of them but the status) unless given from IB's order lists; `ended` defaults to whether the status is an end."""
     errors = [entry for entry in trade.log if entry.errorCode]
     last_error = errors[-1] if errors else None
@@ -174,7 +174,7 @@ class BrokerPosition:
 @dataclass(frozen=True)
 class BrokerSnapshot:
     """Executions, open orders, final states of completed orders (by permId), positions and account values of
-    every client of the account, copied out of ib_insync's live objects on the IB loop, and the gateway's clock
+    every client of the account, copied out of ib_async's live objects on the IB loop, and the gateway's clock
     (IB's executions and completed orders cover its current day)."""
 
     executions: list[BrokerExecution]
@@ -186,7 +186,7 @@ class BrokerSnapshot:
 
 
 def broker_orders(trades) -> list[BrokerOrder]:
-    """Plain copies of ib_insync Trades; call on the IB loop."""
+    """Plain copies of ib_async Trades; call on the IB loop."""
     return [BrokerOrder(t.order.permId, t.order.clientId, t.order.orderId,
                         t.contract.localSymbol or t.contract.symbol, t.order.action, t.order.totalQuantity,
                         t.orderStatus.status, t.order.orderRef) for t in trades]
@@ -207,7 +207,7 @@ def latest_positions(positions) -> list:
     """One position per account and contract, the last one IB sent.
 
     reqPositions is a subscription: IB sends every position once, then an update whenever one changes (TWS API
-    reference, EClient::reqPositions), and ib_insync 0.9.86 adds every `position` message that arrives while a
+    reference, EClient::reqPositions), and ib_async 0.9.86 adds every `position` message that arrives while a
     positions request is open to that request's answer (wrapper.position). An update pushed for a fill just
     before IB handled the request arrives after it was sent, so the answer can list a contract twice or more
     (erdewit/ib_insync#575 shows one listed three times); summed, the broker would seem to hold twice the

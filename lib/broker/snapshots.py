@@ -31,8 +31,8 @@ async def broker_snapshot(ib) -> BrokerSnapshot:
 
 async def account_picture(ib) -> dict:
     """`summary`'s view: account values, portfolio, open trades and fills of every client of the account."""
-    # both broker requests run concurrently, and ib_insync's live objects are copied into plain data here, before
-    # ib_insync can change them again
+    # both broker requests run concurrently, and ib_async's live objects are copied into plain data here, before
+    # ib_async can change them again
     trades, fill_list = await asyncio.gather(ib_requests.all_open_orders(ib), ib_requests.executions(ib))
     return {
         "accountSummary": account_summary(ib.accountValues()),

@@ -1,4 +1,4 @@
-"""Sync-over-async bridge: request threads run work on the one ib_insync connection owned by a loop thread."""
+"""Sync-over-async bridge: request threads run work on the one ib_async connection owned by a loop thread."""
 from __future__ import annotations
 
 import inspect
@@ -6,8 +6,8 @@ import logging
 import time
 from typing import Awaitable, Callable, Iterable, TypeVar
 
-from ib_insync import IB
-from ib_insync.wrapper import RequestError
+from ib_async import IB
+from ib_async.wrapper import RequestError
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from lib.gateway.loop_thread import LoopThread
@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 
 class IBBridge(BridgePort):
-    """Owns one ib_insync IB object on a private asyncio loop thread; request threads call into it.
+    """Owns one ib_async IB object on a private asyncio loop thread; request threads call into it.
 
     The IB object is created on the loop thread and only touched there: `call` and `run` hand it to the caller's
     function on that thread. A supervisor connects at start, probes a quiet connection, and reconnects with
@@ -30,7 +30,7 @@ class IBBridge(BridgePort):
     Parameters:
         host, port: IB Gateway's API socket.
         client_ids: clientId candidates (see worker_client_ids); IB error 326 moves on to the next one.
-        connect_timeout_s: budget of one connection attempt including ib_insync's initial sync.
+        connect_timeout_s: budget of one connection attempt including ib_async's initial sync.
         backoff_initial_s, backoff_max_s: delays between failed attempts (doubling, capped, with jitter).
         probe_interval_s: a connection quiet this long is probed with reqCurrentTime.
         probe_timeout_s: a probe unanswered this long marks the socket dead.
@@ -83,7 +83,7 @@ class IBBridge(BridgePort):
 
     @property
     def ready(self) -> bool:
-        """Connected and ib_insync's initial sync done."""
+        """Connected and ib_async's initial sync done."""
         return self._supervisor.ready_event.is_set() and self._loop_thread.running
 
     def wait_ready(self, timeout_s: float) -> bool:

@@ -1,6 +1,6 @@
 """Broker requests made safe and cheap for a connection that many request threads share: single-flight reads.
 
-ib_insync files the pending reply of reqAllOpenOrders under the key 'openOrders' (reqPositions under 'positions',
+ib_async files the pending reply of reqAllOpenOrders under the key 'openOrders' (reqPositions under 'positions',
 reqCurrentTime under 'currentTime', reqCompletedOrders under 'completedOrders'). IB's replies to these carry no
 request id, so a second request of the same kind started before the first one's reply has ended would receive
 (part of) that earlier reply: the stale-reply bug, where a caller that timed out leaves its reply in flight and
@@ -13,7 +13,7 @@ that started after it asked, and a reply can only ever reach the request it answ
 never comes within `STALE_REPLY_S` leaves the connection untrustworthy for that kind of request, so it is closed
 and the supervisor reconnects.
 
-ib_insync paces every connection (at most `MaxRequests` messages per `RequestsInterval`, under IB's 50 per second,
+ib_async paces every connection (at most `MaxRequests` messages per `RequestsInterval`, under IB's 50 per second,
 past which IB answers error 100) by queueing what it cannot send yet. A request that would only wait in that queue
 gains nothing by being handed over early, so the next request of a kind keeps forming until the pacing window has
 room for it: callers who ask meanwhile share it, and under load each paced message answers every waiting caller
@@ -26,7 +26,7 @@ import logging
 import weakref
 from typing import Awaitable, Callable, Generic, TypeVar
 
-from ib_insync import IB
+from ib_async import IB
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,9 @@ _flights: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class PacingGate:
-    """Tells when a message sent on the connection would leave at once rather than wait in ib_insync's queue.
+    """Tells when a message sent on the connection would leave at once rather than wait in ib_async's queue.
 
-    ib_insync 0.9.86 (pinned) keeps its pacing window in `Client._timeQ` (send times, oldest first, pruned only
+    ib_async 0.9.86 (pinned) keeps its pacing window in `Client._timeQ` (send times, oldest first, pruned only
     when it sends) and the messages it holds back in `Client._msgQ`; these are read, never changed. A gate holds
     nothing but the client, so each single-flight slot makes its own and all of a connection's read one window.
     """
@@ -73,8 +73,8 @@ class SingleFlight(Generic[T]):
 
     Parameters:
         ib: the connection.
-        key: the kind of request (ib_insync's own key for it, for the log).
-        request: starts one broker request and returns ib_insync's future (or coroutine) for its reply.
+        key: the kind of request (ib_async's own key for it, for the log).
+        request: starts one broker request and returns ib_async's future (or coroutine) for its reply.
     """
 
     def __init__(self, ib: IB, key: str, request: Callable[[], Awaitable[T]]):
@@ -126,7 +126,7 @@ async def current_time(ib: IB):
 
 
 async def all_open_orders(ib: IB) -> list:
-    """Open orders of every client of the account (ib_insync Trades)."""
+    """Open orders of every client of the account (ib_async Trades)."""
     return await flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).get()
 
 
@@ -142,7 +142,7 @@ async def positions(ib: IB) -> list:
 async def executions(ib: IB) -> list:
     """reqExecutions' fills, each carrying its commission report.
 
-    ib_insync answers with a new Fill for an execution it had already seen (live, or from an earlier request)
+    ib_async answers with a new Fill for an execution it had already seen (live, or from an earlier request)
     and files the commission report on the first one, so the answer's Fill may lack it: the first one is used.
     Replies carry a request id, so sharing one request is an economy here, not a correction.
     """

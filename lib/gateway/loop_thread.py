@@ -59,7 +59,7 @@ class LoopThread:
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
-        # ib_insync finds its loop through the thread's current event loop.
+        # ib_async finds its loop through the thread's current event loop.
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._loop_ready.set()

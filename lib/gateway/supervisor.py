@@ -1,4 +1,4 @@
-"""Keeps one ib_insync connection to IB Gateway alive: connect, probe, detect loss, reconnect with backoff."""
+"""Keeps one ib_async connection to IB Gateway alive: connect, probe, detect loss, reconnect with backoff."""
 from __future__ import annotations
 
 import asyncio
@@ -8,8 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Awaitable, Iterable, Iterator, TypeVar
 
-from ib_insync import IB
-from ib_insync.wrapper import RequestError
+from ib_async import IB
+from ib_async.wrapper import RequestError
 
 from lib.errors import GatewayUnavailable
 from lib.gateway import ib_requests
@@ -25,7 +25,7 @@ CONNECTIVITY_LOST = 1100        # "Connectivity between IB and Trader Workstatio
 RESTORED_DATA_LOST = 1101       # "... has been restored - data lost." Market data subscriptions must be re-sent.
 RESTORED_DATA_MAINTAINED = 1102  # "... has been restored - data maintained."
 BACKOFF_JITTER = 0.1
-# IB refuses more than 50 messages a second from a client (error 100). ib_insync's default, 45 per 1 s window, lets
+# IB refuses more than 50 messages a second from a client (error 100). ib_async's default, 45 per 1 s window, lets
 # 45 leave at once and then holds every message for the rest of that second, and shared reads queued behind such a
 # stall are what make a slow tail under load. Windows of 2/45 s keep the same rate (at most 46 in any second)
 # while no message waits much longer than one window; README's Benchmark shows both.
@@ -104,7 +104,7 @@ class ConnectionSupervisor:
     """Connects an IB object to the gateway and keeps it connected; runs on the bridge's loop.
 
     Each connection gets a fresh IB object, so no state from a previous session (positions, orders) survives a
-    reconnect. Readiness (connected and ib_insync's initial sync done) is readable from any thread.
+    reconnect. Readiness (connected and ib_async's initial sync done) is readable from any thread.
 
     Parameters:
         host, port: the gateway's API socket.
@@ -223,7 +223,7 @@ class ConnectionSupervisor:
         ib = IB()
         ib.RaiseRequestErrors = True
         ib.client.MaxRequests, ib.client.RequestsInterval = PACING_MESSAGES, PACING_WINDOW_S
-        # ib_insync only notices a refused clientId when its handshake times out; these listeners end it early.
+        # ib_async only notices a refused clientId when its handshake times out; these listeners end it early.
         refusal: list[Exception] = []
         refused = asyncio.Event()
 
@@ -238,7 +238,7 @@ class ConnectionSupervisor:
                 refused.set()
 
         def on_socket_closed(message):
-            # ib_insync stays silent when the peer closes the socket before the handshake completes
+            # ib_async stays silent when the peer closes the socket before the handshake completes
             on_api_error(message or "IB Gateway closed the connection during the handshake")
 
         def on_api_start():
@@ -360,7 +360,7 @@ def _raise_unless_connected(connecting: asyncio.Future, refusal: list[Exception]
 
 def _resubscribe_market_data(ib: IB) -> None:
     """After 1101 IB has dropped every streaming market-data subscription: send each one again under its reqId,
-    so the tickers ib_insync holds resume updating (generic tick lists are not kept by ib_insync: plain ticks)."""
+    so the tickers ib_async holds resume updating (generic tick lists are not kept by ib_async: plain ticks)."""
     for ticker, req_id in list(ib.wrapper.ticker2ReqId.get("mktData", {}).items()):
         ib.client.reqMktData(req_id, ticker.contract, "", False, False, [])
 

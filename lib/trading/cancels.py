@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from ib_insync import IB
+from ib_async import IB
 
 from lib.gateway import ib_requests
 

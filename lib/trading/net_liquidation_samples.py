@@ -46,7 +46,7 @@ def record_from_account(store, mode: str, account_values, account: str, *, at: s
     missing sample never fails the run that reads it.
 
     Args:
-        account_values: ib_insync AccountValues (or objects with tag, value, currency, account).
+        account_values: ib_async AccountValues (or objects with tag, value, currency, account).
         account: config `account` ("" for any).
     """
     try:

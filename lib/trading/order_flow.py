@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Callable
 
-from ib_insync import IB, Contract, MarketOrder, Order
+from ib_async import IB, Contract, MarketOrder, Order
 
 from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
 from lib.deadline import Deadline

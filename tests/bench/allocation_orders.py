@@ -13,7 +13,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-import ib_insync
+import ib_async
 
 from lib.broker import market_data
 from lib.broker.instruments import Stock
@@ -70,7 +70,7 @@ def main() -> None:
             store.close()
     pacing_s = ORDERS / PACING_PER_S
     median = statistics.median(times)
-    print(f"{ORDERS} orders recorded, placed, confirmed and settled ({RUNS} runs, ib_insync {ib_insync.__version__})")
+    print(f"{ORDERS} orders recorded, placed, confirmed and settled ({RUNS} runs, ib_async {ib_async.__version__})")
     print(f"  wall time         median {median:6.3f} s   min {min(times):6.3f} s   max {max(times):6.3f} s")
     print(f"  pacing bound      {pacing_s:6.3f} s  ({ORDERS} orders / {PACING_PER_S} messages per s)")
     print(f"  2 s sleep/order   {2.0 * ORDERS:6.3f} s  ({2.0 * ORDERS / median:,.0f}x the median)")

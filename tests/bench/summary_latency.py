@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ib_insync import IB
+from ib_async import IB
 
 from lib.gateway.bridge import IBBridge
 from lib.seed import seed

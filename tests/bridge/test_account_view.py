@@ -1,7 +1,7 @@
 """The dashboard's broker read against the simulator through the bridge: portfolio values, positions, the broker's
 clock and every client's working orders as plain data."""
 import pytest
-from ib_insync import LimitOrder, MarketOrder, Stock
+from ib_async import LimitOrder, MarketOrder, Stock
 
 from lib.broker.account_view import account_view
 from tests.support.simulator_process import wait_until

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
-from ib_insync import MarketOrder, Stock
+from ib_async import MarketOrder, Stock
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from simulator.thread import SimulatorThread

@@ -233,7 +233,7 @@ def test_stop_is_idempotent_and_a_stopped_loop_refuses_work(loop_thread):
 
 
 def run_on_private_loop(coro):
-    # asyncio.run() would leave the main thread without a current loop, which ib_insync's synchronous API needs later
+    # asyncio.run() would leave the main thread without a current loop, which ib_async's synchronous API needs later
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(coro)

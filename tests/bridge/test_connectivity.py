@@ -1,5 +1,5 @@
 """The bridge through IB's connectivity messages against the simulator: 1100 and 1101 on an open socket."""
-from ib_insync import Stock
+from ib_async import Stock
 
 from tests.support.simulator_process import wait_until
 

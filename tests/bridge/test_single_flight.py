@@ -2,7 +2,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from ib_insync import LimitOrder, Stock
+from ib_async import LimitOrder, Stock
 
 from lib.errors import GatewayTimeout
 from lib.gateway import ib_requests
@@ -50,7 +50,7 @@ def test_concurrent_callers_share_one_request_that_started_after_they_asked(simu
 def test_callers_who_ask_while_the_connection_throttles_share_the_request_sent_when_it_stops(bridge):
     def throttle(ib):
         started = ib_requests.flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).started
-        # one message per THROTTLE_S: a second reqCurrentTime waits in ib_insync's queue
+        # one message per THROTTLE_S: a second reqCurrentTime waits in ib_async's queue
         ib.client.MaxRequests, ib.client.RequestsInterval = 1, THROTTLE_S
         ib.client.reqCurrentTime()
         ib.client.reqCurrentTime()

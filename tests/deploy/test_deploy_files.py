@@ -26,7 +26,7 @@ SCHEDULED = {"allocation", "trade-reconciliation", "risk-check", "eod-check", "c
 CLOUD_RUN_STARTUP_CAP_S = 240  # failureThreshold x periodSeconds of a service's startup probe
 IB_SECOND_FACTOR_PROMPT_S = 180  # IBC config.ini: SecondFactorAuthenticationTimeout, "imposed by IB"
 SCHEDULER_MAX_DEADLINE_S = 1800  # Cloud Scheduler's limit for HTTP targets
-# gateway JVM beyond its heap, one gunicorn worker (pandas, ib_insync, Google clients), entrypoint + Xvfb + files
+# gateway JVM beyond its heap, one gunicorn worker (pandas, ib_async, Google clients), entrypoint + Xvfb + files
 JVM_OVERHEAD_MB, WORKER_MB, REST_MB = 512, 256, 256
 
 

@@ -1,13 +1,13 @@
 """The account the dashboard tests look at, built over HTTP as an operator's day would build it: an allocation that
 fills, a reconcile started by Cloud Scheduler, an allocation whose limit orders rest, a person's trade that fills
-and a person's order that rests (through their own ib_insync client), then a trade-reconciliation that fails on the
+and a person's order that rests (through their own ib_async client), then a trade-reconciliation that fails on the
 person's position."""
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
 
-from ib_insync import LimitOrder, MarketOrder, Stock
+from ib_async import LimitOrder, MarketOrder, Stock
 
 from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
 from tests.support.macd_series import crossover_closes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ib_insync import MarketOrder, Stock
+from ib_async import MarketOrder, Stock
 
 from tests.support.service_process import ServiceProcess
 

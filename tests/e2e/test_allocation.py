@@ -205,7 +205,7 @@ def test_an_order_above_max_notional_is_refused_and_others_proceed(trading):
 def test_two_strategies_on_one_contract_are_netted_into_one_order(trading, connect):
     t = trading()
     other = connect(t.simulator)
-    from ib_insync import MarketOrder, Stock
+    from ib_async import MarketOrder, Stock
 
     [spy] = other.qualifyContracts(Stock("SPY", "SMART", "USD"))
     other.placeOrder(spy, MarketOrder("BUY", 5))

@@ -2,7 +2,7 @@
 strategy past zero because of an order it could not cancel."""
 from __future__ import annotations
 
-from ib_insync import LimitOrder, Stock
+from ib_async import LimitOrder, Stock
 
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.service_process import ServiceProcess

@@ -39,7 +39,7 @@ def chromium() -> str:
 
 def in_browser(executable: str, check, *args):
     """`check(browser, *args)` with a Chromium of its own, on a thread of its own: Playwright's sync API runs an
-    event loop, which must not meet the one ib_insync uses on the test's thread."""
+    event loop, which must not meet the one ib_async uses on the test's thread."""
     def session():
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)

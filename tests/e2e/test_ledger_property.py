@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from ib_insync import LimitOrder, MarketOrder, Stock
+from ib_async import LimitOrder, MarketOrder, Stock
 
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
 from strategies.dummy import WEIGHTS
@@ -84,7 +84,7 @@ def _connected(client, simulator) -> bool:
 
 class LedgerMachine(RuleBasedStateMachine):
     env = None          # set by the test: a Trading environment shared by every example
-    person = None       # an ib_insync client acting as a person at another terminal, with its own clientId
+    person = None       # an ib_async client acting as a person at another terminal, with its own clientId
     fault_kinds: list[str] = []
     person_orders: dict[int, dict] = {}     # permId -> what the person's order must stay
     steps: Counter = Counter()

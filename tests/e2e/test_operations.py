@@ -2,7 +2,7 @@
 close positions and write each day once, on Firestore too)."""
 from __future__ import annotations
 
-from ib_insync import Forex, MarketOrder
+from ib_async import Forex, MarketOrder
 
 from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for

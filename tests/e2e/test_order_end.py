@@ -11,7 +11,7 @@ LONG_SEEDS = [seed for seed in range(100) if random.Random(seed).choice(WEIGHTS)
 
 
 def test_an_order_that_keeps_working_after_a_warning_is_not_cancelled_nor_sent_again(trading):
-    """IB answers the order with error 10349 ("Order TIF was set to DAY based on order preset"), and ib_insync
+    """IB answers the order with error 10349 ("Order TIF was set to DAY based on order preset"), and ib_async
     0.9.86 marks it Cancelled locally; IB keeps working it and fills it."""
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})

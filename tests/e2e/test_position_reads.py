@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ib_insync import MarketOrder, Stock
+from ib_async import MarketOrder, Stock
 
 from tests.support.allocation import SPY
 from tests.support.macd_series import crossover_closes
@@ -19,7 +19,7 @@ def test_fills_landing_during_reconciliation_are_not_counted_twice(trading, conn
     """The day scenario: a person's SPY adopted into `manual`, two identical allocations at the same moment on two
     workers (one runs, one is a duplicate), a resting order filling in pieces while trade-reconciliation runs.
 
-    reqPositions is a subscription (IB sends every position once, then updates as they change), and ib_insync adds
+    reqPositions is a subscription (IB sends every position once, then updates as they change), and ib_async adds
     every position message that arrives while a positions request is open to that request's answer: an update
     pushed for a fill just before IB handled the request arrives after it was sent, and the contract is listed
     twice. Summed, the broker seemed to hold twice the position, in both snapshots while pieces kept landing.

@@ -2,7 +2,7 @@
 on SQLite and on Firestore (Google's emulator)."""
 from __future__ import annotations
 
-from ib_insync import MarketOrder, Stock
+from ib_async import MarketOrder, Stock
 
 from lib.trading.ledger import cumulative_split
 from tests.e2e.conftest import BOTH_BACKENDS

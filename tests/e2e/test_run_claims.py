@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ib_insync import Forex, MarketOrder
+from ib_async import Forex, MarketOrder
 
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
 from tests.support.service_process import ServiceProcess

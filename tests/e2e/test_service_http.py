@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from ib_insync import MarketOrder, Stock
+from ib_async import MarketOrder, Stock
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from tests.support.simulator_process import wait_until
@@ -58,7 +58,7 @@ def test_summary_shows_another_clients_trade(start_simulator, start_service, con
 
 
 def test_summary_lists_resting_orders_of_every_client(start_simulator, start_service, connect):
-    from ib_insync import LimitOrder
+    from ib_async import LimitOrder
 
     simulator = start_simulator()
     service = start_service(simulator)

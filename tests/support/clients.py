@@ -1,4 +1,4 @@
-"""IB clientIds for the tests' own ib_insync clients: one counter for the whole test session, so that no two
+"""IB clientIds for the tests' own ib_async clients: one counter for the whole test session, so that no two
 clients of one simulator ever ask for the same id (IB answers 326)."""
 import itertools
 

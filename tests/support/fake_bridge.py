@@ -9,7 +9,7 @@ from lib.gateway.port import BridgePort
 
 
 class FakeBridge(BridgePort):
-    """Answers each broker read by what it reads, not by mocking ib_insync.
+    """Answers each broker read by what it reads, not by mocking ib_async.
 
     `answers` maps a module-level function an intent hands to `run` or `call` (bare, or as functools.partial with
     its arguments bound) to a function called with those same arguments (without `ib`) that returns what the

@@ -1,11 +1,11 @@
 """Fixtures every test package shares (a pytest plugin named in tests/conftest.py): private simulators and the
-tests' own ib_insync clients, each stopped after its test."""
+tests' own ib_async clients, each stopped after its test."""
 from __future__ import annotations
 
 import itertools
 
 import pytest
-from ib_insync import IB
+from ib_async import IB
 
 from tests.support.clients import next_client_id
 from tests.support.clock import NOW
@@ -40,7 +40,7 @@ def start_simulator(tmp_path, request, simulator_defaults):
 
 @pytest.fixture
 def connect(request):
-    """Factory for ib_insync clients of a simulator (a fresh clientId unless given), disconnected after the test."""
+    """Factory for ib_async clients of a simulator (a fresh clientId unless given), disconnected after the test."""
 
     def open_client(process: SimulatorProcess, client_id: int | None = None, **options) -> IB:
         ib = IB()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ib_insync import AccountValue
+from ib_async import AccountValue
 
 from intents.reconcile import Reconcile
 from lib.broker.parsing import BrokerExecution, BrokerPosition, BrokerSnapshot, ExecutionFill

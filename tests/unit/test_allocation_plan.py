@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from ib_insync import AccountValue, Future as IBFuture, Stock as IBStock
-from ib_insync.wrapper import RequestError
+from ib_async import AccountValue, Future as IBFuture, Stock as IBStock
+from ib_async.wrapper import RequestError
 
 from intents.allocation import Allocation, BrokerInputs, Priced, fetch_inputs, fetch_prices
 from intents.close_all import CloseAll, closing_trades
@@ -107,7 +107,7 @@ def test_a_refused_history_fails_only_the_strategy_that_needed_it(store):
     pacing = RequestError(7, 162, "Historical Market Data Service error message:HMDS query returned no data")
     result = allocate(store, Broker(history_error=pacing), strategies=["dummy", "spymacdvixy"],
                       strategyParams={"dummy": {"seed": LONG_SEED}})
-    assert result["errors"] == {"spymacdvixy": "StrategyError: history SPY: RequestError: API error: 162: "
+    assert result["errors"] == {"spymacdvixy": "StrategyError: history SPY: RequestError: [reqId 7] API error: 162: "
                                                "Historical Market Data Service error message:HMDS query returned "
                                                "no data"}
     [trade] = result["consolidatedTrades"]

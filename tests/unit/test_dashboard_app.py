@@ -3,7 +3,7 @@ OpenAPI schema, the page, the store's view when the broker cannot be read, and a
 from datetime import date, datetime, timezone
 
 import pytest
-from ib_insync import AccountValue
+from ib_async import AccountValue
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 

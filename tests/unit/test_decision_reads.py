@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ib_insync import AccountValue, Future as IBFuture
+from ib_async import AccountValue, Future as IBFuture
 
 from intents.allocation import Allocation, BrokerInputs, Priced, fetch_inputs, fetch_prices
 from lib.broker.instruments import ByConId

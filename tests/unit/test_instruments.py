@@ -4,8 +4,8 @@ import math
 from datetime import date
 
 import pytest
-from ib_insync import BarData, Contract, ContractDetails, Ticker
-from ib_insync import Future as IBFuture
+from ib_async import BarData, Contract, ContractDetails, Ticker
+from ib_async import Future as IBFuture
 
 from lib.broker.instruments import (ByConId, ContractNotFound, Forex, Future, HistoryRequest, Index,
                                     PriceUnavailable, Stock, bars_frame, fx_pair_for, fx_rate_to_base,

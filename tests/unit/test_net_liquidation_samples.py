@@ -1,5 +1,5 @@
 """NetLiquidation samples: recorded under metrics/{mode}/netLiquidation, read back oldest first."""
-from ib_insync import AccountValue
+from ib_async import AccountValue
 
 from lib.store.memory import MemoryStore
 from lib.trading import net_liquidation_samples

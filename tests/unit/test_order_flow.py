@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
-from ib_insync import Contract
+from ib_async import Contract
 
 from lib.deadline import Deadline
 from lib.errors import GatewayTimeout, GatewayUnavailable

@@ -1,6 +1,6 @@
 """Broker data to plain data: the parts whose IB quirks the ledger depends on."""
 import pytest
-from ib_insync import Contract, Order, Position, Trade, TradeLogEntry
+from ib_async import Contract, Order, Position, Trade, TradeLogEntry
 
 from lib.broker.parsing import broker_status, latest_positions, outcome
 from tests.support.clock import NOW
@@ -31,7 +31,7 @@ def _trade(*entries) -> Trade:
 @pytest.mark.parametrize("entries, status", [
     ([("PendingSubmit", "", 0)], "PendingSubmit"),
     ([("PendingSubmit", "", 0), ("PreSubmitted", "", 0)], "PreSubmitted"),
-    # ib_insync's local cancel on IB's warning 10349: IB still works the order
+    # ib_async's local cancel on IB's warning 10349: IB still works the order
     ([("PendingSubmit", "", 0), ("PreSubmitted", "", 0),
       ("Cancelled", "Error 10349, reqId 5: Order TIF was set to DAY based on order preset.", 10349)], "PreSubmitted"),
     ([("PendingSubmit", "", 0), ("Cancelled", "Error 10349, reqId 5: ...", 10349), ("Cancelled", "Fill 1.0@20.0", 0)],

@@ -4,14 +4,14 @@ import asyncio
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from ib_insync import Contract, Position
+from ib_async import Contract, Position
 
 from lib.broker.account_view import account_view
 from lib.broker.snapshots import broker_snapshot
 
 
 class _IB:
-    """As much of ib_insync's IB as the two reads use, answering at once; MaxRequests 0 turns pacing off."""
+    """As much of ib_async's IB as the two reads use, answering at once; MaxRequests 0 turns pacing off."""
 
     def __init__(self, positions):
         self.client = SimpleNamespace(MaxRequests=0)
@@ -46,7 +46,7 @@ ANSWER = [Position("DU1", Contract(conId=1, localSymbol="SPY"), 10, 500.0),
 
 
 def _run(coro):
-    # asyncio.run() would leave the main thread without a current loop, which ib_insync's synchronous API needs later
+    # asyncio.run() would leave the main thread without a current loop, which ib_async's synchronous API needs later
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(coro)

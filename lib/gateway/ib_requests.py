@@ -13,11 +13,11 @@ that started after it asked, and a reply can only ever reach the request it answ
 never comes within `STALE_REPLY_S` leaves the connection untrustworthy for that kind of request, so it is closed
 and the supervisor reconnects.
 
-ib_async paces every connection (at most `MaxRequests` messages per `RequestsInterval`, under IB's 50 per second,
-past which IB answers error 100) by queueing what it cannot send yet. A request that would only wait in that queue
-gains nothing by being handed over early, so the next request of a kind keeps forming until the pacing window has
-room for it: callers who ask meanwhile share it, and under load each paced message answers every waiting caller
-instead of one. Run these coroutines on the bridge's loop only.
+The service paces every connection it owns (`pacing`: under IB's 50 messages per second, past which IB answers
+error 100) by queueing what it cannot send yet. A request that would only wait in that queue gains nothing by being
+handed over early, so the next request of a kind keeps forming until the pacing window has room for it: callers who
+ask meanwhile share it, and under load each paced message answers every waiting caller instead of one. Run these
+coroutines on the bridge's loop only.
 """
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ import weakref
 from typing import Awaitable, Callable, Generic, TypeVar
 
 from ib_async import IB
+
+from lib.gateway import pacing
 
 log = logging.getLogger(__name__)
 
@@ -38,42 +40,12 @@ STALE_REPLY_S = 60.0
 _flights: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class PacingGate:
-    """Tells when a message sent on the connection would leave at once rather than wait in ib_async's queue.
-
-    ib_async 0.9.86 (pinned) keeps its pacing window in `Client._timeQ` (send times, oldest first, pruned only
-    when it sends) and the messages it holds back in `Client._msgQ`; these are read, never changed. A gate holds
-    nothing but the client, so each single-flight slot makes its own and all of a connection's read one window.
-    """
-
-    def __init__(self, ib: IB):
-        self._client = ib.client
-
-    def wait_s(self) -> float:
-        """0 when a message sent now leaves at once, else how long until the window may have room for it."""
-        client = self._client
-        if not client.MaxRequests:
-            return 0.0
-        now = asyncio.get_running_loop().time()
-        window = [t for t in client._timeQ if now - t <= client.RequestsInterval]
-        waiting = len(client._msgQ)
-        if len(window) + waiting < client.MaxRequests:
-            return 0.0
-        # queued messages leave first, one per send time that drops out of the window
-        ahead = min(waiting + len(window) - client.MaxRequests, len(window) - 1)
-        return max(window[ahead] + client.RequestsInterval - now, 0.001)
-
-    async def wait_room(self) -> None:
-        while (delay := self.wait_s()) > 0:
-            await asyncio.sleep(delay)
-
-
 class SingleFlight(Generic[T]):
     """One request of a kind in flight per connection, and at most one more forming behind it.
 
     Parameters:
         ib: the connection.
-        key: the kind of request (ib_async's own key for it, for the log).
+        key: the kind of request (ib_async's own key for its reply, for the log).
         request: starts one broker request and returns ib_async's future (or coroutine) for its reply.
     """
 
@@ -83,7 +55,6 @@ class SingleFlight(Generic[T]):
         self.request = request
         self._in_flight: asyncio.Task | None = None
         self._forming: asyncio.Task | None = None
-        self._gate = PacingGate(ib)
         self.started = 0  # broker requests sent, for tests and benchmarks
 
     async def get(self) -> T:
@@ -97,7 +68,7 @@ class SingleFlight(Generic[T]):
     async def _after(self, previous: asyncio.Task | None) -> T:
         if previous is not None:
             await asyncio.wait({previous})
-        await self._gate.wait_room()
+        await pacing.wait_room(self.ib)
         # from here on this request is the one in flight; later callers form the next one
         self._in_flight, self._forming = self._forming, None
         self.started += 1

@@ -5,8 +5,8 @@ import pytest
 from ib_async import LimitOrder, Stock
 
 from lib.errors import GatewayTimeout
-from lib.gateway import ib_requests
-from lib.gateway.supervisor import PACING_MESSAGES, PACING_WINDOW_S
+from lib.gateway import ib_requests, pacing
+from lib.gateway.pacing import PACING_MESSAGES, PACING_WINDOW_S
 
 CALL_TIMEOUT_S = 5
 LATENCY_MS = 400
@@ -50,14 +50,14 @@ def test_concurrent_callers_share_one_request_that_started_after_they_asked(simu
 def test_callers_who_ask_while_the_connection_throttles_share_the_request_sent_when_it_stops(bridge):
     def throttle(ib):
         started = ib_requests.flight(ib, "openOrders", ib.reqAllOpenOrdersAsync).started
-        # one message per THROTTLE_S: a second reqCurrentTime waits in ib_async's queue
-        ib.client.MaxRequests, ib.client.RequestsInterval = 1, THROTTLE_S
+        # one message per THROTTLE_S: a second reqCurrentTime waits in the service's pacing queue
+        pacing.pacer(ib).set_rate(1, THROTTLE_S)
         ib.client.reqCurrentTime()
         ib.client.reqCurrentTime()
         return started
 
     def unthrottle(ib):
-        ib.client.MaxRequests, ib.client.RequestsInterval = PACING_MESSAGES, PACING_WINDOW_S
+        pacing.pacer(ib).set_rate(PACING_MESSAGES, PACING_WINDOW_S)
 
     before = bridge.call(throttle, timeout_s=CALL_TIMEOUT_S)
     try:

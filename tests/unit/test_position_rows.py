@@ -11,10 +11,9 @@ from lib.broker.snapshots import broker_snapshot
 
 
 class _IB:
-    """As much of ib_async's IB as the two reads use, answering at once; MaxRequests 0 turns pacing off."""
+    """As much of ib_async's IB as the two reads use, answering at once (no pacer: nothing waits)."""
 
     def __init__(self, positions):
-        self.client = SimpleNamespace(MaxRequests=0)
         self.wrapper = SimpleNamespace(fills={})
         self._positions = positions
 

@@ -12,7 +12,7 @@ from ib_async import IB
 from ib_async.wrapper import RequestError
 
 from lib.errors import GatewayUnavailable
-from lib.gateway import ib_requests
+from lib.gateway import ib_requests, pacing
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,6 @@ CONNECTIVITY_LOST = 1100        # "Connectivity between IB and Trader Workstatio
 RESTORED_DATA_LOST = 1101       # "... has been restored - data lost." Market data subscriptions must be re-sent.
 RESTORED_DATA_MAINTAINED = 1102  # "... has been restored - data maintained."
 BACKOFF_JITTER = 0.1
-# IB refuses more than 50 messages a second from a client (error 100). ib_async's default, 45 per 1 s window, lets
-# 45 leave at once and then holds every message for the rest of that second, and shared reads queued behind such a
-# stall are what make a slow tail under load. Windows of 2/45 s keep the same rate (at most 46 in any second)
-# while no message waits much longer than one window; README's Benchmark shows both.
-PACING_MESSAGES = 2
-PACING_WINDOW_S = 2 / 45
 
 
 def backoff_delays(initial_s: float, max_s: float, *, rng: random.Random | None = None) -> Iterator[float]:
@@ -222,7 +216,7 @@ class ConnectionSupervisor:
         client_id = self._status.client_id
         ib = IB()
         ib.RaiseRequestErrors = True
-        ib.client.MaxRequests, ib.client.RequestsInterval = PACING_MESSAGES, PACING_WINDOW_S
+        pacing.install(ib)
         # ib_async only notices a refused clientId when its handshake times out; these listeners end it early.
         refusal: list[Exception] = []
         refused = asyncio.Event()
@@ -248,8 +242,10 @@ class ConnectionSupervisor:
         ib.client.apiError += on_api_error
         ib.client.apiStart += on_api_start
         ib.client.conn.disconnected += on_socket_closed
+        # ib_async logs a sync request that timed out and connects anyway unless raiseSyncErrors is set; a
+        # session without its positions, orders or executions would act on a partial picture, so it is no session
         connecting = asyncio.ensure_future(ib.connectAsync(
-            self.host, self.port, clientId=client_id, timeout=self.connect_timeout_s))
+            self.host, self.port, clientId=client_id, timeout=self.connect_timeout_s, raiseSyncErrors=True))
         watching_refusal = asyncio.ensure_future(refused.wait())
         try:
             await asyncio.wait({connecting, watching_refusal}, timeout=self.connect_timeout_s,

@@ -1,6 +1,7 @@
 """The bridge against the paper gateway simulator over a real socket: readiness, reads, IB errors, clientId
 recovery, losing and regaining the gateway, clean stop."""
 import asyncio
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ import pytest
 from ib_async import MarketOrder, Stock
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
+from lib.gateway import pacing
 from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until
 
@@ -115,6 +117,33 @@ def test_more_requests_than_ib_takes_in_a_second_are_paced_not_refused(bridge):
 
     refused = [answer for answer in answers if not isinstance(answer, list)]
     assert refused == [] and all(answer[0].contract.conId for answer in answers)
+
+
+def test_every_message_of_the_connection_passes_the_services_own_pacer(bridge):
+    # ib_async's pacing is off and its sendMsg is the pacer's: the handshake's sync and each request go through it
+    def counts(ib):
+        return ib.client.MaxRequests, pacing.pacer(ib).sent
+
+    library_pacing, after_sync = bridge.call(counts, timeout_s=CALL_TIMEOUT_S)
+    bridge.run(lambda ib: ib.reqCurrentTimeAsync(), timeout_s=CALL_TIMEOUT_S)
+    _, after_request = bridge.call(counts, timeout_s=CALL_TIMEOUT_S)
+
+    assert library_pacing == 0
+    assert after_sync >= 4  # startApi, positions, open orders, completed orders, account updates, executions
+    assert after_request == after_sync + 1
+
+
+def test_a_connection_whose_initial_sync_times_out_is_not_ready_and_is_retried(simulator, make_bridge, caplog):
+    # IB's reqExecutions of the first connection never ends: ib_async alone would log it and call the connection
+    # ready (raiseSyncErrors off); the supervisor's connect budget and raiseSyncErrors both refuse it
+    simulator.call("arm_fault", "handshake-hang", stage="executions", count=1)
+    with caplog.at_level(logging.WARNING, logger="lib.gateway.supervisor"):
+        bridge = make_bridge(simulator, client_ids=[7], connect_timeout_s=1)
+        assert bridge.wait_ready(READY_TIMEOUT_S), bridge.status()
+
+    failed = [r.getMessage() for r in caplog.records if r.name == "lib.gateway.supervisor"]
+    assert len(failed) == 1 and "failed" in failed[0], failed
+    assert bridge.status()["reconnects"] == 0
 
 
 def test_a_taken_client_id_moves_on_to_the_next_candidate(simulator, make_bridge):

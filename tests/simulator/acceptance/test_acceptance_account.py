@@ -1,8 +1,8 @@
 """Acceptance: the account stays consistent to the cent through buys and sells in two currencies and futures."""
 
 import pytest
-from ib_insync import Forex, Future, MarketOrder, Stock
 
+from tests.support.iblib import Forex, Future, MarketOrder, Stock
 from tests.support.simulator_process import wait_until
 
 CENT = 0.01 + 1e-9

@@ -5,8 +5,8 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from ib_insync import MarketOrder, Stock
 
+from tests.support.iblib import MarketOrder, Stock
 from tests.support.simulator_process import wait_until
 
 

@@ -1,7 +1,7 @@
 """Acceptance: ib_insync connects to the simulator process like to IB Gateway; clientIds are exclusive."""
 
 import pytest
-from ib_insync import IB
+from tests.support.iblib import IB
 
 
 def test_connect_synchronises_like_a_gateway(simulator, ib, sim_now):

@@ -3,8 +3,8 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from ib_insync import ExecutionFilter, LimitOrder, MarketOrder, Stock
 
+from tests.support.iblib import ExecutionFilter, LimitOrder, MarketOrder, Stock, reported_status
 from simulator.engine import trading_hours
 from tests.support.simulator_process import LISTENING, SimulatorProcess, wait_until
 
@@ -39,7 +39,7 @@ def test_a_market_order_placed_on_a_saturday_is_held_and_fills_at_the_open(start
     wait_until(lambda: errors, what="IB's 399", pump=ib.waitOnUpdate)
     assert errors == [(trade.order.orderId, 399, "Order Message:\nBUY 10 SPY ARCA\nWarning: Your order will not be "
                                                  "placed at the exchange until 2026-11-30 09:30:00 US/Eastern.")]
-    assert trade.orderStatus.status == "PreSubmitted" and trade.orderStatus.permId > 0
+    assert reported_status(trade) == "PreSubmitted" and trade.orderStatus.permId > 0
     step(simulator, MONDAY_OPEN - timedelta(minutes=1))
     [held] = simulator.state()["open_orders"]
     assert held["status"] == "PreSubmitted" and held["filled"] == 0 and not trade.fills

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from ib_insync import Forex, Future, Index, Stock
+from tests.support.iblib import Forex, Future, Index, Stock
 
 NEW_YORK = ZoneInfo("America/New_York")
 # RTH 09:30-16:00 and extended 04:00-20:00 New York, in 30-minute bars

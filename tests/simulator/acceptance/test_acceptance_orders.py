@@ -1,8 +1,8 @@
 """Acceptance: order lifecycles through ib_insync: fills, commissions, resting limits, rejections, visibility."""
 
 import pytest
-from ib_insync import Contract, LimitOrder, MarketOrder, Stock, TagValue
 
+from tests.support.iblib import Contract, LimitOrder, MarketOrder, Stock, TagValue
 from tests.support.simulator_process import wait_until
 
 

@@ -1,7 +1,7 @@
 """Acceptance: the account survives a restart with --state; the same seed and requests give the same results."""
 
-from ib_insync import LimitOrder, MarketOrder, Stock
 
+from tests.support.iblib import LimitOrder, MarketOrder, Stock
 from tests.support.simulator_process import wait_until
 
 CLIENT_ID = 7

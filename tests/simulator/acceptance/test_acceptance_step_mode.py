@@ -6,10 +6,10 @@ import asyncio
 import threading
 import time
 
-from ib_insync import IB, MarketOrder, Stock
 from ibapi.contract import Contract
 from ibapi.order import Order
 
+from tests.support.iblib import IB, MarketOrder, Stock
 from tests.support.ibapi_client import RecordingApp
 from tests.support.simulator_process import wait_until
 

@@ -1,9 +1,9 @@
-"""Account views through ib_insync over a real socket: values, portfolio, positions, summary, PnL."""
+"""Account views through the client library (tests.support.iblib) on a real socket: values, portfolio, positions, summary, PnL."""
 
 
 import pytest
-from ib_insync import IB, MarketOrder, Stock
 
+from tests.support.iblib import IB, MarketOrder, Stock
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until

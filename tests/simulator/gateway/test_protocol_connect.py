@@ -1,4 +1,4 @@
-"""Connection-level protocol through ib_insync over a real socket: handshake, clientIds, errors, latency."""
+"""Connection-level protocol through the client library (tests.support.iblib) on a real socket: handshake, clientIds, errors, latency."""
 
 import logging
 import socket
@@ -6,7 +6,8 @@ import struct
 import time
 
 import pytest
-from ib_insync import IB
+from tests.support.iblib import IB
+from tests.support import iblib
 
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
@@ -79,7 +80,7 @@ def read_until(sock: socket.socket, predicate) -> list[str]:
 
 
 def test_connect_syncs_without_timeouts(connect, caplog):
-    with caplog.at_level(logging.INFO, logger="ib_insync"):
+    with caplog.at_level(logging.INFO, logger=iblib.NAME):
         ib = connect(1)
     assert ib.isConnected() and ib.client.serverVersion() == 176
     assert ib.managedAccounts() == ["DU1234567"]
@@ -94,7 +95,7 @@ def test_connect_syncs_without_timeouts(connect, caplog):
 def test_duplicate_client_id_is_refused_with_326(connect, caplog):
     first = connect(2)
     second = IB()
-    with caplog.at_level(logging.ERROR, logger="ib_insync"):
+    with caplog.at_level(logging.ERROR, logger=iblib.NAME):
         with pytest.raises((TimeoutError, ConnectionError)):
             second.connect("127.0.0.1", first.client.port, clientId=2, timeout=1)
     assert any("Error 326" in r.getMessage() for r in caplog.records)

@@ -1,11 +1,11 @@
-"""Contracts and market data through ib_insync over a real socket: qualification, tickers, history."""
+"""Contracts and market data through the client library (tests.support.iblib) on a real socket: qualification, tickers, history."""
 
 import logging
 from datetime import datetime, timezone
 
 import pytest
-from ib_insync import IB, ContFuture, Forex, Future, Index, Stock
-from ib_insync.wrapper import RequestError
+from tests.support.iblib import IB, ContFuture, Forex, Future, Index, Stock, RequestError
+from tests.support import iblib
 
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
@@ -68,7 +68,7 @@ def test_qualify_forex_and_index(ib):
 
 
 def test_unknown_contract_is_error_200(ib, caplog):
-    with caplog.at_level(logging.ERROR, logger="ib_insync"):
+    with caplog.at_level(logging.ERROR, logger=iblib.NAME):
         with pytest.raises(RequestError) as error:
             ib.reqContractDetails(Stock("NOSUCHSYM", "SMART", "USD"))
     assert error.value.code == 200

@@ -1,9 +1,9 @@
-"""Orders through ib_insync over a real socket: fills, commissions, resting limits, visibility, cancels."""
+"""Orders through the client library (tests.support.iblib) on a real socket: fills, commissions, resting limits, visibility, cancels."""
 
 
 import pytest
-from ib_insync import IB, Contract, ExecutionFilter, Forex, LimitOrder, MarketOrder, Stock, TagValue
 
+from tests.support.iblib import IB, Contract, ExecutionFilter, Forex, LimitOrder, MarketOrder, Stock, TagValue
 from simulator.app import SimulatorConfig
 from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until

@@ -13,10 +13,8 @@ from ibapi.contract import Contract as IbapiContract
 from ibapi.order import Order as IbapiOrder
 from ibapi.tag_value import TagValue as IbapiTagValue
 from ibapi.wrapper import EWrapper
-from ib_insync import Future, LimitOrder, MarketOrder, Stock, TagValue
-from ib_insync.client import Client
-from ib_insync.decoder import Decoder
 
+from tests.support.iblib import DECODER_LOGGER, Client, Decoder, Future, LimitOrder, MarketOrder, Stock, TagValue
 from simulator.protocol import messages, messages_account, messages_contracts, messages_market, messages_orders
 from simulator.protocol.requests import PARSERS, parse_request
 from simulator.protocol.requests_market import ReqContractDetails, ReqHistoricalData, ReqMktData
@@ -25,7 +23,7 @@ from simulator.protocol.wire import (
     FieldReader, Handshake, MalformedRequest, WireError, decode_fields, encode_message, format_field,
     negotiate_version, parse_handshake, split_frames)
 
-IB_INSYNC_VERSION = 176
+CLIENT_VERSION = 176
 IBAPI_VERSION = 157
 
 
@@ -122,8 +120,12 @@ class PortfolioItem:
     realized_pnl: float = 0.0
 
 
-class _IbInsyncRecorder:
-    """Stands in for ib_insync's Wrapper: records every callback."""
+class _WrapperRecorder:
+    """Stands in for the client library's Wrapper: records every callback."""
+
+    # ib_async's decoder reads these two attributes of its wrapper (execution and tick times)
+    defaultTimezone = timezone.utc
+    ib = None
 
     def __init__(self):
         self.calls = []
@@ -163,16 +165,16 @@ def roundtrip_fields(fields):
     return frames[0]
 
 
-def decode_ib_insync(fields, server_version=IB_INSYNC_VERSION):
-    """Callbacks ib_insync's decoder makes for one encoded message; fails on any decoder error."""
-    recorder = _IbInsyncRecorder()
+def decode_client(fields, server_version=CLIENT_VERSION):
+    """Callbacks the client library's decoder makes for one encoded message; fails on any decoder error."""
+    recorder = _WrapperRecorder()
     decoder = Decoder(recorder, server_version)
     log = _ErrorLog()
-    logging.getLogger("ib_insync.Decoder").addHandler(log)
+    logging.getLogger(DECODER_LOGGER).addHandler(log)
     try:
         decoder.interpret(decode_fields(roundtrip_fields(fields)))
     finally:
-        logging.getLogger("ib_insync.Decoder").removeHandler(log)
+        logging.getLogger(DECODER_LOGGER).removeHandler(log)
     assert not log.records, log.records
     return recorder.calls
 
@@ -258,12 +260,12 @@ def test_field_reader_types_and_errors():
 
 # --- requests as the two client libraries send them ---------------------------------------------------
 
-def ib_insync_sent(call):
-    """Payloads ib_insync's Client sends for `call(client)` at server version 176."""
+def client_sent(call):
+    """Payloads the client library's Client sends for `call(client)` at server version 176."""
     sent = []
-    client = Client(_IbInsyncRecorder())
+    client = Client(_WrapperRecorder())
     client.connState = Client.CONNECTED
-    client._serverVersion = IB_INSYNC_VERSION
+    client._serverVersion = CLIENT_VERSION
     client.sendMsg = sent.append
     call(client)
     return [msg.split("\0")[:-1] for msg in sent]
@@ -290,13 +292,13 @@ def ibapi_sent(call):
     return [decode_fields(split_frames(msg)[0][0]) for msg in client.conn.sent]
 
 
-def test_place_order_from_ib_insync_parses_whole_message():
+def test_place_order_from_the_client_library_parses_whole_message():
     contract = Stock("SPY", "SMART", "USD", conId=756733)
     order = LimitOrder("BUY", 10, 601.5, tif="GTC", orderRef="alloc-1", outsideRth=True,
                        account="DU1234567", goodAfterTime="20261124 15:55:00 America/New_York",
                        algoStrategy="Adaptive", algoParams=[TagValue("adaptivePriority", "Normal")])
-    [fields] = ib_insync_sent(lambda c: c.placeOrder(11, contract, order))
-    request = parse_request(fields, IB_INSYNC_VERSION)
+    [fields] = client_sent(lambda c: c.placeOrder(11, contract, order))
+    request = parse_request(fields, CLIENT_VERSION)
     assert isinstance(request, PlaceOrder)
     assert request.order_id == 11 and request.contract.con_id == 756733
     o = request.order
@@ -325,16 +327,16 @@ def test_place_order_from_ibapi_parses_whole_message():
 
 def test_contract_details_and_market_data_requests_from_both_clients():
     future = Future("MNQ", "202612", "CME")
-    [insync_cd, insync_md, insync_hist] = ib_insync_sent(lambda c: (
+    [client_cd, client_md, client_hist] = client_sent(lambda c: (
         c.reqContractDetails(4, future),
         c.reqMktData(5, Stock("SPY", "SMART", "USD"), "", True, False, []),
         c.reqHistoricalData(6, future, "", "30 D", "1 day", "TRADES", True, 1, False, [])))
-    cd = parse_request(insync_cd, IB_INSYNC_VERSION)
+    cd = parse_request(client_cd, CLIENT_VERSION)
     assert isinstance(cd, ReqContractDetails) and cd.req_id == 4
     assert (cd.contract.symbol, cd.contract.sec_type, cd.contract.last_trade_date) == ("MNQ", "FUT", "202612")
-    md = parse_request(insync_md, IB_INSYNC_VERSION)
+    md = parse_request(client_md, CLIENT_VERSION)
     assert isinstance(md, ReqMktData) and md.snapshot and md.contract.exchange == "SMART"
-    hist = parse_request(insync_hist, IB_INSYNC_VERSION)
+    hist = parse_request(client_hist, CLIENT_VERSION)
     assert isinstance(hist, ReqHistoricalData)
     assert (hist.duration, hist.bar_size, hist.use_rth, hist.what_to_show) == ("30 D", "1 day", True, "TRADES")
 
@@ -350,14 +352,14 @@ def test_contract_details_and_market_data_requests_from_both_clients():
 
 
 def test_truncated_request_is_malformed():
-    [fields] = ib_insync_sent(lambda c: c.placeOrder(1, Stock("SPY", "SMART", "USD"), MarketOrder("BUY", 1)))
+    [fields] = client_sent(lambda c: c.placeOrder(1, Stock("SPY", "SMART", "USD"), MarketOrder("BUY", 1)))
     with pytest.raises(MalformedRequest):
-        parse_request(fields[:40], IB_INSYNC_VERSION)
+        parse_request(fields[:40], CLIENT_VERSION)
 
 
 # --- outgoing messages through both decoders -----------------------------------------------------------
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_connection_messages(version, decode):
     assert only_call(decode(messages.next_valid_id(17)), "nextValidId")[0] == 17
     assert only_call(decode(messages.managed_accounts(["DU1234567"])), "managedAccounts")[0] == "DU1234567"
@@ -367,7 +369,7 @@ def test_connection_messages(version, decode):
     assert args[:3] == (-1, 2104, "Market data farm connection is OK:usfarm")
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 @pytest.mark.parametrize("spec", [Spec(), MNQ], ids=["stock", "future"])
 def test_contract_data(version, decode, spec):
     calls = decode(messages_contracts.contract_data(version, 3, spec, under_symbol="NQ", under_sec_type="IND"))
@@ -382,13 +384,13 @@ def test_contract_data(version, decode, spec):
     assert only_call(decode(messages_contracts.contract_data_end(3)), "contractDetailsEnd") == (3,)
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_market_data_messages(version, decode):
     calls = []
     for fields in messages_market.quote_ticks(5, Quote(), with_trades=True):
         calls += decode(fields)
     names = [name for name, _ in calls]
-    if decode is decode_ib_insync:
+    if decode is decode_client:
         prices = {args[1]: args[2] for name, args in calls if name == "priceSizeTick"}
         assert prices == {1: 600.01, 2: 600.02, 4: 600.02, 6: 601.0, 7: 597.25, 9: 598.5, 14: 599.0}
     else:
@@ -401,7 +403,7 @@ def test_market_data_messages(version, decode):
     assert only_call(decode(messages_market.tick_req_params(5, 0.01, "SMART")), "tickReqParams")[0] == 5
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_historical_data(version, decode):
     bars = [Bar(datetime(2026, 11, 23, tzinfo=timezone.utc)), Bar(datetime(2026, 11, 24, tzinfo=timezone.utc))]
     fields = messages_market.historical_data(version, 6, bars, start="20261123", end="20261124",
@@ -427,7 +429,7 @@ def _order_view(**changes):
     return view
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_open_order_and_status(version, decode):
     order_id, contract, order, state = only_call(
         decode(messages_orders.open_order(version, _order_view(), Spec())), "openOrder")
@@ -443,7 +445,7 @@ def test_open_order_and_status(version, decode):
     assert decode(messages_orders.open_order_end())[0][0] == "openOrderEnd"
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_completed_order(version, decode):
     view = _order_view(status="Filled", filled=10, remaining=0, completed_time="20261124 15:00:01 UTC",
                        completed_status="Filled")
@@ -455,7 +457,7 @@ def test_completed_order(version, decode):
     assert decode(messages_orders.completed_orders_end())[0][0] == "completedOrdersEnd"
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_execution_and_commission(version, decode):
     execution = Execution()
     fields = messages_orders.exec_details(version, -1, execution, Spec(), "20261124 15:00:01 UTC")
@@ -463,7 +465,7 @@ def test_execution_and_commission(version, decode):
     assert req_id == -1 and contract.conId == 756733 and ex.execId == execution.exec_id
     assert (ex.orderId, ex.permId, ex.clientId, ex.side, ex.shares, ex.price) == (7, 1000001, 3, "BOT", 10, 600.02)
     assert ex.cumQty == 10 and ex.avgPrice == 600.02 and ex.orderRef == "ref-1"
-    if decode is decode_ib_insync:
+    if decode is decode_client:
         assert ex.time == execution.time
     [report] = only_call(decode(messages_orders.commission_report(execution)), "commissionReport")
     assert report.execId == execution.exec_id and report.commission == 1.0 and report.currency == "USD"
@@ -471,7 +473,7 @@ def test_execution_and_commission(version, decode):
     assert only_call(decode(messages_orders.exec_details_end(9)), "execDetailsEnd") == (9,)
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_account_messages(version, decode):
     assert only_call(decode(messages_account.account_value("NetLiquidation", "1000000.00", "USD", "DU1")),
                      "updateAccountValue") == ("NetLiquidation", "1000000.00", "USD", "DU1")
@@ -498,7 +500,7 @@ def test_account_messages(version, decode):
                      "pnlSingle") == (8, 10, 1.5, 2.5, 3.5, 6005.0)
 
 
-@pytest.mark.parametrize("version, decode", [(IB_INSYNC_VERSION, decode_ib_insync), (IBAPI_VERSION, decode_ibapi)])
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
 def test_symbol_samples_market_rule_and_head_timestamp(version, decode):
     req_id, descriptions = only_call(decode(messages_contracts.symbol_samples(version, 12, [Spec(), MNQ])),
                                      "symbolSamples")

@@ -21,9 +21,9 @@ from lib.trading.run_claims import RunClaim, RunClaims, duplicate_result
 
 log = logging.getLogger(__name__)
 
-# a shorter budget can be used up waiting for IB's pacing (ib_async's Client.MaxRequests: 45 messages per second,
-# so a burst waits for the next second, more than once in a run that reads in rounds): such a budget is refused (400)
-# rather than answered 504
+# a shorter budget can be used up waiting for IB's pacing (lib/gateway/pacing: 45 messages a second per connection,
+# shared by every caller of the worker, more than once in a run that reads in rounds): such a budget is refused
+# (400) rather than answered 504
 MIN_TIMEOUT_S = 5.0
 MAX_TIMEOUT_S = 3600.0
 # run controls, not part of what a run asks for: left out of its recorded parameters and signature

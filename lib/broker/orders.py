@@ -36,8 +36,8 @@ def adaptive_order(action: str, quantity: int, *, priority: str, order_ref: str,
 async def confirmation(ib, trade: Trade, timeout_s: float) -> OrderOutcome:
     """Wait until IB itself reports the order working or ended, or the timeout passes.
 
-    An error on the order is not its end (ib_async marks the order Cancelled locally on any error; see
-    `broker_status`): the order's fate is then asked of IB's open and completed orders, and an error after which
+    An error on the order is not its end (ib_async marks the order Cancelled, or "ValidationError", locally on
+    IB's errors and warnings; see `broker_status`): the order's fate is then asked of IB's open and completed orders, and an error after which
     IB reports nothing at all ends the wait after `ERROR_WAIT_S` (a rejection TWS sent no further word about),
     leaving the order unconfirmed for reconciliation to settle.
     """
@@ -96,6 +96,7 @@ async def listed_outcome(ib, trade: Trade) -> OrderOutcome | None:
 
 
 async def place_and_confirm(ib, orders: list[tuple[Contract, Order]], timeout_s: float) -> list[OrderOutcome]:
-    """Place every order at once (ib_async paces the messages), then wait for all confirmations concurrently."""
+    """Place every order at once (the connection's pacer spaces the messages), then wait for all confirmations
+    concurrently."""
     trades = [ib.placeOrder(contract, order) for contract, order in orders]
     return list(await asyncio.gather(*(confirmation(ib, trade, timeout_s) for trade in trades)))

@@ -64,7 +64,7 @@ class OrderOutcome:
     """What the broker said about one order by the time confirmation ended.
 
     Attributes:
-        status: IB's own order status (never one ib_async set locally on an error), or "Unconfirmed" when the
+        status: IB's own order status (never one ib_async set locally on an error or warning), or "Unconfirmed" when the
             deadline passed first.
         ended: IB reported the order's end (orderStatus Filled, Cancelled or ApiCancelled, or a listing among
             the completed orders); until then it may still fill.
@@ -104,10 +104,13 @@ class OrderOutcome:
 def broker_status(trade: Trade) -> str:
     """The order's status as IB last reported it in an orderStatus message.
 
-    ib_async 0.9.86 marks an order Cancelled locally on any error for its orderId that is not in its short list of
-    warnings (wrapper.error), though IB keeps working orders after non-fatal ones such as 10349 (ib_async#191,
-    #217; ib_async#328 for 404). Its trade log tells the two apart: an error's entry carries the error code, a
-    fill's entry repeats whatever status the order had, and the first entry (PendingSubmit) is ib_async's own.
+    ib_async 2.1 (wrapper.error) sets a status of its own on an error for the order's id: "Cancelled" for any
+    code outside its list of warnings, though IB keeps working orders after non-fatal ones such as 10349 (fixed
+    only on its next branch: ib_async#217), and "ValidationError" for the warnings in it (399 outside the
+    session, 404 while IB locates shares, 321 on a modify). ib_insync 0.9.86 did the former with a shorter list
+    (ib_insync#328 for 404). The trade log tells IB's word from the library's: an error's entry carries the error
+    code, a fill's entry repeats whatever status the order had, a modify's entry ("Modify") is the library's, and
+    the first entry (PendingSubmit) is the library's own.
     """
     for entry in reversed(trade.log):
         if not entry.errorCode and not entry.message.startswith("Fill") and entry.message != "Modify":
@@ -117,8 +120,8 @@ def broker_status(trade: Trade) -> str:
 
 def outcome(trade: Trade, status: str | None = None, *, ended: bool | None = None,
             filled: float | None = None) -> OrderOutcome:
-    """The plain outcome of `trade`: IB's own status and filled quantity (ib_async's local cancel changes neither
-    of them but the status) unless given from IB's order lists; `ended` defaults to whether the status is an end."""
+    """The plain outcome of `trade`: IB's own status and filled quantity (ib_async's local statuses change
+    neither of them but the status) unless given from IB's order lists; `ended` defaults to whether the status is an end."""
     errors = [entry for entry in trade.log if entry.errorCode]
     last_error = errors[-1] if errors else None
     status = status or broker_status(trade)
@@ -207,8 +210,8 @@ def latest_positions(positions) -> list:
     """One position per account and contract, the last one IB sent.
 
     reqPositions is a subscription: IB sends every position once, then an update whenever one changes (TWS API
-    reference, EClient::reqPositions), and ib_async 0.9.86 adds every `position` message that arrives while a
-    positions request is open to that request's answer (wrapper.position). An update pushed for a fill just
+    reference, EClient::reqPositions), and ib_async 2.1, as ib_insync 0.9.86 did, adds every `position` message
+    that arrives while a positions request is open to that request's answer (wrapper.position). An update pushed for a fill just
     before IB handled the request arrives after it was sent, so the answer can list a contract twice or more
     (erdewit/ib_insync#575 shows one listed three times); summed, the broker would seem to hold twice the
     position. Messages arrive in the order IB sent them, so the last one per contract is the current one.

@@ -1,8 +1,8 @@
 """IB's message rate limit, kept by the service itself on every connection it owns.
 
 IB Gateway refuses more than 50 messages a second from one API client: error 100 "Max rate of messages per second
-has been exceeded" (TWS API docs, "Message Codes"; the limit is stated under "Requests limitations"). ib_async can
-pace a connection itself (`Client.MaxRequests` per `RequestsInterval`), but its window and queue are private fields;
+has been exceeded" (TWS API message codes; the RTD server's troubleshooting page states the 50 a second and that
+TWS eventually closes the connection). ib_async can pace a connection itself (`Client.MaxRequests` per `RequestsInterval`), but its window and queue are private fields;
 the service needs to read them to time its shared reads (`ib_requests`). So the library's pacing is turned off and
 every message the library sends, the handshake's sync included, passes through a `MessagePacer` the service owns:
 `Client.sendMsg` is where ib_async's `send` hands over each encoded message, and the pacer takes its place.

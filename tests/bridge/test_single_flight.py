@@ -2,7 +2,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from ib_async import LimitOrder, Stock
+from ib_async import LimitOrder, MarketOrder, Stock
 
 from lib.errors import GatewayTimeout
 from lib.gateway import ib_requests, pacing
@@ -71,3 +71,19 @@ def test_callers_who_ask_while_the_connection_throttles_share_the_request_sent_w
     assert all(reply == [] for reply in replies)
     # handed over at once, the first caller's request would wait in the queue and the others form a second one
     assert started == 1
+
+
+def test_executions_the_connection_saw_live_keep_their_commission(bridge):
+    # ib_async files the commission report on the Fill it made when the execution arrived live; a later
+    # reqExecutions answers with a new Fill for it, whose report is empty
+    async def buy_and_wait_for_commission(ib):
+        trade = ib.placeOrder(SPY, MarketOrder("BUY", 3))
+        while not (trade.fills and trade.fills[0].commissionReport.execId):
+            await trade.commissionReportEvent
+        return trade.fills[0].execution.execId
+
+    exec_id = bridge.run(buy_and_wait_for_commission, timeout_s=CALL_TIMEOUT_S)
+    fills = bridge.run(ib_requests.executions, timeout_s=CALL_TIMEOUT_S)
+
+    [fill] = [f for f in fills if f.execution.execId == exec_id]
+    assert fill.commissionReport.execId == exec_id and fill.commissionReport.commission > 0

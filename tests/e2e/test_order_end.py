@@ -4,18 +4,22 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+import pytest
+
 from strategies.dummy import WEIGHTS
 from tests.support.allocation import MNQ_PRICE, mnq_con_id
 
 LONG_SEEDS = [seed for seed in range(100) if random.Random(seed).choice(WEIGHTS) == 1]
 
 
-def test_an_order_that_keeps_working_after_a_warning_is_not_cancelled_nor_sent_again(trading):
-    """IB answers the order with error 10349 ("Order TIF was set to DAY based on order preset"), and ib_async
-    0.9.86 marks it Cancelled locally; IB keeps working it and fills it."""
+@pytest.mark.parametrize("code", [10349, 399])
+def test_an_order_that_keeps_working_after_a_warning_is_not_cancelled_nor_sent_again(trading, code):
+    """IB answers the order with a notice and keeps working it, then fills it. ib_async 2.1 marks the order
+    Cancelled locally on 10349 ("Order TIF was set to DAY based on order preset": not in its warning list,
+    ib_async#217) and sets its own status "ValidationError" on 399 (in its warning list); neither is IB's word."""
     t = trading()
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
-    t.simulator.admin("POST", "/faults", {"kind": "order-warning", "code": 10349})
+    t.simulator.admin("POST", "/faults", {"kind": "order-warning", "code": code})
     # held until a minute from now (PreSubmitted): the warning is the last word on the order for that minute
     now = datetime.fromisoformat(t.simulator.state()["clock"]["now"])
     held = {"goodAfterTime": (now + timedelta(seconds=60)).strftime("%Y%m%d-%H:%M:%S")}
@@ -26,7 +30,7 @@ def test_an_order_that_keeps_working_after_a_warning_is_not_cancelled_nor_sent_a
     assert order["status"] in ("PreSubmitted", "Submitted"), order
     [record] = t.open_order_records()
     assert record["orderId"] == order["orderId"] and record["source"] == {"dummy": 2}
-    assert order["ended"] is False and [w["code"] for w in order["warnings"]] == [10349]
+    assert order["ended"] is False and [w["code"] for w in order["warnings"]] == [code]
 
     # the next allocation sees the order in flight and sends nothing again
     second = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": LONG_SEEDS[1]}},

@@ -36,6 +36,12 @@ def _trade(*entries) -> Trade:
       ("Cancelled", "Error 10349, reqId 5: Order TIF was set to DAY based on order preset.", 10349)], "PreSubmitted"),
     ([("PendingSubmit", "", 0), ("Cancelled", "Error 10349, reqId 5: ...", 10349), ("Cancelled", "Fill 1.0@20.0", 0)],
      "PendingSubmit"),
+    # ib_async 2.x's own status on IB's warnings about a live order (399 outside the session, 404 locating shares)
+    ([("PendingSubmit", "", 0), ("PreSubmitted", "", 0),
+      ("ValidationError", "Warning 399, reqId 5: Order Message: ... will not be placed until ...", 399)],
+     "PreSubmitted"),
+    ([("PendingSubmit", "", 0), ("PreSubmitted", "", 0), ("Inactive", "", 0),
+      ("ValidationError", "Warning 404, reqId 5: Order held while securities are located.", 404)], "Inactive"),
     ([("PendingSubmit", "", 0), ("Submitted", "", 0), ("Cancelled", "Error 201, reqId 5: rejected", 201),
       ("Inactive", "", 0)], "Inactive"),
     ([("PendingSubmit", "", 0), ("Submitted", "", 0), ("Submitted", "Fill 2.0@20.0", 0), ("Filled", "", 0)],

@@ -124,7 +124,8 @@ def open_order(server_version: int, order: OrderView, spec, *, exchange: str | N
     fields += [False, order.what_if, order.status]   # solicited, whatIf, status
     fields += _order_state_fields(server_version, order)
     fields += [0]                               # conditions
-    fields += ["", None, None, None, None, None, None, 0]   # adjusted order params
+    # adjusted order params: adjustedOrderType, triggerPrice, trailStopPrice (again), lmtPriceOffset, ...
+    fields += ["", None, order.trail_stop_price, None, None, None, None, 0]
     fields += ["", "", ""]                      # soft dollar tier name, value, display name
     fields += [None, False]                     # cashQty, dontUseAutoPriceForHedge
     fields += _open_order_versioned_fields(server_version)
@@ -204,7 +205,7 @@ def completed_order(server_version: int, order: OrderView, spec, *, exchange: st
     fields += _algo_fields(order)
     fields += [False, order.status, False, False]   # solicited, status, randomizeSize, randomizePrice
     fields += [0]                                   # conditions
-    fields += [None, None, None, False, False,      # trailStopPrice, lmtPriceOffset, cashQty, ...
+    fields += [order.trail_stop_price, None, None, False, False,   # trailStopPrice, lmtPriceOffset, cashQty, ...
                "", order.filled, 0, False, "", False, False, 0,
                order.completed_time, order.completed_status]
     if server_version >= SV_PEGBEST_PEGMID_OFFSETS:

@@ -20,6 +20,7 @@ ExecutionFilter, LimitOrder, MarketOrder, Order, TagValue = (
     _lib.ExecutionFilter, _lib.LimitOrder, _lib.MarketOrder, _lib.Order, _lib.TagValue)
 Client = importlib.import_module(f"{NAME}.client").Client
 Decoder = importlib.import_module(f"{NAME}.decoder").Decoder
+Option, ScannerSubscription, WshEventData = _lib.Option, _lib.ScannerSubscription, _lib.WshEventData
 RequestError = importlib.import_module(f"{NAME}.wrapper").RequestError
 DECODER_LOGGER = f"{NAME}.Decoder"
 

@@ -185,3 +185,15 @@ def _async_twin(ib, blocking, sync_call):
             ib._run = original
 
     return call
+
+
+def test_order_without_exchange_gets_321_before_the_contract_lookup(ib):
+    errors = []
+    ib.errorEvent += lambda req_id, code, text, *rest: errors.append((req_id, code, text))
+    trade = ib.placeOrder(Stock("XXX"), MarketOrder("BUY", 100))
+    deadline = asyncio.get_event_loop().time() + TIMEOUT_S
+    while not errors and asyncio.get_event_loop().time() < deadline:
+        ib.sleep(0.02)
+    # 321, not the 200 an unknown symbol gets at the lookup: ib_async's and ib_insync's tests/test_requests.py
+    assert errors == [(trade.order.orderId, 321,
+                       "Error validating request.-'bN' : cause - Missing order exchange")]

@@ -7,6 +7,7 @@ from simulator.engine.catalog import Catalog
 from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.engine.trade_log import window_start
 from simulator.gateway.handlers_market import resolve_one
+from simulator.gateway.order_validation import validation_error
 from simulator.gateway.session import Session
 from simulator.protocol import messages, messages_orders
 from simulator.protocol.messages_orders import OrderView
@@ -87,6 +88,10 @@ def _order_request(fields, default_exchange: str) -> OrderRequest:
 
 
 def _handle_place_order(session: Session, request: PlaceOrder) -> None:
+    refusal = validation_error(request)
+    if refusal is not None:
+        session.error(request.order_id, *refusal)
+        return
     spec = resolve_one(session, request.order_id, request.contract)
     if spec is None:
         return

@@ -21,6 +21,7 @@ ExecutionFilter, LimitOrder, MarketOrder, Order, TagValue = (
 StopOrder, StopLimitOrder = _lib.StopOrder, _lib.StopLimitOrder
 Client = importlib.import_module(f"{NAME}.client").Client
 Decoder = importlib.import_module(f"{NAME}.decoder").Decoder
+Option, ScannerSubscription, WshEventData = _lib.Option, _lib.ScannerSubscription, _lib.WshEventData
 RequestError = importlib.import_module(f"{NAME}.wrapper").RequestError
 DECODER_LOGGER = f"{NAME}.Decoder"
 

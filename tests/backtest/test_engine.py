@@ -81,3 +81,19 @@ def test_a_contract_in_another_currency_is_valued_in_the_base_currency():
                                                                     commissions=False))
     assert result.fills[0].quantity == 500          # 110,000 USD / (200 EUR x 1.1 USD per EUR)
     assert result.fills[0].value_in_base == pytest.approx(110_000.0)
+
+
+def test_bars_from_the_store_where_collect_market_data_keeps_them():
+    from backtest.bars import from_store
+    from lib.store.memory import MemoryStore
+
+    store = MemoryStore()
+    store.add("activity", {"intent": "collect-market-data",
+                           "result": {"instruments": {"SPY": {"conId": 756733, "bars": 2, "written": 2}}}})
+    for day, close in (("2026-03-03", 101.0), ("2026-03-02", 100.0)):
+        store.set(f"marketData/756733/daily/{day}", {"localSymbol": "SPY", "date": day, "open": close,
+                                                      "high": close, "low": close, "close": close, "volume": 5.0})
+    bars = from_store(store)
+    assert bars.con_ids == {"SPY": 756733}
+    assert list(bars.frame("SPY")["close"]) == [100.0, 101.0]
+    assert str(bars.frame("SPY")["date"].iloc[0]) == "2026-03-02"

@@ -67,6 +67,12 @@ bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency
 	$(PY) -m tests.bench.allocation_orders
 
+# The trading config on the store `make run` uses (or STORE_BACKEND=firestore PROJECT_ID=...): make config
+# ARGS='set exposure.strategies.sixtyforty 0.3' (show, get KEY, set KEY VALUE, unset KEY; --common for config/common)
+STORE_PATH ?= var/store.sqlite3
+config: $(PY_STAMP)
+	STORE_PATH=$(STORE_PATH) $(PY) -m lib.config $(or $(ARGS),show)
+
 # A strategy replayed over daily bars: make backtest STRATEGY=spymacdvixy START=2016-01-04 END=2025-12-31, from
 # the store's marketData/ (what collect-market-data keeps), or BARS=folder of SYMBOL.csv / SYMBOL.parquet files;
 # more options in ARGS (python -m backtest --help).

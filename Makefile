@@ -66,6 +66,7 @@ readme: $(PY_STAMP)
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency
 	$(PY) -m tests.bench.allocation_orders
+	$(PY) -m tests.bench.backtest_speed
 
 # The trading config on the store `make run` uses (or STORE_BACKEND=firestore PROJECT_ID=...): make config
 # ARGS='set exposure.strategies.sixtyforty 0.3' (show, get KEY, set KEY VALUE, unset KEY; --common for config/common)

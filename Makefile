@@ -8,7 +8,7 @@ PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test lint-container chromium bench readme smoke clean
+.PHONY: setup run test lint-container chromium bench readme smoke clean backtest config
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
@@ -66,6 +66,21 @@ readme: $(PY_STAMP)
 bench: $(PY_STAMP)
 	$(PY) -m tests.bench.summary_latency
 	$(PY) -m tests.bench.allocation_orders
+	$(PY) -m tests.bench.backtest_speed
+
+# The trading config on the store `make run` uses (or STORE_BACKEND=firestore PROJECT_ID=...): make config
+# ARGS='set exposure.strategies.sixtyforty 0.3' (show, get KEY, set KEY VALUE, unset KEY; --common for config/common)
+STORE_PATH ?= var/store.sqlite3
+config: $(PY_STAMP)
+	STORE_PATH=$(STORE_PATH) $(PY) -m lib.config $(or $(ARGS),show)
+
+# A strategy replayed over daily bars: make backtest STRATEGY=spymacdvixy START=2016-01-04 END=2025-12-31, from
+# the store's marketData/ (what collect-market-data keeps), or BARS=folder of SYMBOL.csv / SYMBOL.parquet files;
+# more options in ARGS (python -m backtest --help).
+backtest: $(PY_STAMP)
+	@test -n "$(STRATEGY)" && test -n "$(START)" && test -n "$(END)" || { echo "usage: make backtest \
+	STRATEGY=id START=YYYY-MM-DD END=YYYY-MM-DD [BARS=folder] [ARGS='--fill-at close ...']" >&2; exit 2; }
+	$(PY) -m backtest $(STRATEGY) --start $(START) --end $(END) $(if $(BARS),--bars $(BARS),--store) $(ARGS)
 
 # The post-deploy check: make smoke URL=https://SERVICE-URL (an https URL gets a Google ID token).
 smoke: $(PY_STAMP)

@@ -26,7 +26,8 @@ from lib.trading.order_time import to_ib_utc
 from lib.trading.run_claims import StrategyLocks
 from strategies import get_strategy
 from strategies.base import Strategy, StrategyError, StrategyInputs
-from strategies.plan import PlannedOrder, StrategyPlan, at_limit_prices, net_orders, size, with_limit_prices
+from strategies.plan import (PlannedOrder, StrategyPlan, at_limit_prices, net_orders, size, strategy_exposure,
+                             with_limit_prices)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Allocation(Intent):
                 today, net_liquidation, base, self.clock().isoformat(), self.activity_id))
         contracts = decide(strategies, plans, inputs, config, net_liquidation)
         wanted = sorted({c for plan in plans if plan.error is None
-                         for c in (*plan.holdings, *plan.in_flight, *(plan.signals.weights or {}))})
+                         for c in (*plan.holdings, *plan.in_flight, *plan.signals.con_ids)})
         ib_contracts = {c.conId: c for c in inputs.resolved.values() if not isinstance(c, Exception)}
         priced = self.bridge.run(partial(fetch_prices, contracts=[ib_contracts[c] for c in wanted], base=base,
                                          market_data_type=int(config.get("marketDataType", 1)), today=today),
@@ -136,13 +137,13 @@ def decide(strategies: list[Strategy], plans: list[StrategyPlan], inputs: Broker
     A strategy whose instruments, history or config keys are missing, or that holds a contract IB no longer
     knows, gets an error and trades nothing; the others go on.
     """
-    overall = config.number("exposure.overall")
+    today = trading_date(inputs.gateway_now)
     frames = {key: bars if isinstance(bars, Exception) else bars_frame(bars) for key, bars in inputs.bars.items()}
     contracts = {c.conId: ContractInfo.from_contract(c) for c in inputs.resolved.values()
                  if not isinstance(c, Exception)}
     for strategy, plan in zip(strategies, plans):
         try:
-            plan.exposure = round(net_liquidation * overall * config.number(f"exposure.strategies.{strategy.id}"), 2)
+            plan.exposure = strategy_exposure(net_liquidation, config, strategy.id)
             requirements = inputs.requirements[strategy.id]
             named = {}
             for name, instrument in requirements.instruments.items():
@@ -155,7 +156,7 @@ def decide(strategies: list[Strategy], plans: list[StrategyPlan], inputs: Broker
             if failed:
                 name, error = next(iter(failed.items()))
                 raise StrategyError(f"history {name}: {type(error).__name__}: {error}")
-            strategy_inputs = StrategyInputs(contracts=named, bars=bars, holdings=plan.holdings)
+            strategy_inputs = StrategyInputs(contracts=named, bars=bars, holdings=plan.holdings, today=today)
             plan.signals = strategy.signals(strategy_inputs)
             plan.contract_ids = strategy.contract_ids(strategy_inputs)
         except (ServiceError, ValueError) as exc:

@@ -1,7 +1,8 @@
-"""Strategies by id: each turns market data into target weights.
+"""Strategies by id: each turns market data into target weights or quantities.
 
-`StrategyId` and `StrategyParams` are the request types built from the registry: an id must name a registered
-strategy, and each strategy's parameters are checked by its own model.
+`REGISTRY` holds every strategy found in this package's modules and in installed packages' entry points
+(strategies.registry). `StrategyId` and `StrategyParams` are the request types built from it: an id must name a
+registered strategy, and each strategy's parameters are checked by its own model.
 """
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, WithJsonSchema, create_model
+from pydantic import AfterValidator, ConfigDict, WithJsonSchema, create_model
 
 from lib.errors import BadRequest
 from lib.params import ParamsModel, absent, invalid
 from strategies.base import Strategy
-from strategies.dummy import Dummy
-from strategies.spymacdvixy import SpyMacdVixy
+from strategies.registry import discover
 
-REGISTRY: dict[str, type[Strategy]] = {"dummy": Dummy, "spymacdvixy": SpyMacdVixy}
+REGISTRY: dict[str, type[Strategy]] = discover()
 
 
 def _unknown(strategy_id: Any) -> str:
@@ -42,10 +42,24 @@ def _registered(strategy_id: str) -> str:
     return strategy_id
 
 
-StrategyId = Annotated[str, AfterValidator(_registered), WithJsonSchema({"type": "string", "enum": list(REGISTRY)})]
+# marked so README's generated tables describe these types without listing the strategies (lib.http.readme_tables)
+REGISTRY_MARK = {"x-registry": "strategies"}
+
+StrategyId = Annotated[str, AfterValidator(_registered),
+                       WithJsonSchema({"type": "string", "enum": list(REGISTRY), **REGISTRY_MARK})]
+
+
+def _marked(schema: dict, model: type) -> None:
+    ParamsModel.model_config["json_schema_extra"](schema, model)
+    schema.update(REGISTRY_MARK)
+
+
+class _ByStrategy(ParamsModel):
+    model_config = ConfigDict(json_schema_extra=_marked)
+
 
 StrategyParams = create_model(
-    "StrategyParams", __base__=ParamsModel,
+    "StrategyParams", __base__=_ByStrategy,
     __doc__="Parameters by strategy id, each checked by that strategy's own model; only strategies that run.",
     **{re.sub(r"\W", "_", strategy_id): (cls.Params, absent(alias=strategy_id,
                                                            description=f"parameters of `{strategy_id}`"))

@@ -1,4 +1,4 @@
-"""Strategy port: the data a strategy needs, and the pure step from that data to target weights."""
+"""Strategy port: the data a strategy needs, and the pure step from that data to target weights or quantities."""
 from __future__ import annotations
 
 import math
@@ -48,11 +48,21 @@ class StrategyInputs:
         contracts: instrument name -> its resolved contract.
         bars: history name -> DataFrame with columns date, open, high, low, close, volume, oldest first.
         holdings: this strategy's current holdings {conId: quantity} from the ledger.
+        today: the trading date the decision is for (New York's day of the gateway's clock live; the session
+            being replayed in a backtest).
     """
 
     contracts: Mapping[str, ContractInfo] = field(default_factory=dict)
     bars: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     holdings: Mapping[int, int] = field(default_factory=dict)
+    today: date | None = None
+
+    def held(self, name: str) -> int:
+        """The quantity this strategy holds of instrument `name`'s contract (0 when none).
+
+        Raises StrategyError when the instrument was not resolved.
+        """
+        return int(self.holdings.get(self.contract(name).con_id, 0))
 
     def contract(self, name: str) -> ContractInfo:
         """Raises StrategyError when the instrument was not resolved."""
@@ -61,15 +71,20 @@ class StrategyInputs:
         except KeyError:
             raise StrategyError(f"no contract for instrument {name!r}") from None
 
-    def closes(self, name: str) -> pd.Series:
-        """The close column of history `name`.
+    def closes(self, name: str, sessions: int | None = None) -> pd.Series:
+        """The close column of history `name`, only its last `sessions` bars when given.
 
         Raises:
-            StrategyError: the history is missing, lacks a close column, or holds a non-finite close.
+            StrategyError: the history is missing, lacks a close column, holds a non-finite close, or has fewer
+                than `sessions` bars.
         """
         frame = self.bars.get(name)
         if frame is None or "close" not in frame:
             raise StrategyError(f"no {name} bars (expected columns {', '.join(BAR_COLUMNS)})")
+        if sessions is not None:
+            if len(frame) < sessions:
+                raise StrategyError(f"{name} needs {sessions} daily bars, got {len(frame)}")
+            frame = frame.iloc[len(frame) - sessions:]
         closes = frame["close"].astype(float).reset_index(drop=True)
         if not all(math.isfinite(value) for value in closes):
             raise StrategyError(f"{name} bars contain a missing or non-finite close")
@@ -78,28 +93,45 @@ class StrategyInputs:
 
 @dataclass(frozen=True)
 class Signals:
-    """A strategy's decision.
+    """A strategy's decision: weights, quantities, or hold.
 
     Attributes:
-        weights: {conId: signed weight} to hold, or None with `hold`.
+        weights: {conId: signed weight} to hold, sized against the strategy's exposure; None otherwise.
         hold: keep the current holdings: no trades for this strategy.
         details: what the decision was based on, for the activity log (JSON-serialisable).
+        quantities: {conId: signed contracts or shares} to hold whatever the account is worth; None otherwise.
     """
 
     weights: Mapping[int, float] | None
     hold: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    quantities: Mapping[int, int] | None = None
 
     def __post_init__(self):
-        if self.hold != (self.weights is None):
-            raise ValueError("Signals needs weights, or hold=True without weights")
+        if [self.weights is not None, self.quantities is not None, self.hold].count(True) != 1:
+            raise ValueError("Signals needs weights, quantities, or hold=True, exactly one of them")
+        for con_id, quantity in (self.quantities or {}).items():
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                raise ValueError(f"the quantity for conId {con_id} must be a whole number, got {quantity!r}")
+
+    @property
+    def con_ids(self) -> list[int]:
+        """The conIds the weights or quantities name, sorted (none when holding)."""
+        return sorted({*(self.weights or {}), *(self.quantities or {})})
 
     @classmethod
     def target(cls, weights: Mapping[int, float], **details) -> Signals:
+        """Hold `weights` x the strategy's exposure in each contract."""
         return cls(dict(weights), False, details)
 
     @classmethod
+    def target_quantities(cls, quantities: Mapping[int, int], **details) -> Signals:
+        """Hold exactly `quantities` (contracts or shares, signed), however large the account."""
+        return cls(None, False, details, dict(quantities))
+
+    @classmethod
     def keep(cls, **details) -> Signals:
+        """Trade nothing: keep the current holdings."""
         return cls(None, True, details)
 
 
@@ -111,7 +143,9 @@ class Strategy(ABC):
     """Turns market data into target weights without doing any I/O.
 
     Life of one run: `Strategy(params)` validates the request parameters; the caller fetches what
-    `requirements(today)` lists, builds StrategyInputs, and calls `signals(inputs)`.
+    `requirements(today)` lists, builds StrategyInputs (with the trading date and this strategy's holdings), and
+    calls `signals(inputs)`. A backtest makes the same calls for every session it replays, so the strategy must
+    decide from its inputs alone (no clock, no I/O).
 
     Subclasses set `id` and `Params` (their parameter model, which allocation's request model and the OpenAPI
     document embed), and may extend `complete_params`.
@@ -138,7 +172,8 @@ class Strategy(ABC):
 
     @abstractmethod
     def signals(self, inputs: StrategyInputs) -> Signals:
-        """Target weights from the inputs (pure). Raises StrategyError when the inputs cannot support a decision."""
+        """Target weights or quantities from the inputs (pure). Raises StrategyError when the inputs cannot support a
+        decision."""
 
     def contract_ids(self, inputs: StrategyInputs) -> list[int]:
         """Every conId this strategy touches: its resolved contracts and its non-zero holdings, sorted."""

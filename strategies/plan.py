@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from lib.broker.parsing import ContractInfo
+from lib.config import TradingConfig
 from lib.trading.limit_prices import limit_price
 from lib.trading.sizing import ConsolidatedTrade, consolidate, strategy_trades, target_positions
 from strategies.base import Signals
@@ -29,6 +30,7 @@ class StrategyPlan:
             "exposure": self.exposure,
             "signals": None if self.signals is None else {
                 "weights": None if self.signals.weights is None else _str_keys(self.signals.weights),
+                **({} if self.signals.quantities is None else {"quantities": _str_keys(self.signals.quantities)}),
                 "hold": self.signals.hold, "details": self.signals.details},
             "holdings": _str_keys(self.holdings),
             "inFlight": _str_keys(self.in_flight),
@@ -57,10 +59,25 @@ class PlannedOrder:
         return report
 
 
+def strategy_exposure(net_liquidation: float, config: TradingConfig, strategy_id: str) -> float:
+    """The strategy's exposure in base currency: NetLiquidation x exposure.overall x exposure.strategies.{id}.
+
+    Raises:
+        MissingConfigKey, InvalidConfig: either key is absent or not a number >= 0.
+    """
+    return round(net_liquidation * config.number("exposure.overall")
+                 * config.number(f"exposure.strategies.{strategy_id}"), 2)
+
+
 def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multipliers: Mapping[int, float],
          fx_by_con_id: Mapping[int, float | Exception]) -> None:
-    """Fill in the plan's targets and trades from its signals (a held signal trades nothing)."""
+    """Fill in the plan's targets and trades from its signals (a held signal trades nothing; quantities are the
+    targets as they are)."""
     if plan.error is not None or plan.signals is None or plan.signals.hold:
+        return
+    if plan.signals.quantities is not None:
+        plan.targets = dict(sorted(plan.signals.quantities.items()))
+        plan.trades = strategy_trades(plan.targets, plan.holdings, plan.in_flight)
         return
     weights = plan.signals.weights
     for con_id in weights:

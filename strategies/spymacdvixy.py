@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from lib.broker.instruments import HistoryRequest, Stock
+from lib.broker.instruments import Stock
 from strategies.base import Requirements, Signals, Strategy, StrategyError, StrategyInputs
 from strategies.macd import FAST_SPAN, SIGNAL_SPAN, SLOW_SPAN, crossover, macd
+from strategies.schedule import history
 
 HISTORY_BARS = 100
 # The slow EMA and the signal EMA need to warm up, plus one bar to compare with.
@@ -25,7 +26,7 @@ class SpyMacdVixy(Strategy):
 
     def requirements(self, today: date) -> Requirements:
         return Requirements(instruments={"SPY": self.spy, "VIXY": self.vixy},
-                            histories={"SPY": HistoryRequest("SPY", f"{HISTORY_BARS} D", "1 day", "TRADES", True)})
+                            histories={"SPY": history("SPY", HISTORY_BARS)})
 
     def signals(self, inputs: StrategyInputs) -> Signals:
         spy, vixy = inputs.contract("SPY"), inputs.contract("VIXY")

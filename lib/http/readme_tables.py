@@ -6,6 +6,9 @@ import json
 import re
 
 RUN_CONTROLS = ("timeoutSeconds", "force")
+# Schemas built from the strategy registry carry this mark: README describes them without listing the strategies,
+# so adding a strategy leaves README as it is (GET /openapi.json lists them).
+REGISTRY_MARK = "x-registry"
 _BEGIN = "<!-- generated from GET /openapi.json: {name} -->"
 _END = "<!-- end of {name} -->"
 
@@ -74,10 +77,14 @@ def _rows(name: str, member: dict, required: bool, schemas: dict) -> list[str]:
     target = _resolve(member, schemas)
     default = "required" if required else _default(member.get("default", target.get("default")))
     meaning = member.get("description") or target.get("description", "")
-    if target.get("type") == "object" and not target.get("properties"):
+    if REGISTRY_MARK in target:
+        meaning += " (each strategy's are in `GET /openapi.json`; docs/strategies.md describes the built-in ones)"
+    elif target.get("type") == "object" and not target.get("properties"):
         meaning += " (it takes none)"
     nested = "." in name
     rows = [f"| `{name}` | {_type(target, nested)} | {default} | {_cell(meaning)} |"]
+    if REGISTRY_MARK in target:
+        return rows
     for child, child_member in target.get("properties", {}).items() if target.get("type") == "object" else ():
         rows += _rows(f"{name}.{child}", child_member, child in target.get("required", ()), schemas)
     return rows
@@ -86,6 +93,8 @@ def _rows(name: str, member: dict, required: bool, schemas: dict) -> list[str]:
 def _type(schema: dict, nested: bool) -> str:
     """The type in words; top-level lists and objects say how a query string writes them."""
     kind = schema.get("type")
+    if REGISTRY_MARK in schema and "enum" in schema:
+        return "a registered strategy id: `GET /openapi.json` lists them"
     if "enum" in schema:
         return "one of " + ", ".join(f"`{value}`" for value in schema["enum"])
     if kind == "array":

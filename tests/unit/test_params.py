@@ -11,6 +11,7 @@ from intents import REGISTRY
 from intents.base import OrderParams, signature
 from lib.config import Settings
 from lib.errors import BadRequest
+from strategies import REGISTRY as STRATEGIES
 from strategies.dummy import SEED_RANGE
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=timezone.utc)
@@ -72,7 +73,7 @@ def test_each_intent_has_its_default_time_budget():
     ("allocation", {"strategies": "dummy,dummy"}, "names a strategy twice"),
     ("allocation", {"strategies": [3]}, "parameter 'strategies[0]' must be a string, got 3"),
     ("allocation", {"strategies": "dummy,nope"}, "parameter 'strategies[1]': unknown strategy 'nope' (known: "
-                                                 "dummy, spymacdvixy)"),
+                                                 f"{', '.join(sorted(STRATEGIES))})"),
     ("allocation", {"strategies": "dummy", "dryRun": "maybe"}, "parameter 'dryRun' must be a boolean"),
     ("allocation", {"strategies": "dummy", "dryRun": 1}, "parameter 'dryRun' must be a boolean"),
     ("allocation", {"strategies": "dummy", "strategyParams": {"spymacdvixy": {}}},

@@ -1,6 +1,7 @@
 """Service settings from the environment and trading config from the store."""
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass
@@ -184,6 +185,10 @@ class TradingConfig:
                      has_mode_document=specific is not None)
         check_bounds(config)
         return config
+
+    def as_dict(self) -> dict:
+        """The merged values (a copy)."""
+        return copy.deepcopy(self._values)
 
     def get(self, key: str, default: Any = None) -> Any:
         """Value at a dotted key ("exposure.overall"), or default."""

@@ -22,7 +22,7 @@ from datetime import datetime, time
 
 import numpy as np
 
-from simulator.engine.price_paths import YEAR_S, UnitPath, name_key
+from simulator.engine.price_paths import MINUTE_S, TICK_S, TICKS_PER_MINUTE, YEAR_S, UnitPath, name_key
 from simulator.engine.trading_hours import NEW_YORK
 
 CARRY_RATE = 0.035
@@ -220,6 +220,21 @@ class PriceModel:
         values = np.full(times_s.shape, series.log_level, dtype=np.float64)
         for path, coefficient in series.components:
             values += coefficient * self.path(path).at(times_s)
+        if series.expiry_s is not None:
+            values += CARRY_RATE * np.clip(series.expiry_s - times_s, 0, None) / YEAR_S
+        for key, coefficient in series.adjust_keys:
+            for adjustment in self.adjustments.get(key, ()):
+                values += coefficient * adjustment.at(times_s)
+        return values
+
+    def log_price_ticks(self, series: Series, minutes: np.ndarray) -> np.ndarray:
+        """(minutes, TICKS_PER_MINUTE + 1) log prices of `series` at the quarter seconds of each minute (minutes
+        since the epoch, both ends included); column 0 and the last column equal log_prices at the two minutes."""
+        minutes = np.asarray(minutes, dtype=np.int64)
+        times_s = minutes[:, None] * MINUTE_S + np.arange(TICKS_PER_MINUTE + 1) * TICK_S
+        values = np.full(times_s.shape, series.log_level, dtype=np.float64)
+        for path, coefficient in series.components:
+            values += coefficient * self.path(path).ticks(minutes)
         if series.expiry_s is not None:
             values += CARRY_RATE * np.clip(series.expiry_s - times_s, 0, None) / YEAR_S
         for key, coefficient in series.adjust_keys:

@@ -57,8 +57,11 @@ def misc_stats(market: Market, spec: ContractSpec) -> tuple[dict[int, float], fl
     return prices, sum(bar.volume for bar in recent) / len(recent)
 
 
-def rt_volume(quote: Quote) -> str:
+def rt_volume(quote: Quote, previous: Quote | None = None) -> str:
     """RTVolume (tick 48): "price;size;time in ms;total volume;VWAP;single trade" (TWS API docs, tick_types.html
-    "RT Volume"), for the last trade of a quote."""
+    "RT Volume"), for the last trade of a quote: its size is what the volume grew by since `previous` (the
+    quote's last size without one)."""
     millis = int(round(quote.time.timestamp() * 1000))
-    return f"{quote.last};{int(quote.last_size)};{millis};{int(quote.volume)};{quote.vwap};true"
+    traded = quote.volume - previous.volume if previous is not None else 0.0
+    size = int(round(traded)) if traded >= 1 else int(quote.last_size)
+    return f"{quote.last};{size};{millis};{int(quote.volume)};{quote.vwap};true"

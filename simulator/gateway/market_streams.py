@@ -43,7 +43,7 @@ def rt_volume_messages(req_id: int, spec, generic: frozenset[str], quote, previo
         return []
     if (quote.last, quote.volume, quote.time) == (previous.last, previous.volume, previous.time):
         return []
-    return [messages_market.tick_string(req_id, RT_VOLUME, market_stats.rt_volume(quote))]
+    return [messages_market.tick_string(req_id, RT_VOLUME, market_stats.rt_volume(quote, previous))]
 
 
 @dataclass

@@ -118,6 +118,16 @@ class Market:
         tick = self._trade_tick(spec)
         return self._cached(("price", spec.con_id, tick), lambda: self._price_at(spec, tick))
 
+    def price_at(self, con_id: int, moment: datetime) -> float:
+        """The price at any moment up to now, at quarter-second resolution, consistent with the bars (inside the
+        one-minute bar of its minute): what real-time bars, tick-by-tick and historical ticks are built on.
+        Between sessions it is the last session's close. Raises ValueError for a moment after now."""
+        if _utc(moment) > self.clock.now():
+            raise ValueError(f"{moment} is after the simulated clock's now")
+        spec = self._spec(con_id)
+        tick = self._trade_tick_for(trading_hours.trading_kind(spec.sec_type), moment)
+        return self._cached(("price", spec.con_id, tick), lambda: self._price_at(spec, tick))
+
     def quote(self, con_id: int) -> Quote:
         """Bid/ask one tick around the current price, session open/high/low/volume, previous close."""
         spec = self._spec(con_id)
@@ -290,9 +300,10 @@ class Market:
             raise ValueError(f"{price} rounds to 0 at the tick {spec.min_tick} of {spec.local_symbol}")
         return target
 
-    def _trade_tick_for(self, kind: str) -> int:
-        """The latest traded tick: now (rounded down to the tick) inside a session, else the last close."""
-        now_tick = tick_at(self.clock.now().timestamp())
+    def _trade_tick_for(self, kind: str, moment: datetime | None = None) -> int:
+        """The latest traded tick at `moment` (default now): the moment rounded down to the tick inside a session,
+        else the last close."""
+        now_tick = tick_at((self.clock.now() if moment is None else _utc(moment)).timestamp())
         latest = trading_hours.last_session_started(kind, _at(now_tick * TICK_S))
         return min(now_tick, int(latest.end.timestamp()) * TICKS_PER_S)
 

@@ -102,3 +102,20 @@ def test_crosses_stay_consistent_between_minutes():
     market = Market(11, CATALOG, clock)
     assert market.price(EURGBP) == pytest.approx(market.price(EURUSD) / market.price(GBPUSD), rel=2e-4)
     assert market.fx_rate("EUR", "USD") == pytest.approx(market.price(EURUSD), rel=1e-4)
+
+
+def test_price_at_any_moment_is_the_price_the_clock_had_then():
+    clock = Clock(NOW)
+    market = Market(11, CATALOG, clock)
+    seen = []
+    for _ in range(12):
+        seen.append((clock.now(), market.price(SPY)))
+        clock.step(0.25)
+    clock.step(3600)
+    assert [market.price_at(SPY, moment) for moment, _ in seen] == [price for _, price in seen]
+    assert market.price_at(SPY, NOW + timedelta(seconds=0.4)) == seen[1][1]
+    saturday = NOW + timedelta(days=4)
+    assert Market(11, CATALOG, Clock(saturday + timedelta(hours=1))).price_at(SPY, saturday) == \
+        Market(11, CATALOG, Clock(saturday)).price(SPY)
+    with pytest.raises(ValueError, match="after"):
+        market.price_at(SPY, clock.now() + timedelta(seconds=1))

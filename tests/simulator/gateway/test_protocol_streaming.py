@@ -74,7 +74,7 @@ def test_with_a_running_clock_quotes_stream_at_ibs_snapshot_pace():
             start, counter = ticker.rtTime, QuoteCounter(ticker)
             wait_until(pump=client.waitOnUpdate, timeout_s=10, what="two simulated seconds",
                        condition=lambda: (ticker.rtTime - start).total_seconds() >= 2)
-            assert counter.count >= 10
+            assert counter.count >= 10, counter.count
         finally:
             client.disconnect()
 

@@ -25,6 +25,11 @@ from simulator.engine.price_paths import GRID_S, MINUTE_S, YEAR_S, uniforms
 from simulator.engine.trading_hours import NEW_YORK, Session
 
 HMDS_ERROR = "Historical Market Data Service error message:"
+SECONDS_SIZES_S = {"1 secs": 1, "5 secs": 5, "10 secs": 10, "15 secs": 15, "30 secs": 30}
+# the longest duration IB's step-size table allows for each seconds bar size (TWS API docs,
+# historical_limitations.html#step-sizes: 1800 S for 1 sec bars, 3600 S from 5 secs, 14400 S from 10 secs,
+# 28800 S from 30 secs); more is refused with "Time length exceed max."
+SECONDS_MAX_SPAN_S = {"1 secs": 1800, "5 secs": 3600, "10 secs": 14400, "15 secs": 14400, "30 secs": 28800}
 INTRADAY_SIZES_S = {"1 min": 60, "2 mins": 120, "3 mins": 180, "5 mins": 300, "10 mins": 600, "15 mins": 900,
                     "20 mins": 1200, "30 mins": 1800, "1 hour": 3600, "2 hours": 7200, "3 hours": 10800,
                     "4 hours": 14400, "8 hours": 28800}
@@ -71,11 +76,11 @@ def parse_bar_size(text: str) -> str:
     """The canonical IB bar size ("1 min", "30 mins", "1 hour", "1 day", ...); ValueError if unsupported."""
     words = " ".join(text.lower().split())
     candidates = {words, words.rstrip("s"), words + "s"}
-    for size in (*INTRADAY_SIZES_S, *PERIOD_SIZES):
+    sizes = (*SECONDS_SIZES_S, *INTRADAY_SIZES_S, *PERIOD_SIZES)
+    for size in sizes:
         if size in candidates:
             return size
-    raise ValueError(f"{HMDS_ERROR}Bar size {text!r} is not supported (use one of "
-                     f"{', '.join((*INTRADAY_SIZES_S, *PERIOD_SIZES))})")
+    raise ValueError(f"{HMDS_ERROR}Bar size {text!r} is not supported (use one of {', '.join(sizes)})")
 
 
 def parse_duration(text: str) -> tuple[int, str]:
@@ -123,6 +128,12 @@ def check_request_size(sessions: list[Session], minutes_only: bool) -> None:
     """Refuse, like IB, requests that would need too many price points (e.g. years of minute bars)."""
     trading_s = sum((s.end - s.start).total_seconds() for s in sessions)
     if trading_s / (MINUTE_S if minutes_only else GRID_S) > MAX_PIECES:
+        raise ValueError(f"{HMDS_ERROR}Time length exceed max.")
+
+
+def check_seconds_span(size: str, starts: np.ndarray, ends: np.ndarray) -> None:
+    """Refuse, like IB, seconds bars over more trading time than its step-size table allows for the size."""
+    if int(np.sum(ends - starts)) > SECONDS_MAX_SPAN_S[size]:
         raise ValueError(f"{HMDS_ERROR}Time length exceed max.")
 
 

@@ -1,8 +1,9 @@
-"""The contract catalog: US stocks/ETFs, CME equity futures series, IDEALPRO forex pairs and indices.
+"""The contract catalog: US stocks/ETFs (the S&P 100 and large ETFs), CME Group futures series, IDEALPRO forex
+pairs and indices.
 
 Contract ids are IB's real conIds where known (SPY 756733, QQQ 320227571, AAPL 265598, EUR.USD 12087792,
-VIX 13455763, ...); the others are fixed simulator choices. Futures conIds are a pure function of symbol and
-expiry, so a contract keeps its id across restarts and across the days it stays listed.
+VIX 13455763, SPX 416904, ...); the others are the simulator's own, pure functions of the symbol (own_con_id) or,
+for futures, of symbol and expiry, so a contract keeps its id across restarts and across the days it stays listed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from simulator.engine import trading_hours
+from simulator.engine import trading_hours, universe
+from simulator.engine.futures_expiry import MONTH_CODES, contract_months
 
 HOURS_DAYS = 7
 LIVE_FUTURES = 4
 EXPIRED_FUTURES = 4
-MONTH_CODES = {3: "H", 6: "M", 9: "U", 12: "Z"}
 
 STOCK_EXCHANGES = ("SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,ISLAND,DRCTEDGE,BEX,BATS,EDGEA,BYX,IEX,EDGX,"
                    "FOXRIVER,PEARL,NYSENAT,LTSE,MEMX,IBEOS,OVERNIGHT,TPLUS0,PSX")
@@ -38,7 +39,7 @@ FOREX_ORDER_TYPES = ("ACTIVETIM,AD,ADJUST,ALERT,ALGO,ALLOC,AVGCOST,BASKET,CASHQT
 INDEX_ORDER_TYPES = "ALERT"
 
 # names clients use for the same venue
-EXCHANGE_ALIASES = {"GLOBEX": "CME", "ISLAND": "NASDAQ"}
+EXCHANGE_ALIASES = {"GLOBEX": "CME", "ISLAND": "NASDAQ", "ECBOT": "CBOT"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class ContractSpec:
         under_con_id: futures: conId of the underlying index; 0 otherwise.
         stock_type: "ETF" | "COMMON" for stocks, "" otherwise.
         industry, category, subcategory: classification, like IB's, where known.
+        contract_month: futures: "YYYYMM" of the contract month (CL's January contract stops trading in
+            December); "" otherwise.
     """
 
     con_id: int
@@ -90,6 +93,7 @@ class ContractSpec:
     industry: str = ""
     category: str = ""
     subcategory: str = ""
+    contract_month: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ class _Stock:
     subcategory: str = ""
 
 
-STOCKS = (
+_FIRST_STOCKS = (
     _Stock("SPY", 756733, "ARCA", "SPDR S&P 500 ETF TRUST", "ETF"),
     _Stock("VIXY", 283724339, "BATS", "PROSHARES VIX SHORT-TERM FUTU", "ETF"),
     _Stock("QQQ", 320227571, "NASDAQ", "INVESCO QQQ TRUST SERIES 1", "ETF"),
@@ -146,17 +150,23 @@ STOCKS = (
            "Electronic Components-Semicon"),
 )
 
+def own_con_id(sec_type: str, symbol: str) -> int:
+    """The simulator's conId for a contract whose IB conId is not public: a pure function of kind and symbol."""
+    return 600_000_000 + zlib.crc32(f"{sec_type}:{symbol}".encode()) % 90_000_000
+
+
+STOCKS = _FIRST_STOCKS + tuple(
+    _Stock(listing.symbol, listing.con_id or own_con_id("STK", listing.symbol), listing.primary_exchange,
+           listing.long_name, listing.stock_type)
+    for listing in (*universe.S_AND_P_100, *universe.LARGE_ETFS))
+
 # symbol -> (conId, exchange, long name)
 INDICES = {
     "VIX": (13455763, "CBOE", "CBOE Volatility Index"),
     "NQ": (11004958, "NASDAQ", "NASDAQ 100 Stock Index"),
     "ES": (11004968, "CME", "E-mini S&P 500"),
-}
-
-# symbol -> (underlying index, multiplier, long name)
-FUTURES = {
-    "MNQ": ("NQ", 2.0, "Micro E-Mini Nasdaq-100 Index"),
-    "ES": ("ES", 50.0, "E-mini S&P 500"),
+    **{index.symbol: (index.con_id or own_con_id("IND", index.symbol), index.exchange, index.long_name)
+       for index in universe.INDICES},
 }
 
 # local symbol -> (conId, long name of the base currency)
@@ -175,26 +185,15 @@ FOREX = {
 EASTERN, CENTRAL = "US/Eastern", "US/Central"
 
 
-def third_friday(year: int, month: int) -> date:
-    """The third Friday of a month: the last trade date of CME quarterly equity index futures."""
-    first = date(year, month, 1)
-    return first + timedelta(days=(4 - first.weekday()) % 7 + 14)
-
-
-def quarterly_expiries(today: date, live: int, expired: int) -> list[date]:
-    """The `expired` most recent past and the `live` next quarterly expiries (last trade date >= today is live)."""
-    quarter = today.year * 4 + (today.month - 1) // 3 - expired - 1
-    expiries: list[date] = []
-    while sum(expiry >= today for expiry in expiries) < live:
-        expiries.append(third_friday(quarter // 4, 3 * (quarter % 4) + 3))
-        quarter += 1
-    past = [expiry for expiry in expiries if expiry < today]
-    return past[len(past) - expired:] + [expiry for expiry in expiries if expiry >= today]
-
-
 def future_con_id(symbol: str, expiry: date) -> int:
     """Stable conId of a futures contract: a pure function of symbol and expiry."""
     return 700_000_000 + zlib.crc32(f"{symbol}:{expiry:%Y%m%d}".encode()) % 90_000_000
+
+
+def _stock_trading_class(stock: _Stock) -> str:
+    """IB's trading class: "NMS" for common stocks listed on NASDAQ (its National Market System), the symbol
+    for ETFs and for other listings."""
+    return "NMS" if stock.stock_type == "COMMON" and stock.primary_exchange == "NASDAQ" else stock.symbol
 
 
 def _normal_exchange(exchange: str) -> str:
@@ -304,8 +303,13 @@ class Catalog:
             return not asked or asked.strip().upper() == value.upper()
 
         if query.last_trade_date:
+            # "YYYYMM" names the contract month, "YYYYMMDD" the last trade date (IB's lastTradeDateOrContractMonth)
             asked = query.last_trade_date.strip()
-            if spec.sec_type != "FUT" or not spec.last_trade_date.startswith(asked[:8]):
+            if spec.sec_type != "FUT":
+                return False
+            if len(asked) == 6 and spec.contract_month != asked:
+                return False
+            if len(asked) != 6 and not spec.last_trade_date.startswith(asked[:8]):
                 return False
         primary = _normal_exchange(query.primary_exchange)
         return (same(query.symbol, spec.symbol) and same(query.local_symbol, spec.local_symbol)
@@ -344,7 +348,7 @@ class Catalog:
             self._add(ContractSpec(
                 con_id=stock.con_id, symbol=stock.symbol, sec_type="STK", exchange="SMART",
                 primary_exchange=stock.primary_exchange, currency="USD", local_symbol=stock.symbol,
-                trading_class=stock.symbol if stock.stock_type == "ETF" else "NMS", multiplier=1.0,
+                trading_class=_stock_trading_class(stock), multiplier=1.0,
                 last_trade_date="", min_tick=0.01, long_name=stock.long_name, valid_exchanges=STOCK_EXCHANGES,
                 order_types=STOCK_ORDER_TYPES, time_zone_id=EASTERN, trading_hours=stock_hours,
                 liquid_hours=stock_liquid, under_con_id=0, stock_type=stock.stock_type, industry=stock.industry,
@@ -359,17 +363,18 @@ class Catalog:
                 stock_type=""))
         future_hours = self._hours(trading_hours.FUT, CENTRAL)
         future_liquid = self._hours(trading_hours.IND, CENTRAL)
-        expiries = quarterly_expiries(self.today, LIVE_FUTURES, EXPIRED_FUTURES)
-        for symbol, (index, multiplier, long_name) in FUTURES.items():
-            for expiry in expiries:
+        for future in universe.FUTURES:
+            for month, expiry in contract_months(future.cycle, self.today, LIVE_FUTURES, EXPIRED_FUTURES):
+                code = future.trading_class
                 self._add(ContractSpec(
-                    con_id=future_con_id(symbol, expiry), symbol=symbol, sec_type="FUT", exchange="CME",
-                    primary_exchange="", currency="USD",
-                    local_symbol=f"{symbol}{MONTH_CODES[expiry.month]}{expiry.year % 10}", trading_class=symbol,
-                    multiplier=multiplier, last_trade_date=f"{expiry:%Y%m%d}", min_tick=0.25,
-                    long_name=long_name, valid_exchanges="CME", order_types=FUTURE_ORDER_TYPES,
+                    con_id=future_con_id(code, expiry), symbol=future.symbol, sec_type="FUT",
+                    exchange=future.exchange, primary_exchange="", currency="USD",
+                    local_symbol=f"{code}{MONTH_CODES[month.month]}{month.year % 10}", trading_class=code,
+                    multiplier=future.multiplier, last_trade_date=f"{expiry:%Y%m%d}", min_tick=future.min_tick,
+                    long_name=future.long_name, valid_exchanges=future.exchange, order_types=FUTURE_ORDER_TYPES,
                     time_zone_id=CENTRAL, trading_hours=future_hours, liquid_hours=future_liquid,
-                    under_con_id=INDICES[index][0], stock_type=""), expired=expiry < self.today)
+                    under_con_id=INDICES[future.index][0] if future.index else 0, stock_type="",
+                    contract_month=f"{month:%Y%m}"), expired=expiry < self.today)
         forex_hours = self._hours(trading_hours.CASH, EASTERN)
         for pair, (con_id, long_name) in FOREX.items():
             base, quote = pair.split(".")

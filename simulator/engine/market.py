@@ -4,8 +4,9 @@ pinned histories that tests and demos set.
 Prices at a clock time depend only on the seed, the contract and that time (and the overrides): see
 price_paths (the random source) and price_model (levels, volatilities, forex, futures carry). A contract's
 price moves only while it trades (stocks 04:00-20:00 New York, futures and forex nearly 24 hours, indices in
-regular hours, see trading_hours); between sessions it stays at the last session's close. The current price is
-the close of the latest bar, whatever the bar size (for stocks outside regular hours: of the extended-hours bars,
+regular hours, see trading_hours); between sessions it stays at the last session's close. Inside a session it
+moves every quarter second (see intraminute: IB's 250 ms snapshots), inside each one-minute bar. The current price
+is the close of the latest bar, whatever the bar size (for stocks outside regular hours: of the extended-hours bars,
 useRTH=False, as regular-hours bars stop at 16:00).
 """
 
@@ -20,12 +21,14 @@ import numpy as np
 
 from simulator.engine import trading_hours
 from simulator.engine.bars import (
-    HMDS_ERROR, INTRADAY_SIZES_S, TRADE_TYPES, WHAT_TO_SHOW, Bar, aggregate, check_request_size, daily_intervals,
-    intraday_intervals, ohlc, parse_bar_size, parse_duration, round_to_tick, select_sessions, to_bars)
+    HMDS_ERROR, INTRADAY_SIZES_S, SECONDS_SIZES_S, TRADE_TYPES, WHAT_TO_SHOW, Bar, aggregate, check_request_size,
+    check_seconds_span, daily_intervals, intraday_intervals, parse_bar_size, parse_duration, round_to_tick,
+    select_sessions, to_bars)
 from simulator.engine.catalog import Catalog, ContractSpec
 from simulator.engine.clock import Clock
+from simulator.engine.intraminute import TICKS_PER_S, log_price_at, ohlc_to_tick, tick_at, tick_ohlc
 from simulator.engine.price_model import Adjustment, PriceModel, Series, rate_series, series_for
-from simulator.engine.price_paths import GRID_S, MINUTE_S, uniforms
+from simulator.engine.price_paths import GRID_S, MINUTE_S, TICK_S, TICKS_PER_MINUTE, uniforms
 
 __all__ = ["Bar", "Market", "Quote"]
 
@@ -45,7 +48,8 @@ class Quote:
         high, low, open: the current (or, between sessions, the last) session so far, extended hours included.
         bid_size, ask_size, last_size: sizes in units (shares, contracts, currency units); 0 where IB sends none.
         volume: units traded in the session so far (0 for forex and indices).
-        time: the time of the last price change (the last traded minute).
+        time: the time of the last price change (the last traded tick: a quarter second).
+        vwap: the session's volume-weighted average price so far (the typical price of the session's bar).
     """
 
     bid: float
@@ -60,14 +64,24 @@ class Quote:
     last_size: float
     volume: float
     time: datetime
+    vwap: float = 0.0
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _at(epoch_s: int) -> datetime:
+def _at(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, timezone.utc)
+
+
+def _size_draws(model: PriceModel, series: Series, tick: int) -> tuple[float, float]:
+    """Two uniforms for the bid and ask sizes at a tick: a whole minute keeps its minute's draws ("size"), the
+    ticks inside a minute draw their own ("tick-size")."""
+    minute, column = divmod(tick, TICKS_PER_MINUTE)
+    key = model.stream_key(series, "size" if column == 0 else "tick-size")
+    index = np.array([minute if column == 0 else tick])
+    return float(uniforms(key, index, 0)[0]), float(uniforms(key, index, 1)[0])
 
 
 class Market:
@@ -78,9 +92,9 @@ class Market:
         catalog: the contracts.
         clock: the simulated clock ("now").
 
-    `version` increases whenever any price may have changed: on every override, pin or state load, and when the
-    clock enters a new minute (prices move on a one-minute lattice), so streaming subscribers re-read quote()
-    when it changes.
+    `version` increases on every override, pin or state load, and when the clock enters a new minute: what
+    accounts and resting orders are re-checked on. Quotes move every tick (a quarter second); streaming
+    subscribers re-read quote() at that pace.
     """
 
     def __init__(self, seed: int, catalog: Catalog, clock: Clock):
@@ -101,26 +115,35 @@ class Market:
     def price(self, con_id: int) -> float:
         """The current price (last trade; the midpoint for forex), rounded to the contract's tick."""
         spec = self._spec(con_id)
-        trade_s = self._trade_time_s(spec)
-        return self._cached(("price", spec.con_id, trade_s), lambda: self._price_at(spec, trade_s))
+        tick = self._trade_tick(spec)
+        return self._cached(("price", spec.con_id, tick), lambda: self._price_at(spec, tick))
+
+    def price_at(self, con_id: int, moment: datetime) -> float:
+        """The price at any moment up to now, at quarter-second resolution, consistent with the bars (inside the
+        one-minute bar of its minute): what real-time bars, tick-by-tick and historical ticks are built on.
+        Between sessions it is the last session's close. Raises ValueError for a moment after now."""
+        if _utc(moment) > self.clock.now():
+            raise ValueError(f"{moment} is after the simulated clock's now")
+        spec = self._spec(con_id)
+        tick = self._trade_tick_for(trading_hours.trading_kind(spec.sec_type), moment)
+        return self._cached(("price", spec.con_id, tick), lambda: self._price_at(spec, tick))
 
     def quote(self, con_id: int) -> Quote:
         """Bid/ask one tick around the current price, session open/high/low/volume, previous close."""
         spec = self._spec(con_id)
-        trade_s = self._trade_time_s(spec)
-        return self._cached(("quote", spec.con_id, trade_s), lambda: self._quote_at(spec, trade_s))
+        tick = self._trade_tick(spec)
+        return self._cached(("quote", spec.con_id, tick), lambda: self._quote_at(spec, tick))
 
     def fx_rate(self, currency: str, base: str) -> float:
         """Value of one unit of `currency` in `base` (1.0 when equal); KeyError for an unmodelled currency."""
         currency, base = currency.upper(), base.upper()
         if currency == base:
             return 1.0
-        trade_s = self._trade_time_s_for(trading_hours.CASH)
-        key = ("fx", currency, base, trade_s)
+        tick = self._trade_tick_for(trading_hours.CASH)
+        key = ("fx", currency, base, tick)
 
         def compute() -> float:
-            series = rate_series(currency, base)
-            return float(math.exp(self.model.log_prices(series, np.array([trade_s]))[0]))
+            return float(math.exp(log_price_at(self.model, rate_series(currency, base), tick)))
 
         return self._cached(key, compute)
 
@@ -146,19 +169,35 @@ class Market:
                              f"Last {size}")
         now = self.clock.now()
         moment = now if end is None else min(_utc(end), now)
-        end_s = int(moment.timestamp()) // MINUTE_S * MINUTE_S
+        end_tick = tick_at(moment.timestamp())
+        second_s = -(-end_tick // TICKS_PER_S)
+        minute_s = end_tick // TICKS_PER_MINUTE * MINUTE_S
         kind = trading_hours.session_kind(spec.sec_type, use_rth)
-        sessions = select_sessions(kind, end_s, count, unit)
-        minutes_only = size in INTRADAY_SIZES_S and INTRADAY_SIZES_S[size] % GRID_S != 0
-        check_request_size(sessions, minutes_only)
-        if size in INTRADAY_SIZES_S:
-            labels, starts, ends = intraday_intervals(sessions, end_s, INTRADAY_SIZES_S[size],
-                                                      end_s - count if unit == "S" else None)
+        sessions = select_sessions(kind, second_s, count, unit)
+        series = self._series_of(spec)
+        if size in SECONDS_SIZES_S:
+            labels, starts, ends = intraday_intervals(sessions, second_s, SECONDS_SIZES_S[size],
+                                                      second_s - count if unit == "S" else None)
+            cut = np.minimum(ends * TICKS_PER_S, end_tick)
+            keep = starts * TICKS_PER_S < cut
+            labels, starts, cut = [label for label, k in zip(labels, keep) if k], starts[keep], cut[keep]
+            check_seconds_span(size, starts, cut / TICKS_PER_S)
+            if not labels:
+                return []
+            values = tick_ohlc(self.model, series, starts * TICKS_PER_S, cut)
         else:
-            labels, starts, ends = daily_intervals(sessions, end_s)
-        if not labels:
-            return []
-        values = ohlc(self.model, self._series_of(spec), starts, ends, minutes_only=minutes_only)
+            minutes_only = size in INTRADAY_SIZES_S and INTRADAY_SIZES_S[size] % GRID_S != 0
+            check_request_size(sessions, minutes_only)
+            # intervals reach into the minute in progress; ohlc_to_tick cuts them at the current tick
+            reach_s = -(-end_tick // TICKS_PER_MINUTE) * MINUTE_S
+            if size in INTRADAY_SIZES_S:
+                labels, starts, ends = intraday_intervals(sessions, reach_s, INTRADAY_SIZES_S[size],
+                                                          minute_s - count if unit == "S" else None)
+            else:
+                labels, starts, ends = daily_intervals(sessions, reach_s)
+            if not labels:
+                return []
+            values = ohlc_to_tick(self.model, series, starts, ends, end_tick, minutes_only=minutes_only)
         tick = spec.min_tick
         shift = {"BID": (-tick, -tick, -tick), "ASK": (tick, tick, tick), "BID_ASK": (0.0, tick, -tick)}
         bars = to_bars(labels, values, tick=tick, shift=shift.get(what, (0.0, 0.0, 0.0)), sec_type=spec.sec_type,
@@ -175,9 +214,12 @@ class Market:
         other pairs and fx_rate stay consistent. Setting an index moves its futures by the same ratio."""
         spec = self._spec(con_id)
         target = self._target(spec, price)
-        trade_s = self._trade_time_s(spec)
+        tick = self._trade_tick(spec)
+        trade_s = tick // TICKS_PER_MINUTE * MINUTE_S
         series = self._series_of(spec)
-        current = self.model.log_prices(series, np.array([trade_s]))[0]
+        # the shift is constant from the minute of the current tick on, so the whole minute (its bar and ticks)
+        # moves with it and the current tick lands on the target
+        current = log_price_at(self.model, series, tick)
         key, coefficient = series.own_key
         shift = (math.log(target) - current) / coefficient
         self.model.add(key, Adjustment((trade_s - MINUTE_S, trade_s), (0.0, shift)))
@@ -219,7 +261,10 @@ class Market:
         times = np.array(sorted(knots), dtype=np.int64)
         series = self._series_of(spec)
         key, coefficient = series.own_key
-        shifts = (np.array([knots[t] for t in times]) - self.model.log_prices(series, times)) / coefficient
+        current = self.model.log_prices(series, times)
+        # the shift is constant from the current minute on: make the current tick (inside it) the last close
+        current[times == trade_s] = log_price_at(self.model, series, self._trade_tick(spec))
+        shifts = (np.array([knots[t] for t in times]) - current) / coefficient
         self.model.add(key, Adjustment(tuple(map(int, times)), tuple(map(float, shifts))))
         self._changed()
         log.info("history of %s pinned: %d closes ending %s", spec.local_symbol, len(targets), targets[-1])
@@ -255,45 +300,54 @@ class Market:
             raise ValueError(f"{price} rounds to 0 at the tick {spec.min_tick} of {spec.local_symbol}")
         return target
 
-    def _trade_time_s_for(self, kind: str) -> int:
-        """The latest traded minute: now (rounded down to the minute) inside a session, else the last close."""
-        now_s = int(self.clock.now().timestamp()) // MINUTE_S * MINUTE_S
-        latest = trading_hours.last_session_started(kind, _at(now_s))
-        return min(now_s, int(latest.end.timestamp()))
+    def _trade_tick_for(self, kind: str, moment: datetime | None = None) -> int:
+        """The latest traded tick at `moment` (default now): the moment rounded down to the tick inside a session,
+        else the last close."""
+        now_tick = tick_at((self.clock.now() if moment is None else _utc(moment)).timestamp())
+        latest = trading_hours.last_session_started(kind, _at(now_tick * TICK_S))
+        return min(now_tick, int(latest.end.timestamp()) * TICKS_PER_S)
+
+    def _trade_tick(self, spec: ContractSpec) -> int:
+        return self._trade_tick_for(trading_hours.trading_kind(spec.sec_type))
 
     def _trade_time_s(self, spec: ContractSpec) -> int:
-        return self._trade_time_s_for(trading_hours.trading_kind(spec.sec_type))
+        """The minute of the latest traded tick."""
+        return self._trade_tick(spec) // TICKS_PER_MINUTE * MINUTE_S
 
-    def _price_at(self, spec: ContractSpec, trade_s: int) -> float:
-        value = self.model.log_prices(self._series_of(spec), np.array([trade_s]))[0]
+    def _price_at(self, spec: ContractSpec, tick: int) -> float:
+        value = log_price_at(self.model, self._series_of(spec), tick)
         return float(round_to_tick(math.exp(value), spec.min_tick))
 
-    def _previous_close(self, spec: ContractSpec, trade_s: int) -> float:
+    def _previous_close(self, spec: ContractSpec, tick: int) -> float:
         """Close of the last regular session dated before the current trading day."""
         primary = trading_hours.session_kind(spec.sec_type, use_rth=True)
         day = trading_hours.trading_day_of(primary, self.clock.now()) - timedelta(days=1)
         while (previous := trading_hours.session_on(primary, day)) is None:
             day -= timedelta(days=1)
-        return self._price_at(spec, min(int(previous.end.timestamp()), trade_s))
+        return self._price_at(spec, min(int(previous.end.timestamp()) * TICKS_PER_S, tick))
 
-    def _quote_at(self, spec: ContractSpec, trade_s: int) -> Quote:
+    def _quote_at(self, spec: ContractSpec, tick: int) -> Quote:
         series = self._series_of(spec)
-        session = trading_hours.last_session_started(trading_hours.trading_kind(spec.sec_type), _at(trade_s))
+        session = trading_hours.last_session_started(trading_hours.trading_kind(spec.sec_type), _at(tick * TICK_S))
         start_s = int(session.start.timestamp())
-        values = ohlc(self.model, series, np.array([start_s]), np.array([trade_s]))
-        day = to_bars([_at(start_s)], values, tick=spec.min_tick, shift=(0.0, 0.0, 0.0), sec_type=spec.sec_type,
-                      with_volume=True)[0]
-        last = self._price_at(spec, trade_s)
-        tick = spec.min_tick
-        size_key, minute = self.model.stream_key(series, "size"), np.array([trade_s // MINUTE_S])
-        draws = uniforms(size_key, minute, 0)[0], uniforms(size_key, minute, 1)[0]
+        last = self._price_at(spec, tick)
+        if tick > start_s * TICKS_PER_S:
+            reach_s = -(-tick // TICKS_PER_MINUTE) * MINUTE_S
+            values = ohlc_to_tick(self.model, series, np.array([start_s]), np.array([reach_s]), tick)
+            day = to_bars([_at(start_s)], values, tick=spec.min_tick, shift=(0.0, 0.0, 0.0),
+                          sec_type=spec.sec_type, with_volume=True)[0]
+        else:
+            day = Bar(time=_at(start_s), open=last, high=last, low=last, close=last, volume=0.0, wap=last, count=0)
+        increment = spec.min_tick
+        draws = _size_draws(self.model, series, tick)
         lot = {"STK": 100.0, "FUT": 1.0, "CASH": 1_000_000.0}.get(spec.sec_type, 0.0)
+        traded = spec.sec_type in ("STK", "FUT")
         return Quote(
-            bid=float(round_to_tick(last - tick, tick)), ask=float(round_to_tick(last + tick, tick)), last=last,
-            close=self._previous_close(spec, trade_s), high=day.high, low=day.low,
+            bid=float(round_to_tick(last - increment, increment)), ask=float(round_to_tick(last + increment, increment)),
+            last=last, close=self._previous_close(spec, tick), high=max(day.high, last), low=min(day.low, last),
             open=day.open, bid_size=lot * (1 + int(draws[0] * 20)), ask_size=lot * (1 + int(draws[1] * 20)),
-            last_size=lot if spec.sec_type in ("STK", "FUT") else 0.0,
-            volume=day.volume if spec.sec_type in ("STK", "FUT") else 0.0, time=_at(trade_s))
+            last_size=lot if traded else 0.0, volume=day.volume if traded else 0.0, time=_at(tick * TICK_S),
+            vwap=day.wap if traded else 0.0)
 
     def _cached(self, key: tuple, compute):
         value = self._cache.get(key)

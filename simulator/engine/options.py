@@ -14,7 +14,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from simulator.engine import trading_hours
-from simulator.engine.catalog import ContractSpec, third_friday
+from simulator.engine.catalog import ContractSpec
+from simulator.engine.futures_expiry import third_friday
 
 RISK_FREE_RATE = 0.04
 WEEKLY_EXPIRIES = 8

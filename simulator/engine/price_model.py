@@ -7,7 +7,9 @@ log price(t) = log(level) + sum(coefficient * W_path(t)) + futures carry(t) + su
   path's anchor date (price_paths.ANCHOR), so prices around it are plausible and drift like a GBM after.
   The NQ and ES indices share the paths of QQQ and SPY, so index, futures and ETF move together.
 - Futures: the underlying index path plus a small carry (CARRY_RATE per year until expiry); an override of the
-  index moves its futures too.
+  index moves its futures too. Futures without an index follow a path of their own (FUTURE_PATHS: crude, gold,
+  the 10-year note; the Dow futures the DIA ETF's), or, for currency futures, the currency's rate against the
+  dollar (an override of EUR.USD moves 6E).
 - Forex: every currency has a USD value exp(log level + DOLLAR_VOL * W_dollar + vol * W_currency); a pair is the
   ratio of its currencies' values, so crosses are consistent (EUR.GBP == EUR.USD / GBP.USD) and the shared
   dollar factor gives USD pairs realistic co-movement. Overrides of a pair adjust its non-USD currency (the base
@@ -22,7 +24,8 @@ from datetime import datetime, time
 
 import numpy as np
 
-from simulator.engine.price_paths import YEAR_S, UnitPath, name_key
+from simulator.engine import universe
+from simulator.engine.price_paths import MINUTE_S, TICK_S, TICKS_PER_MINUTE, YEAR_S, UnitPath, name_key
 from simulator.engine.trading_hours import NEW_YORK
 
 CARRY_RATE = 0.035
@@ -64,9 +67,22 @@ INSTRUMENTS = {
     "VIX": Instrument(16.0, 0.80),
     "NQ": Instrument(21000.0, 0.22, path="QQQ"),
     "ES": Instrument(6000.0, 0.18, path="SPY"),
+    **{listing.symbol: Instrument(listing.level, listing.vol, listing.daily_volume_m * 1e6)
+       for listing in (*universe.S_AND_P_100, *universe.LARGE_ETFS)},
+    **{index.symbol: Instrument(index.level, index.vol, path=index.path) for index in universe.INDICES},
 }
 DEFAULT_INSTRUMENT = Instrument(100.0, 0.30, 1e6)
-FUTURES_DAILY_VOLUME = {"MNQ": 600_000.0, "ES": 1_500_000.0}
+FUTURES_DAILY_VOLUME = {future.trading_class: future.daily_volume for future in universe.FUTURES}
+# futures priced from a path of their own (by trading class; micros share their full-size contract's); the Dow
+# futures follow the ETF that tracks the Dow
+FUTURE_PATHS = {
+    "CL": Instrument(70.0, 0.35, path="FUT:CL"), "MCL": Instrument(70.0, 0.35, path="FUT:CL"),
+    "GC": Instrument(3300.0, 0.16, path="FUT:GC"), "MGC": Instrument(3300.0, 0.16, path="FUT:GC"),
+    "ZN": Instrument(111.0, 0.06, path="FUT:ZN"),
+    "YM": Instrument(44000.0, 0.16, path="DIA"), "MYM": Instrument(44000.0, 0.16, path="DIA"),
+}
+# currency futures (by trading class) follow their currency's rate against the dollar
+CURRENCY_FUTURES = {"6E": "EUR", "M6E": "EUR"}
 
 # USD value of one unit at the anchor date, and the currency's own annual volatility against the dollar factor
 CURRENCIES = {
@@ -152,15 +168,24 @@ def series_for(spec, index_con_id: dict[str, int]) -> Series:
     if spec.sec_type == "CASH":
         return rate_series(spec.symbol, spec.currency)
     if spec.sec_type == "FUT":
-        index = next(symbol for symbol, con_id in index_con_id.items() if con_id == spec.under_con_id)
-        model = INSTRUMENTS[index]
         expiry_day = datetime.strptime(spec.last_trade_date, "%Y%m%d").date()
-        expiry = datetime.combine(expiry_day, time(9, 30), tzinfo=NEW_YORK)
-        return Series(name=spec.local_symbol, log_level=math.log(model.level),
-                      components=((model.path or index, model.vol),),
-                      adjust_keys=((contract_key(spec.under_con_id), 1.0), (own, 1.0)), own_key=(own, 1.0),
-                      expiry_s=int(expiry.timestamp()),
-                      volume_per_s=FUTURES_DAILY_VOLUME.get(spec.symbol, 100_000.0) / (23 * 3600))
+        expiry_s = int(datetime.combine(expiry_day, time(9, 30), tzinfo=NEW_YORK).timestamp())
+        volume_per_s = FUTURES_DAILY_VOLUME.get(spec.trading_class, 100_000.0) / (23 * 3600)
+        if spec.under_con_id:
+            index = next(symbol for symbol, con_id in index_con_id.items() if con_id == spec.under_con_id)
+            model = INSTRUMENTS[index]
+            return Series(name=spec.local_symbol, log_level=math.log(model.level),
+                          components=((model.path or index, model.vol),),
+                          adjust_keys=((contract_key(spec.under_con_id), 1.0), (own, 1.0)), own_key=(own, 1.0),
+                          expiry_s=expiry_s, volume_per_s=volume_per_s)
+        if spec.trading_class in CURRENCY_FUTURES:
+            rate = rate_series(CURRENCY_FUTURES[spec.trading_class], "USD")
+            return Series(name=spec.local_symbol, log_level=rate.log_level, components=rate.components,
+                          adjust_keys=(*rate.adjust_keys, (own, 1.0)), own_key=(own, 1.0), expiry_s=expiry_s,
+                          volume_per_s=volume_per_s)
+        model = FUTURE_PATHS[spec.trading_class]
+        return Series(name=spec.local_symbol, log_level=math.log(model.level), components=((model.path, model.vol),),
+                      adjust_keys=((own, 1.0),), own_key=(own, 1.0), expiry_s=expiry_s, volume_per_s=volume_per_s)
     model = INSTRUMENTS.get(spec.symbol, DEFAULT_INSTRUMENT)
     return Series(name=spec.local_symbol, log_level=math.log(model.level),
                   components=((model.path or spec.symbol, model.vol),),
@@ -220,6 +245,21 @@ class PriceModel:
         values = np.full(times_s.shape, series.log_level, dtype=np.float64)
         for path, coefficient in series.components:
             values += coefficient * self.path(path).at(times_s)
+        if series.expiry_s is not None:
+            values += CARRY_RATE * np.clip(series.expiry_s - times_s, 0, None) / YEAR_S
+        for key, coefficient in series.adjust_keys:
+            for adjustment in self.adjustments.get(key, ()):
+                values += coefficient * adjustment.at(times_s)
+        return values
+
+    def log_price_ticks(self, series: Series, minutes: np.ndarray) -> np.ndarray:
+        """(minutes, TICKS_PER_MINUTE + 1) log prices of `series` at the quarter seconds of each minute (minutes
+        since the epoch, both ends included); column 0 and the last column equal log_prices at the two minutes."""
+        minutes = np.asarray(minutes, dtype=np.int64)
+        times_s = minutes[:, None] * MINUTE_S + np.arange(TICKS_PER_MINUTE + 1) * TICK_S
+        values = np.full(times_s.shape, series.log_level, dtype=np.float64)
+        for path, coefficient in series.components:
+            values += coefficient * self.path(path).ticks(minutes)
         if series.expiry_s is not None:
             values += CARRY_RATE * np.clip(series.expiry_s - times_s, 0, None) / YEAR_S
         for key, coefficient in series.adjust_keys:

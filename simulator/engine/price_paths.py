@@ -1,10 +1,10 @@
 """Deterministic unit Brownian paths: the random source of every simulated price.
 
-A path is a standard Brownian motion W(t) (variance 1 per year) defined for every minute of UTC time, built in
-three levels so that any point costs the same whatever was asked before and whatever window it is asked in:
-day boundaries (00:00 UTC) are a random walk from W = 0 at ANCHOR; the 48 half-hour grid points of a day are a
-Brownian bridge between its two day boundaries; the 30 minutes of a half hour are a bridge between its two grid
-points. Every random number is a hash of (seed, path name, stream, index), never a generator's state, so a value
+A path is a standard Brownian motion W(t) (variance 1 per year) defined for every quarter second of UTC time,
+built in four levels so that any point costs the same whatever was asked before and whatever window it is asked
+in: day boundaries (00:00 UTC) are a random walk from W = 0 at ANCHOR; the 48 half-hour grid points of a day are
+a Brownian bridge between its two day boundaries; the 30 minutes of a half hour are a bridge between its two grid
+points; the 240 quarter seconds of a minute are a bridge between its two minutes. Every random number is a hash of (seed, path name, stream, index), never a generator's state, so a value
 depends only on the seed, the path and the time.
 """
 
@@ -17,6 +17,10 @@ import numpy as np
 
 ANCHOR = datetime(2026, 7, 1, tzinfo=timezone.utc)
 MINUTE_S = 60
+# IB streams "aggregated snapshots taken at intra-second intervals": 250 ms for stocks, futures and others
+# (TWS API docs, top_data.html), so prices move on a quarter-second lattice
+TICK_S = 0.25
+TICKS_PER_MINUTE = 240
 GRID_S = 1800
 DAY_S = 86400
 YEAR_S = 365.25 * DAY_S
@@ -26,7 +30,7 @@ ANCHOR_DAY = int(ANCHOR.timestamp()) // DAY_S
 CHUNK_DAYS = 512
 DAY_CACHE_LIMIT = 50_000
 
-STREAM_DAY, STREAM_GRID, STREAM_MINUTE = 1, 2, 3
+STREAM_DAY, STREAM_GRID, STREAM_MINUTE, STREAM_TICK = 1, 2, 3, 4
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -82,6 +86,7 @@ class UnitPath:
         self._day_key = name_key(seed, name, STREAM_DAY)
         self._grid_key = name_key(seed, name, STREAM_GRID)
         self._minute_key = name_key(seed, name, STREAM_MINUTE)
+        self._tick_key = name_key(seed, name, STREAM_TICK)
         self._chunks: dict[int, np.ndarray] = {}
         self._days: dict[int, np.ndarray] = {}
 
@@ -160,3 +165,12 @@ class UnitPath:
             rows = np.searchsorted(blocks, grid_index[off_grid])
             values[off_grid] = table[rows, (times_s[off_grid] % GRID_S) // MINUTE_S]
         return values
+
+    def ticks(self, minutes: np.ndarray) -> np.ndarray:
+        """(minutes, TICKS_PER_MINUTE + 1) array: W at the quarter seconds of each minute (minutes since the
+        epoch), both of the minute's ends included."""
+        minutes = np.asarray(minutes, dtype=np.int64)
+        ends = self.at(np.concatenate([minutes, minutes + 1]) * MINUTE_S)
+        indices = (minutes[:, None] * TICKS_PER_MINUTE + np.arange(TICKS_PER_MINUTE)).ravel()
+        steps = normals(self._tick_key, indices).reshape(len(minutes), TICKS_PER_MINUTE) * np.sqrt(TICK_S / YEAR_S)
+        return _bridge(ends[:len(minutes)], ends[len(minutes):], steps)

@@ -10,8 +10,7 @@ from typing import Callable
 from simulator.engine.broker import AccountChanged, Event, ExecutionAdded, OrderChanged, OrderRejected, OrderWarned
 from simulator.engine.world import World
 from simulator.gateway.handlers_account import refresh_account, take_snapshot
-from simulator.gateway.handlers_data import refresh_streams
-from simulator.gateway.handlers_market import refresh_tickers
+from simulator.gateway import handlers_data, handlers_market
 from simulator.gateway.handlers_orders import execution_messages, open_order_messages, order_view
 from simulator.gateway.server import GatewayServer
 from simulator.gateway.session import Session
@@ -46,11 +45,12 @@ def fills_before_status(pending: list[tuple]) -> list[tuple]:
 
 
 def stream_quotes(sessions: list[Session]) -> None:
-    """Send each session's market data subscriptions what changed since their last update."""
+    """Send each session's market data subscriptions and keepUpToDate histories what changed since their last
+    update."""
     for session in sessions:
         with isolated(session, "streaming quotes"):
-            refresh_tickers(session)
-            refresh_streams(session)
+            handlers_market.refresh_streams(session)
+            handlers_data.refresh_streams(session)
 
 
 class Fanout:

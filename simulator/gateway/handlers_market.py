@@ -9,6 +9,8 @@ from datetime import timedelta
 from simulator.engine import ib_messages
 from simulator.engine.catalog import Catalog, ContractQuery
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
+from simulator.gateway.market_streams import (
+    generic_tick_messages, generic_ticks, refresh_histories, rt_volume_messages, subscribe_history)
 from simulator.gateway.session import Session
 from simulator.protocol import messages, messages_contracts, messages_market
 from simulator.protocol.requests_common import ContractFields
@@ -28,10 +30,12 @@ class Ticker:
     Parameters:
         spec: the contract.
         quote: the last quote sent (updates carry only what changed).
+        generic: the generic tick ids requested that stream (RTVolume).
     """
 
     spec: object
     quote: object
+    generic: frozenset = frozenset()
 
 
 def find_contracts(catalog: Catalog, fields: ContractFields) -> list:
@@ -116,10 +120,12 @@ def _handle_mkt_data(session: Session, request: ReqMktData) -> None:
     batch = [messages.market_data_type(request.req_id, 1),
              messages_market.tick_req_params(request.req_id, spec.min_tick, spec.exchange)]
     batch += quote_messages(request.req_id, spec, quote)
+    generic = generic_ticks(request.generic_ticks)
+    batch += generic_tick_messages(session, request.req_id, spec, generic, quote)
     if request.snapshot or request.regulatory_snapshot:
         batch.append(messages_market.tick_snapshot_end(request.req_id))
     else:
-        session.subs.tickers[request.req_id] = Ticker(spec, quote)
+        session.subs.tickers[request.req_id] = Ticker(spec, quote, generic)
     session.send(*batch)
 
 
@@ -142,6 +148,12 @@ def _handle_cancel_mkt_data(session: Session, request: CancelMktData) -> None:
         session.error(request.req_id, 300, f"Can't find EId with tickerId:{request.req_id}")
 
 
+def refresh_streams(session: Session) -> None:
+    """Send what changed in each market data subscription and keepUpToDate history since its last update."""
+    refresh_tickers(session)
+    refresh_histories(session)
+
+
 def refresh_tickers(session: Session) -> None:
     """Send what changed in each streaming subscription since its last update."""
     market = session.world.market
@@ -150,6 +162,7 @@ def refresh_tickers(session: Session) -> None:
         quote = market.quote(ticker.spec.con_id)
         if quote != ticker.quote:
             batch += quote_messages(req_id, ticker.spec, quote, previous=ticker.quote)
+            batch += rt_volume_messages(req_id, ticker.spec, ticker.generic, quote, ticker.quote)
             ticker.quote = quote
     if batch:
         session.send(*batch)
@@ -191,10 +204,14 @@ def _handle_historical_data(session: Session, request: ReqHistoricalData) -> Non
     session.send(messages_market.historical_data(
         session.server_version, request.req_id, bars, start=start_text,
         end=format_ib_datetime(end_moment, zone), daily=daily, format_date=request.format_date, zone=zone))
+    if request.keep_up_to_date:
+        subscribe_history(session, request.req_id, spec, bar_size=request.bar_size, use_rth=request.use_rth,
+                          what_to_show=request.what_to_show or "TRADES", format_date=request.format_date,
+                          zone=zone, last=bars[-1] if bars else None)
 
 
 def _handle_cancel_historical_data(session: Session, request: CancelHistoricalData) -> None:
-    return None
+    session.subs.histories.pop(request.req_id, None)
 
 
 def _handle_head_timestamp(session: Session, request: ReqHeadTimestamp) -> None:

@@ -38,6 +38,7 @@ class Subscriptions:
         account_multi / positions_multi: reqId -> (request, the last values / position lines sent).
         pnl / pnl_single: reqId -> last values sent (pnl_single also names its conId).
         streams: reqId -> depth, real-time bar, tick-by-tick or scanner subscription (see handlers_data).
+        histories: reqId -> keepUpToDate historical data request (gateway.market_streams.HistorySubscription).
     """
 
     tickers: dict = field(default_factory=dict)
@@ -52,6 +53,7 @@ class Subscriptions:
     pnl: dict = field(default_factory=dict)
     pnl_single: dict = field(default_factory=dict)
     streams: dict = field(default_factory=dict)
+    histories: dict = field(default_factory=dict)
 
 
 class Session:
@@ -291,6 +293,7 @@ class Session:
         if data_lost:
             self.subs.tickers.clear()
             self.subs.streams.clear()
+            self.subs.histories.clear()
         for request in waiting:
             if self._closing:
                 return

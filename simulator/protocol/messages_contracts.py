@@ -10,7 +10,10 @@ from simulator.protocol.versions import (
 
 # market rule ids reported per security type (price increments are fixed per rule below)
 MARKET_RULE_BY_SEC_TYPE = {"STK": 26, "FUT": 67, "CASH": 239, "IND": 110}
-MARKET_RULE_INCREMENTS = {26: [(0.0, 0.01)], 67: [(0.0, 0.25)], 239: [(0.0, 0.00005)], 110: [(0.0, 0.01)]}
+# futures whose tick is not 0.25: IB's rule ids for them are not public, these are the simulator's own
+FUTURE_MARKET_RULE_BY_TICK = {0.1: 1001, 1.0: 1002, 0.01: 1003, 0.015625: 1004, 0.00005: 1005, 0.0001: 1006}
+MARKET_RULE_INCREMENTS = {26: [(0.0, 0.01)], 67: [(0.0, 0.25)], 239: [(0.0, 0.00005)], 110: [(0.0, 0.01)],
+                          **{rule: [(0.0, tick)] for tick, rule in FUTURE_MARKET_RULE_BY_TICK.items()}}
 
 
 def _size_rules(spec) -> tuple[str, str, str]:
@@ -26,8 +29,10 @@ def contract_data(server_version: int, req_id: int, spec, *, exchange: str | Non
     version_fields = [CONTRACT_DATA] if server_version >= SV_SIZE_RULES else [CONTRACT_DATA, 8]
     valid_exchanges = spec.valid_exchanges
     rule = MARKET_RULE_BY_SEC_TYPE.get(spec.sec_type, 26)
+    if spec.sec_type == "FUT":
+        rule = FUTURE_MARKET_RULE_BY_TICK.get(spec.min_tick, rule)
     rule_ids = ",".join(str(rule) for _ in valid_exchanges.split(",")) if valid_exchanges else str(rule)
-    contract_month = spec.last_trade_date[:6] if spec.sec_type == "FUT" else ""
+    contract_month = (getattr(spec, "contract_month", "") or spec.last_trade_date[:6]) if spec.sec_type == "FUT" else ""
     fields = version_fields + [
         req_id, spec.symbol, spec.sec_type, spec.last_trade_date, 0.0, "",
         spec.exchange if exchange is None else exchange, spec.currency, spec.local_symbol,

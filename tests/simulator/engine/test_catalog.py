@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from simulator.engine.catalog import Catalog, ContractQuery, future_con_id, third_friday
+from simulator.engine.catalog import Catalog, ContractQuery, future_con_id
+from simulator.engine.futures_expiry import third_friday
 from simulator.engine.trading_hours import us_holidays
 
 TODAY = date(2026, 11, 24)

@@ -100,10 +100,10 @@ def test_clear_disarms_everything(faults):
     assert faults.take("order-reject") is None and faults.listing()["armed"] == []
 
 
-def test_readme_tables_every_kind_with_its_parameters():
-    readme = (REPO_ROOT / "README.md").read_text()
+def test_the_paper_gateway_doc_tables_every_kind_with_its_parameters():
+    readme = (REPO_ROOT / "docs" / "paper-gateway.md").read_text()
     rows = {match[1]: match[2] for match in re.finditer(r"^\| `([a-z-]+)` \| (.*?) \|", readme, re.MULTILINE)}
     for name, kind in CATALOGUE.items():
-        assert name in rows, f"README's fault table has no row for {name}"
+        assert name in rows, f"the fault table has no row for {name}"
         for parameter in kind.parameters:
-            assert f"`{parameter.name}`" in rows[name], f"README's {name} row does not name {parameter.name}"
+            assert f"`{parameter.name}`" in rows[name], f"docs/paper-gateway.md's {name} row does not name {parameter.name}"

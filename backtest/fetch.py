@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
 
-from lib.broker.daily_history import MAX_YEARS
 from lib.broker.instrument_specs import instrument_spec
 from strategies.base import Strategy
 
@@ -51,14 +50,12 @@ def needs(strategy: Strategy, days: list[date]) -> tuple[list[dict], date]:
 
 
 def duration_since(first: date, today: date) -> str:
-    """The collect-market-data duration reaching back to `first` from `today`."""
+    """The collect-market-data duration reaching back to `first` from `today` (the service refuses, 400, more
+    years than it fetches)."""
     days = max(1, (today - first).days)
     if days <= 365:
         return f"{days} D"
-    years = math.ceil(days / 365)
-    if years > MAX_YEARS:
-        raise FetchError(f"the service fetches at most {MAX_YEARS} years back; {first} is {years} years ago")
-    return f"{years} Y"
+    return f"{math.ceil(days / 365)} Y"
 
 
 def _call(method: str, url: str, body: dict | None = None) -> dict:

@@ -75,12 +75,13 @@ config: $(PY_STAMP)
 	STORE_PATH=$(STORE_PATH) $(PY) -m lib.config $(or $(ARGS),show)
 
 # A strategy replayed over daily bars: make backtest STRATEGY=spymacdvixy START=2016-01-04 END=2025-12-31, from
-# the store's marketData/ (what collect-market-data keeps), or BARS=folder of SYMBOL.csv / SYMBOL.parquet files;
-# more options in ARGS (python -m backtest --help).
+# the store's marketData/ (what collect-market-data keeps), FETCH=http://localhost:8080 (the running service first
+# collects from IB what the store lacks), or BARS=folder of SYMBOL.csv / SYMBOL.parquet files; more options in ARGS
+# (python -m backtest --help).
 backtest: $(PY_STAMP)
 	@test -n "$(STRATEGY)" && test -n "$(START)" && test -n "$(END)" || { echo "usage: make backtest \
-	STRATEGY=id START=YYYY-MM-DD END=YYYY-MM-DD [BARS=folder] [ARGS='--fill-at close ...']" >&2; exit 2; }
-	$(PY) -m backtest $(STRATEGY) --start $(START) --end $(END) $(if $(BARS),--bars $(BARS),--store) $(ARGS)
+	STRATEGY=id START=YYYY-MM-DD END=YYYY-MM-DD [BARS=folder | FETCH=url] [ARGS='--fill-at close ...']" >&2; exit 2; }
+	$(PY) -m backtest $(STRATEGY) --start $(START) --end $(END) $(if $(BARS),--bars $(BARS),$(if $(FETCH),--fetch $(FETCH),--store)) $(ARGS)
 
 # The post-deploy check: make smoke URL=https://SERVICE-URL (an https URL gets a Google ID token).
 smoke: $(PY_STAMP)

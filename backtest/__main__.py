@@ -1,4 +1,4 @@
-"""`python -m backtest STRATEGY --start YYYY-MM-DD --end YYYY-MM-DD [--bars DIR | --store]`: replay a strategy and
+"""`python -m backtest STRATEGY --start YYYY-MM-DD --end YYYY-MM-DD [--bars DIR | --store | --fetch URL]`: replay a strategy and
 write stats.json, trades.csv and report.html to a folder it prints."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from backtest import bars as bar_sources
 from backtest import engine, report
+from backtest.fetch import fetch
 from backtest.universe import Universe
 from lib.config import TradingConfig, load as load_settings
 from lib.store.factory import open_store
@@ -25,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--bars", metavar="DIR", help="a folder of SYMBOL.csv / SYMBOL.parquet daily bars")
     source.add_argument("--store", action="store_true",
                         help="the bars collect-market-data kept in the store (STORE_BACKEND, STORE_PATH, ...)")
+    source.add_argument("--fetch", metavar="URL",
+                        help="the store's bars, after the service at URL (e.g. http://localhost:8080, on the same "
+                             "store) collected from IB the days of the strategy's instruments it lacks")
     parser.add_argument("--params", default="{}", help="the strategy's parameters as JSON")
     parser.add_argument("--cash", type=float, default=1_000_000.0, help="starting NetLiquidation (base currency)")
     parser.add_argument("--base", default="USD")
@@ -52,10 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     strategy = get_strategy(args.strategy, json.loads(args.params))
     store = None
-    if args.store or args.config:
+    if args.fetch:
+        report_by_symbol = fetch(args.fetch, strategy, engine.sessions_between(args.start, args.end, "XNYS"))
+        print(json.dumps({"fetched": {name: {key: entry[key] for key in ("requests", "written")}
+                                      for name, entry in report_by_symbol.items()}}))
+    if args.store or args.fetch or args.config:
         settings = load_settings(os.environ)
         store = open_store(settings.store_backend, path=settings.store_path, project_id=settings.project_id)
-    bars = bar_sources.from_store(store) if args.store else bar_sources.from_files(args.bars)
+    from_store = args.store or args.fetch
+    bars = bar_sources.from_store(store) if from_store else bar_sources.from_files(args.bars)
     config = TradingConfig.load(store, load_settings(os.environ).trading_mode) if args.config else None
     multipliers = {root: float(value) for root, value in (item.split("=", 1) for item in args.multiplier)}
     options = engine.Options(args.start, args.end, cash=args.cash, base=args.base, fill_at=args.fill_at,

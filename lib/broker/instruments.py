@@ -185,6 +185,7 @@ class HistoryRequest:
         bar_size: IB barSizeSetting, e.g. "1 day".
         what_to_show: "TRADES", "MIDPOINT", "BID", "ASK", ...
         use_rth: regular trading hours only.
+        end: IB endDateTime of the last bar ("yyyymmdd hh:mm:ss zone"); empty: now.
     """
 
     instrument: str
@@ -192,6 +193,7 @@ class HistoryRequest:
     bar_size: str = "1 day"
     what_to_show: str = "TRADES"
     use_rth: bool = True
+    end: str = ""
 
 
 def select_future_detail(details: Sequence[Any], scheme: str, rollover_days: int, today: date, *,

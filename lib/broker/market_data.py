@@ -65,7 +65,7 @@ async def histories(ib: IB, requests: Mapping[Hashable, tuple[Contract, HistoryR
     async def one(key: Hashable) -> list:
         contract, request = requests[key]
         bars = await _item(ib.reqHistoricalDataAsync(
-            contract, endDateTime="", durationStr=request.duration, barSizeSetting=request.bar_size,
+            contract, endDateTime=request.end, durationStr=request.duration, barSizeSetting=request.bar_size,
             whatToShow=request.what_to_show, useRTH=request.use_rth, formatDate=2),
             f"history of {contract.localSymbol or contract.symbol}")
         return list(bars or [])

@@ -98,7 +98,9 @@ def _type(schema: dict, nested: bool) -> str:
     if "enum" in schema:
         return "one of " + ", ".join(f"`{value}`" for value in schema["enum"])
     if kind == "array":
-        return f"list ({_type(schema['items'], True)}{'' if nested else '; comma-separated in a query string'})"
+        # a list of objects cannot be comma-separated: the query string gives it as JSON text, like an object
+        written = "JSON text" if schema["items"].get("type") == "object" else "comma-separated"
+        return f"list ({_type(schema['items'], True)}{'' if nested else f'; {written} in a query string'})"
     if kind == "object":
         return "object" if nested else "object (JSON text in a query string)"
     bounds = [f"> {_number(schema['exclusiveMinimum'])}" if "exclusiveMinimum" in schema else "",

@@ -20,11 +20,11 @@ def open_configured_store(settings: Settings):
 
 
 def build_bridge(settings: Settings, worker_index: int):
-    """An unstarted bridge whose clientIds are this worker's own sequence."""
+    """An unstarted bridge that takes a clientId of the service's pool, this worker's own slot first."""
     return IBBridge(
         host=settings.ib_host,
         port=settings.ib_port,
-        client_ids=worker_client_ids(settings.ib_client_id_base, worker_index),
+        client_ids=worker_client_ids(settings.ib_client_id_base, settings.workers, worker_index),
         connect_timeout_s=settings.ib_connect_timeout_s,
     )
 

@@ -90,6 +90,9 @@ class Valuation:
 def holding_figures(holding, price: float) -> CurrencyFigures:
     """One holding's contribution, in its currency."""
     value = holding.quantity * price * holding.multiplier
+    if holding.sec_type == "CASH":
+        # a Forex position's value and PnL are already in the cash balances its trades moved
+        return CurrencyFigures()
     figures = CurrencyFigures(realized_pnl=holding.realized_pnl)
     if holding.quantity:
         figures.unrealized_pnl = value - holding.quantity * holding.avg_cost

@@ -13,13 +13,16 @@ from simulator.engine.ib_messages import LOCATE_WHY_HELD, LOCATING_SHARES, ORDER
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
 from simulator.engine.matching import Matching
+from simulator.engine.oca import CANCEL, effects_of_fill
 from simulator.engine.order_faults import armed_cancel_race, armed_inactivity, armed_rejection, armed_warning
 from simulator.engine.order_hours import day_order_end, in_session, outside_rth_ignored, queued_warning
 from simulator.engine.order_checks import REJECTED, Rejection, invalid_order, margin_shortfall, normalized, preview
+from simulator.engine.order_types import auction_cutoff_rejection, auction_time, is_simulated_stop
 from simulator.engine.orders import (
     AccountChanged, Event, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRejected, OrderRequest,
     OrderWarned, PortfolioItem, Position, execution_from_state, execution_to_state, record_from_state,
     record_to_state)
+from simulator.engine.triggers import check_election
 
 __all__ = ["AccountChanged", "Broker", "Event", "Execution", "ExecutionAdded", "OrderChanged", "OrderRecord",
            "OrderRejected", "OrderRequest", "OrderWarned", "PortfolioItem", "Position"]
@@ -147,6 +150,10 @@ class Broker(Matching, BrokerViews):
         if rejection is not None:
             self._reject(record, *rejection)
             return
+        rejection = auction_cutoff_rejection(contract, request, now)
+        if rejection is not None:
+            self._reject(record, *rejection, reached_ib=True)
+            return
         if self._reject_next is not None:
             rejection, self._reject_next = self._reject_next, None
         rejection = rejection or self._margin_shortfall(contract, request, request.total_quantity)
@@ -155,6 +162,7 @@ class Broker(Matching, BrokerViews):
             return
         record.reject_on_submit = armed_rejection(self.faults)
         record.day_ends_at = day_order_end(contract, request, now)
+        record.auction_at = auction_time(contract, request, now)
         record.status = "PreSubmitted"
         record.why_held = self._hold_reason(record, now) or ""
         self._emit(OrderChanged(record))
@@ -209,9 +217,19 @@ class Broker(Matching, BrokerViews):
         self._emit(OrderWarned(record, *LOCATING_SHARES))
 
     def _modify(self, record: OrderRecord, contract, request: OrderRequest) -> None:
-        if contract.con_id != record.con_id or request.action != record.request.action:
+        """IB modifies the price and quantity of a working order (and its other terms); the contract, side, order
+        type and time in force stay (105: "If you want to modify parameters other than Price or Quantity of an order
+        ... you must cancel the working order and create and transmit a new order", IB's order handling notes)."""
+        original = record.request
+        if (contract.con_id != record.con_id or request.action != original.action
+                or request.order_type != original.order_type or request.tif != original.tif):
             self._emit(OrderRejected(record, 105, "Order being modified does not match original order."))
             return
+        if request.order_type == "TRAIL":
+            if (request.aux_price, request.trailing_percent) != (original.aux_price, original.trailing_percent):
+                request.trail_stop_price = None     # a new trailing distance: the stop restarts from the price
+            elif request.trail_stop_price is None:
+                request.trail_stop_price = original.trail_stop_price
         rejection = self._invalid(record.client_id, contract, request)
         if rejection is None and request.total_quantity < record.filled - QUANTITY_EPSILON:
             rejection = (201, f"{REJECTED}The order size cannot be below the filled quantity {record.filled:g}")
@@ -311,6 +329,20 @@ class Broker(Matching, BrokerViews):
                         and child.request.parent_id == record.order_id):
                     self._finish(child, "Cancelled", "Cancelled by System", now)
 
+    def _apply_oca(self, record: OrderRecord, quantity: float, now: datetime) -> None:
+        """A fill of `quantity` of `record` cancels or reduces the other working orders of its OCA group."""
+        for effect in effects_of_fill(list(self._orders.values()), record, quantity):
+            other = effect.order
+            if not other.is_working:
+                continue
+            left = other.remaining - effect.quantity
+            if effect.action == CANCEL or left <= QUANTITY_EPSILON:
+                self._finish(other, "Cancelled", "Cancelled by System", now)
+                continue
+            other.request.total_quantity = other.filled + left
+            other.remaining = left
+            self._emit(OrderChanged(other))
+
     def _transmit_family(self, client_id: int, parent_id: int) -> None:
         """A transmitting child sends its parent and the parent's other children along (bracket orders)."""
         now = self.clock.now()
@@ -337,8 +369,12 @@ class Broker(Matching, BrokerViews):
         good_after = parse_ib_time(request.good_after_time)
         if good_after is not None and now < good_after:
             return ""
-        if not isinstance(record.contract, int) and not in_session(record.contract, request, now):
-            return ""
+        if not isinstance(record.contract, int):
+            if not in_session(record.contract, request, now):
+                return ""
+            # a stop IB simulates stays PreSubmitted until elected (order_types)
+            if is_simulated_stop(record.contract, request) and not check_election(self.market, record):
+                return ""
         return None
 
     def _release_if_ready(self, record: OrderRecord, now: datetime) -> bool:

@@ -42,8 +42,11 @@ class Ledger:
     """Cash and holdings of one margin account.
 
     Money model: stocks move cash by their trade value; futures take no cash at entry and settle their
-    trading PnL into cash when reduced or closed; forex trades convert cash between two currencies and leave
-    no holding; commissions always leave cash.
+    trading PnL into cash when reduced or closed; forex trades convert cash between two currencies, and an
+    IDEALPRO trade also keeps a holding of the pair (IB reports a Forex position for it: the libraries' ordering
+    notebook, recorded against TWS, lists Forex('EURUSD') and Forex('USDCHF') positions) whose value is already
+    in the cash; a conversion (FXCONV, IB's currency conversion desk, as TWS's Convert Currency tool and Close
+    Currency Balance send it) moves cash only; commissions always leave cash.
 
     Parameters:
         cash: opening balance per currency.
@@ -56,7 +59,8 @@ class Ledger:
     def _add_cash(self, currency: str, amount: float) -> None:
         self.cash[currency] = self.cash.get(currency, 0.0) + amount
 
-    def book_fill(self, spec, signed_quantity: float, price: float, commission: Commission) -> float | None:
+    def book_fill(self, spec, signed_quantity: float, price: float, commission: Commission, *,
+                  conversion: bool = False) -> float | None:
         """Book one execution; returns the PnL it realised (None when it only opened or added).
 
         Args:
@@ -64,12 +68,14 @@ class Ledger:
             signed_quantity: units bought (> 0) or sold (< 0).
             price: execution price in the contract's currency.
             commission: charged for the execution (in the contract's currency for stocks and futures).
+            conversion: a forex trade that is a currency conversion (FXCONV): cash moves, no position.
         """
         self._add_cash(commission.currency, -commission.amount)
         if spec.sec_type == "CASH":
             self._add_cash(spec.symbol, signed_quantity)
             self._add_cash(spec.currency, -signed_quantity * price)
-            return None
+            if conversion:
+                return None
         holding = self.holdings.get(spec.con_id)
         if holding is None:
             holding = Holding(con_id=spec.con_id, symbol=spec.symbol, sec_type=spec.sec_type,
@@ -77,7 +83,11 @@ class Ledger:
                               multiplier=spec.multiplier or 1.0)
             self.holdings[spec.con_id] = holding
         multiplier = holding.multiplier
-        if holding.sec_type != "FUT":
+        if holding.sec_type == "CASH":
+            # the position's cost is in the quote currency, its commission in USD: they stay apart, and the
+            # PnL of a Forex position is already in the cash balances
+            commission = Commission(0.0, commission.currency)
+        if holding.sec_type not in ("FUT", "CASH"):
             self._add_cash(holding.currency, -signed_quantity * price * multiplier)
         realized = None
         opening = signed_quantity
@@ -101,7 +111,7 @@ class Ledger:
                                 + opening_commission) / total
             holding.open_price = (holding.quantity * holding.open_price + opening * price) / total
             holding.quantity = total
-        return realized
+        return None if holding.sec_type == "CASH" else realized
 
     def open_holdings(self) -> list[Holding]:
         return [h for h in self.holdings.values() if h.quantity]

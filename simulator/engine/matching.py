@@ -11,8 +11,14 @@ from simulator.engine.commissions import Commission, commission_for
 from simulator.engine.ledger import QUANTITY_EPSILON
 from simulator.engine.order_checks import side_price, side_sign
 from simulator.engine.order_faults import armed_correction, corrected_exec_id
+from simulator.engine.order_types import elected_type, is_stop
 from simulator.engine.orders import (
     NO_REALIZED_PNL, AccountChanged, Execution, ExecutionAdded, OrderChanged, OrderRecord, OrderRequest)
+from simulator.engine.triggers import check_election
+
+
+# IB's currency conversion destination: its forex trades move cash and leave no Forex position (ledger)
+FX_CONVERSION = "FXCONV"
 
 
 def _piece_quantity(remaining: float, pieces_left: int, total: float) -> float:
@@ -45,10 +51,13 @@ class Matching:
             if record.status == "PendingCancel":
                 self._settle_cancel_race(record, now)
                 continue
+            if record.auction_at is not None and now >= record.auction_at and record.request.transmit:
+                self._run_auction(record, now)
+                continue
             if self._expired(record, now):
                 self._finish(record, "Cancelled", "Cancelled by System", now)
                 continue
-            if not self._release_if_ready(record, now):
+            if not self._release_if_ready(record, now) or record.auction_at is not None:
                 work_left = True
                 continue
             price = self._fill_price(record)
@@ -62,15 +71,32 @@ class Matching:
         return work_left
 
     def _fill_price(self, record: OrderRecord) -> float | None:
-        """The execution price available now (ask for buys, bid for sells), or None if the limit blocks."""
+        """The execution price available now (ask for buys, bid for sells), or None if the limit blocks or a stop
+        is not elected yet (an elected STP or TRAIL works as a market order, an elected STP LMT as a limit)."""
         request = record.request
-        buying = request.action == "BUY"
+        if is_stop(request) and not check_election(self.market, record):
+            return None
         price = side_price(self.market, record.con_id, request.action)
-        if request.order_type == "LMT":
-            limit = request.lmt_price
-            if (buying and price > limit) or (not buying and price < limit):
-                return None
-        return price
+        return price if self._within_limit(request, price) else None
+
+    @staticmethod
+    def _within_limit(request: OrderRequest, price: float) -> bool:
+        if elected_type(request) != "LMT":
+            return True
+        limit = request.lmt_price
+        return price <= limit if request.action == "BUY" else price >= limit
+
+    def _run_auction(self, record: OrderRecord, now: datetime) -> None:
+        """A MOC/LOC or OPG order at its auction: all of it fills at the auction price (the last price when the
+        auction is run), a LOC/LOO only if that price is within its limit; what does not fill is cancelled."""
+        price = self.market.price(record.con_id)
+        if not self._within_limit(record.request, price):
+            self._finish(record, "Cancelled", "Cancelled by System", now)
+            return
+        if record.status != "Submitted":
+            record.status, record.why_held = "Submitted", ""
+            self._emit(OrderChanged(record))
+        self._book_execution(record, record.remaining, price, now)
 
     def _fill_piece(self, record: OrderRecord, price: float, now: datetime) -> None:
         request = record.request
@@ -97,7 +123,9 @@ class Matching:
         spec = record.contract
         request = record.request
         commission = commission_for(spec, quantity, price, self.market.fx_rate(spec.currency, "USD"))
-        realized = self.ledger.book_fill(spec, side_sign(request.action) * quantity, price, commission)
+        exchange = self._execution_exchange(spec, request)
+        realized = self.ledger.book_fill(spec, side_sign(request.action) * quantity, price, commission,
+                                         conversion=exchange == FX_CONVERSION)
         record.avg_fill_price = (record.avg_fill_price * record.filled + price * quantity) / (record.filled
                                                                                            + quantity)
         record.filled += quantity
@@ -107,7 +135,7 @@ class Matching:
         execution = Execution(
             exec_id=self._take_exec_id(), order_id=record.order_id, client_id=record.client_id,
             perm_id=record.perm_id, con_id=spec.con_id, time=now, account=request.account,
-            exchange=self._execution_exchange(spec, request), side="BOT" if request.action == "BUY" else "SLD",
+            exchange=exchange, side="BOT" if request.action == "BUY" else "SLD",
             shares=quantity, price=price, cum_qty=record.filled, avg_price=record.avg_fill_price,
             order_ref=request.order_ref, commission=commission.amount,
             commission_currency=commission.currency, symbol=spec.symbol, sec_type=spec.sec_type)
@@ -123,6 +151,7 @@ class Matching:
             self._finish(record, "Filled", "Filled", now)
         else:
             self._emit(OrderChanged(record))
+        self._apply_oca(record, quantity, now)
         self._emit(AccountChanged())
         return execution
 
@@ -144,10 +173,11 @@ class Matching:
         the order's filled quantity and average follow, and the client gets the correction's execDetails."""
         spec = self.catalog.by_con_id(original.con_id)
         sign = 1 if original.side == "BOT" else -1
+        conversion = original.exchange == FX_CONVERSION
         self.ledger.book_fill(spec, -sign * original.shares, original.price,
-                              Commission(-original.commission, original.commission_currency))
+                              Commission(-original.commission, original.commission_currency), conversion=conversion)
         commission = commission_for(spec, shares, price, self.market.fx_rate(spec.currency, "USD"))
-        realized = self.ledger.book_fill(spec, sign * shares, price, commission)
+        realized = self.ledger.book_fill(spec, sign * shares, price, commission, conversion=conversion)
         record = self._orders.get((original.client_id, original.order_id))
         cum_qty, avg_price = original.cum_qty - original.shares + shares, price
         if record is not None:

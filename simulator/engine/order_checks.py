@@ -10,10 +10,10 @@ from simulator.engine.commissions import Commission, commission_for
 from simulator.engine.ib_messages import REJECTED_PREFIX
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.margin import Requirement, forex_order_requirement, position_requirement
+from simulator.engine.order_types import needs_limit, order_type_rejection
 from simulator.engine.orders import OrderRequest
 
-ORDER_TYPES = frozenset({"MKT", "LMT"})
-TIFS = frozenset({"DAY", "GTC", "IOC", "GTD"})
+TIFS = frozenset({"DAY", "GTC", "IOC", "GTD", "OPG"})
 TRADABLE_SEC_TYPES = frozenset({"STK", "FUT", "CASH"})
 ALGO_STRATEGIES = frozenset({"", "Adaptive"})
 REJECTED = REJECTED_PREFIX
@@ -43,19 +43,22 @@ def invalid_order(spec, request: OrderRequest, *, account: str, parent_known: bo
     quantity = request.total_quantity
     if quantity is None or not math.isfinite(quantity) or quantity <= 0:
         return 201, f"{REJECTED}The order size must be positive"
-    if request.order_type not in ORDER_TYPES:
-        return 387, "Unsupported order type for this exchange and security type."
-    if request.order_type == "LMT":
-        limit = request.lmt_price
-        if limit is None or not math.isfinite(limit):
-            return 201, f"{REJECTED}A limit price is required for a LMT order"
-        if limit <= 0:
-            return 201, f"{REJECTED}The limit price must be positive"
-        # IDEALPRO takes sub-tick forex prices, so only stocks and futures are held to their tick
-        if spec.sec_type != "CASH" and not _on_tick(limit, spec.min_tick):
-            return 110, "The price does not conform to the minimum price variation for this contract."
     if request.tif not in TIFS:
         return 201, f"{REJECTED}Unsupported time in force {request.tif}"
+    rejection = order_type_rejection(spec, request)
+    if rejection is not None:
+        return rejection
+    if needs_limit(request):
+        limit = request.lmt_price
+        if limit is None or not math.isfinite(limit) or limit >= 1e300:
+            return 201, f"{REJECTED}A limit price is required for a {request.order_type} order"
+        if limit <= 0:
+            return 201, f"{REJECTED}The limit price must be positive"
+    # IDEALPRO takes sub-tick forex prices, so only stocks and futures are held to their tick
+    prices = [request.lmt_price if needs_limit(request) else None,
+              request.aux_price if request.order_type in ("STP", "STP LMT") else None]
+    if spec.sec_type != "CASH" and any(p is not None and not _on_tick(p, spec.min_tick) for p in prices):
+        return 110, "The price does not conform to the minimum price variation for this contract."
     if request.algo_strategy not in ALGO_STRATEGIES:
         return 201, f"{REJECTED}Unsupported algo strategy {request.algo_strategy}"
     if request.account != account:
@@ -88,7 +91,7 @@ def side_price(market, con_id: int, action: str) -> float:
 
 def _reference_price(market, spec, request: OrderRequest) -> float:
     """The price an order is expected to fill at: its limit, else the side of the quote it would take."""
-    if request.order_type == "LMT" and request.lmt_price:
+    if needs_limit(request) and request.lmt_price:
         return request.lmt_price
     return side_price(market, spec.con_id, request.action)
 

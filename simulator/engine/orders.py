@@ -18,14 +18,20 @@ class OrderRequest:
     Parameters:
         action: BUY or SELL.
         total_quantity: units to trade (shares, contracts, base-currency amount for forex).
-        order_type: MKT or LMT (other types are rejected).
+        order_type: MKT, LMT, STP, STP LMT, TRAIL, MOC or LOC (order_types.ORDER_TYPES; others are rejected).
         lmt_price: limit price (None when not set).
-        tif: DAY, GTC, IOC or GTD.
+        tif: DAY, GTC, IOC, GTD or OPG (MKT/LMT at the opening auction).
         good_after_time: IB time text ("YYYYMMDD HH:MM:SS zone" or "YYYYMMDD-HH:MM:SS" UTC); held until then.
         good_till_date: IB time text; a GTD order is cancelled at that time.
         order_ref, outside_rth, account, algo_strategy, algo_params: echoed back as IB does.
         transmit: False holds the order until it is transmitted (by a modification or a transmitting child).
         parent_id: a child order works only once its parent has filled.
+        aux_price: the stop price of STP / STP LMT, the trailing amount of TRAIL (None when not set).
+        trailing_percent: a TRAIL's trailing distance in percent of the price (None when not set).
+        trail_stop_price: a TRAIL's current stop price; it ratchets with the favourable price.
+        oca_group, oca_type: the One-Cancels-All group and how a fill in it treats the others (1 cancel,
+            2 and 3 reduce).
+        trigger_method: IB's triggerMethod (0 = the default for the instrument).
         extra: further order fields the protocol layer keeps (e.g. "exchange", the routing asked for).
     """
 
@@ -43,6 +49,12 @@ class OrderRequest:
     algo_params: list[tuple[str, str]] = field(default_factory=list)
     transmit: bool = True
     parent_id: int = 0
+    aux_price: float | None = None
+    trailing_percent: float | None = None
+    trail_stop_price: float | None = None
+    oca_group: str = ""
+    oca_type: int = 0
+    trigger_method: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -69,6 +81,8 @@ class OrderRecord:
         api: placed through the API (False: entered in TWS by a person).
         reactivates_at_s: an Inactive order IB takes up again at this monotonic time (None: not held so).
         cancel_race: share of the rest that fills before a PendingCancel takes effect (None: no race).
+        triggered: a stop-variant order's stop was elected (it now works as a market or limit order).
+        auction_at: UTC time of the auction a MOC/LOC/OPG order fills in (None for other orders).
     """
 
     client_id: int
@@ -94,6 +108,8 @@ class OrderRecord:
     api: bool = True
     reactivates_at_s: float | None = None
     cancel_race: float | None = None
+    triggered: bool = False
+    auction_at: datetime | None = None
 
     @property
     def con_id(self) -> int:
@@ -249,7 +265,7 @@ def _time_from_state(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-_RECORD_TIMES = ("placed_at", "completed_at", "day_ends_at")
+_RECORD_TIMES = ("placed_at", "completed_at", "day_ends_at", "auction_at")
 
 
 def record_to_state(record: OrderRecord) -> dict:

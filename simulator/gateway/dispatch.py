@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.gateway import handlers_account, handlers_market, handlers_orders
+from simulator.gateway import handlers_account, handlers_data, handlers_market, handlers_orders, handlers_reference
 from simulator.gateway.session import Handler, Session
 from simulator.protocol import messages
 from simulator.protocol.requests import Acknowledged, ReqCurrentTime, Unsupported
@@ -48,6 +48,8 @@ HANDLERS: dict[type, Handler] = {
     **handlers_market.HANDLERS,
     **handlers_orders.HANDLERS,
     **handlers_account.HANDLERS,
+    **handlers_data.HANDLERS,
+    **handlers_reference.HANDLERS,
 }
 
 # Requests IB Gateway cannot serve from its own state, so they wait while its servers are out of reach (during 1100

@@ -10,6 +10,7 @@ from typing import Callable
 from simulator.engine.broker import AccountChanged, Event, ExecutionAdded, OrderChanged, OrderRejected, OrderWarned
 from simulator.engine.world import World
 from simulator.gateway.handlers_account import refresh_account, take_snapshot
+from simulator.gateway.handlers_data import refresh_streams
 from simulator.gateway.handlers_market import refresh_tickers
 from simulator.gateway.handlers_orders import execution_messages, open_order_messages, order_view
 from simulator.gateway.server import GatewayServer
@@ -49,6 +50,7 @@ def stream_quotes(sessions: list[Session]) -> None:
     for session in sessions:
         with isolated(session, "streaming quotes"):
             refresh_tickers(session)
+            refresh_streams(session)
 
 
 class Fanout:

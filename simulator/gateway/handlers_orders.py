@@ -7,6 +7,7 @@ from simulator.engine.catalog import Catalog
 from simulator.engine.ib_time import TWS_TIME_ZONE
 from simulator.engine.trade_log import window_start
 from simulator.gateway.handlers_market import resolve_one
+from simulator.gateway.order_validation import validation_error
 from simulator.gateway.session import Session
 from simulator.protocol import messages, messages_orders
 from simulator.protocol.messages_orders import OrderView
@@ -30,11 +31,13 @@ def order_view(record) -> OrderView:
     return OrderView(
         order_id=record.order_id, client_id=record.client_id, perm_id=record.perm_id,
         action=request.action, total_quantity=request.total_quantity, order_type=request.order_type,
-        status=record.status, lmt_price=request.lmt_price, aux_price=extra.get("aux_price"),
+        status=record.status, lmt_price=request.lmt_price, aux_price=request.aux_price,
         tif=request.tif, account=request.account, order_ref=request.order_ref,
         outside_rth=request.outside_rth,
         good_after_time=request.good_after_time, good_till_date=request.good_till_date,
-        oca_group=extra.get("oca_group", ""), hidden=bool(extra.get("hidden", False)),
+        oca_group=request.oca_group, oca_type=request.oca_type, trigger_method=request.trigger_method,
+        trail_stop_price=request.trail_stop_price, trailing_percent=request.trailing_percent,
+        hidden=bool(extra.get("hidden", False)),
         parent_id=request.parent_id, algo_strategy=request.algo_strategy,
         algo_params=list(request.algo_params),
         filled=record.filled, remaining=record.remaining, avg_fill_price=record.avg_fill_price,
@@ -69,10 +72,6 @@ def execution_messages(session: Session, req_id: int, execution, *, with_commiss
 def _order_request(fields, default_exchange: str) -> OrderRequest:
     o = fields.order
     extra = {"exchange": fields.contract.exchange or default_exchange}
-    if o.aux_price is not None:
-        extra["aux_price"] = o.aux_price
-    if o.oca_group:
-        extra["oca_group"] = o.oca_group
     if o.hidden:
         extra["hidden"] = True
     if o.cash_qty is not None:
@@ -83,10 +82,16 @@ def _order_request(fields, default_exchange: str) -> OrderRequest:
         action=o.action, total_quantity=o.total_quantity, order_type=o.order_type, lmt_price=o.lmt_price,
         tif=o.tif or "DAY", good_after_time=o.good_after_time, good_till_date=o.good_till_date,
         order_ref=o.order_ref, outside_rth=o.outside_rth, account=o.account, algo_strategy=o.algo_strategy,
-        algo_params=list(o.algo_params), transmit=o.transmit, parent_id=o.parent_id, extra=extra)
+        algo_params=list(o.algo_params), transmit=o.transmit, parent_id=o.parent_id, aux_price=o.aux_price,
+        trailing_percent=o.trailing_percent, trail_stop_price=o.trail_stop_price, oca_group=o.oca_group,
+        oca_type=o.oca_type, trigger_method=o.trigger_method, extra=extra)
 
 
 def _handle_place_order(session: Session, request: PlaceOrder) -> None:
+    refusal = validation_error(request)
+    if refusal is not None:
+        session.error(request.order_id, *refusal)
+        return
     spec = resolve_one(session, request.order_id, request.contract)
     if spec is None:
         return

@@ -37,6 +37,7 @@ class Subscriptions:
         summaries: reqId -> (requested account summary tags, the last rows sent).
         account_multi / positions_multi: reqId -> (request, the last values / position lines sent).
         pnl / pnl_single: reqId -> last values sent (pnl_single also names its conId).
+        streams: reqId -> depth, real-time bar, tick-by-tick or scanner subscription (see handlers_data).
     """
 
     tickers: dict = field(default_factory=dict)
@@ -50,6 +51,7 @@ class Subscriptions:
     positions_multi: dict = field(default_factory=dict)
     pnl: dict = field(default_factory=dict)
     pnl_single: dict = field(default_factory=dict)
+    streams: dict = field(default_factory=dict)
 
 
 class Session:
@@ -291,6 +293,7 @@ class Session:
         waiting, self._waiting = self._waiting, []
         if data_lost:
             self.subs.tickers.clear()
+            self.subs.streams.clear()
         for request in waiting:
             if self._closing:
                 return

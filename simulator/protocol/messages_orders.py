@@ -24,7 +24,8 @@ class OrderView:
     Parameters:
         order_id, client_id, perm_id, parent_id: identifiers as the placing client knows them.
         action, total_quantity, order_type, lmt_price, aux_price, tif, account, order_ref, outside_rth,
-        good_after_time, good_till_date, oca_group, hidden, algo_strategy, algo_params: the order terms.
+        good_after_time, good_till_date, oca_group, oca_type, hidden, algo_strategy, algo_params, trigger_method,
+        trail_stop_price, trailing_percent: the order terms.
         status, filled, remaining, avg_fill_price, last_fill_price, why_held: the current state.
         warning_text: text shown with the order state (e.g. a rejection reason).
         completed_time, completed_status: for completed orders ("Filled", "Cancelled by Trader"...).
@@ -47,6 +48,10 @@ class OrderView:
     good_after_time: str = ""
     good_till_date: str = ""
     oca_group: str = ""
+    oca_type: int = 0
+    trigger_method: int = 0
+    trail_stop_price: float | None = None
+    trailing_percent: float | None = None
     hidden: bool = False
     parent_id: int = 0
     algo_strategy: str = ""
@@ -68,6 +73,11 @@ class OrderView:
 def _price(value: float | None) -> float:
     """Limit/aux prices: TWS reports 0 when an order type has none."""
     return 0.0 if value is None else value
+
+
+def _oca_type(order: OrderView) -> int:
+    """TWS reports ocaType 3 on orders that set none (as openOrder logs show, e.g. erdewit/ib_insync#509)."""
+    return order.oca_type or 3
 
 
 def _algo_fields(order: OrderView) -> Fields:
@@ -98,11 +108,11 @@ def open_order(server_version: int, order: OrderView, spec, *, exchange: str | N
         None, None, None,                       # startingPrice, stockRefPrice, delta
         None, None,                             # stockRangeLower, stockRangeUpper
         0, False, False, False, None,           # displaySize, blockOrder, sweepToFill, allOrNone, minQty
-        3, False, False, None,                  # ocaType, eTradeOnly, firmQuoteOnly, nbboPriceCap
-        order.parent_id, 0,                     # parentId, triggerMethod
+        _oca_type(order), False, False, None,   # ocaType, eTradeOnly, firmQuoteOnly, nbboPriceCap
+        order.parent_id, order.trigger_method,  # parentId, triggerMethod
         None, 0, "", None,                      # volatility, volatilityType, deltaNeutral type/aux
         False, 0,                               # continuousUpdate, referencePriceType
-        None, None,                             # trailStopPrice, trailingPercent
+        order.trail_stop_price, order.trailing_percent,
         None, None,                             # basisPoints, basisPointsType
         "", 0, 0,                               # comboLegsDescrip, comboLegs, orderComboLegs
         0,                                      # smartComboRoutingParams
@@ -114,7 +124,8 @@ def open_order(server_version: int, order: OrderView, spec, *, exchange: str | N
     fields += [False, order.what_if, order.status]   # solicited, whatIf, status
     fields += _order_state_fields(server_version, order)
     fields += [0]                               # conditions
-    fields += ["", None, None, None, None, None, None, 0]   # adjusted order params
+    # adjusted order params: adjustedOrderType, triggerPrice, trailStopPrice (again), lmtPriceOffset, ...
+    fields += ["", None, order.trail_stop_price, None, None, None, None, 0]
     fields += ["", "", ""]                      # soft dollar tier name, value, display name
     fields += [None, False]                     # cashQty, dontUseAutoPriceForHedge
     fields += _open_order_versioned_fields(server_version)
@@ -182,9 +193,10 @@ def completed_order(server_version: int, order: OrderView, spec, *, exchange: st
         0, "", -1,                              # shortSaleSlot, designatedLocation, exemptCode
         None, None, None, None, None,           # startingPrice .. stockRangeUpper
         0, False, False, None,                  # displaySize, sweepToFill, allOrNone, minQty
-        3, 0,                                   # ocaType, triggerMethod
+        _oca_type(order), order.trigger_method,  # ocaType, triggerMethod
         None, 0, "", None,                      # volatility, volatilityType, deltaNeutral type/aux
-        False, 0, None, None,                   # continuousUpdate, referencePriceType, trailStop, trailing%
+        False, 0,                               # continuousUpdate, referencePriceType
+        order.trail_stop_price, order.trailing_percent,
         "", 0, 0, 0,                            # comboLegsDescrip, legs, order legs, smart combo params
         None, None, None,                       # scale fields
         "",                                     # hedgeType
@@ -193,7 +205,7 @@ def completed_order(server_version: int, order: OrderView, spec, *, exchange: st
     fields += _algo_fields(order)
     fields += [False, order.status, False, False]   # solicited, status, randomizeSize, randomizePrice
     fields += [0]                                   # conditions
-    fields += [None, None, None, False, False,      # trailStopPrice, lmtPriceOffset, cashQty, ...
+    fields += [order.trail_stop_price, None, None, False, False,   # trailStopPrice, lmtPriceOffset, cashQty, ...
                "", order.filled, 0, False, "", False, False, 0,
                order.completed_time, order.completed_status]
     if server_version >= SV_PEGBEST_PEGMID_OFFSETS:

@@ -16,7 +16,7 @@ def cash(t) -> dict[str, float]:
 def test_cash_balancer_sweeps_a_eur_balance_in_whole_lots(trading, connect):
     t = trading(config={"cashBalanceThresholdInBaseCurrency": 1000})
     other = connect(t.simulator)
-    [eur_usd] = other.qualifyContracts(Forex("EURUSD"))
+    [eur_usd] = other.qualifyContracts(Forex("EURUSD", exchange="FXCONV"))
     trade = other.placeOrder(eur_usd, MarketOrder("BUY", 20_500))
     wait_until(lambda: trade.isDone(), timeout_s=10, what="the EUR purchase", pump=other.sleep)
     assert cash(t)["EUR"] == 20_500
@@ -47,7 +47,7 @@ def test_cash_balancer_sweeps_a_eur_balance_in_whole_lots(trading, connect):
 def test_cash_balancer_leaves_balances_under_the_threshold(trading, connect):
     t = trading(config={"cashBalanceThresholdInBaseCurrency": 50_000})
     other = connect(t.simulator)
-    [eur_usd] = other.qualifyContracts(Forex("EURUSD"))
+    [eur_usd] = other.qualifyContracts(Forex("EURUSD", exchange="FXCONV"))
     other.placeOrder(eur_usd, MarketOrder("BUY", 20_000))
     wait_until(lambda: cash(t).get("EUR") == 20_000, timeout_s=10, what="the EUR purchase")
     status, body = t.post("cash-balancer")

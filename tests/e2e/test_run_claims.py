@@ -44,7 +44,7 @@ def test_cash_balancer_twice_at_the_same_moment_converts_once(trading, connect, 
     t = trading(workers=1, config={"cashBalanceThresholdInBaseCurrency": 1000})
     second = second_service(t, tmp_path, request)
     person = connect(t.simulator)
-    [eur_usd] = person.qualifyContracts(Forex("EURUSD"))
+    [eur_usd] = person.qualifyContracts(Forex("EURUSD", exchange="FXCONV"))
     trade = person.placeOrder(eur_usd, MarketOrder("BUY", 50_000))
     wait_until(lambda: trade.isDone(), timeout_s=10, what="the EUR purchase", pump=person.sleep)
 
@@ -62,7 +62,7 @@ def test_cash_balancer_reads_balances_as_they_are_now(trading, connect):
     t = trading(workers=1, config={"cashBalanceThresholdInBaseCurrency": 1000},
                 simulator_options={"account_update_s": 180})
     person = connect(t.simulator)
-    [eur_usd] = person.qualifyContracts(Forex("EURUSD"))
+    [eur_usd] = person.qualifyContracts(Forex("EURUSD", exchange="FXCONV"))
     trade = person.placeOrder(eur_usd, MarketOrder("BUY", 20_500))
     wait_until(lambda: trade.isDone(), timeout_s=10, what="the EUR purchase", pump=person.sleep)
     status, dry = t.post("cash-balancer", {"dryRun": True})

@@ -18,8 +18,10 @@ Contract, ContFuture, Forex, Future, Index, Stock = (
     _lib.Contract, _lib.ContFuture, _lib.Forex, _lib.Future, _lib.Index, _lib.Stock)
 ExecutionFilter, LimitOrder, MarketOrder, Order, TagValue = (
     _lib.ExecutionFilter, _lib.LimitOrder, _lib.MarketOrder, _lib.Order, _lib.TagValue)
+StopOrder, StopLimitOrder = _lib.StopOrder, _lib.StopLimitOrder
 Client = importlib.import_module(f"{NAME}.client").Client
 Decoder = importlib.import_module(f"{NAME}.decoder").Decoder
+Option, ScannerSubscription, WshEventData = _lib.Option, _lib.ScannerSubscription, _lib.WshEventData
 RequestError = importlib.import_module(f"{NAME}.wrapper").RequestError
 DECODER_LOGGER = f"{NAME}.Decoder"
 

@@ -59,8 +59,8 @@ def test_cash_positions_and_net_liquidation_after_trades_in_two_currencies(start
         positions = {p.contract.conId: p.position for p in ib.positions()}
         return (values.get(("CashBalance", "EUR")) == pytest.approx(cash["EUR"], abs=CENT)
                 and values.get(("CashBalance", "USD")) == pytest.approx(cash["USD"], abs=CENT)
-                and positions == {spy.conId: 60, qqq.conId: 50}
-                and {i.contract.conId: i.position for i in ib.portfolio()} == {spy.conId: 60, qqq.conId: 50}
+                and positions == {spy.conId: 60, qqq.conId: 50, eurusd.conId: 15_000}
+                and {i.contract.conId: i.position for i in ib.portfolio()} == positions
                 and values)
 
     values = wait_until(settled, what="account values after the last fill", pump=ib.waitOnUpdate)
@@ -68,7 +68,8 @@ def test_cash_positions_and_net_liquidation_after_trades_in_two_currencies(start
     eur_mid = ib.reqTickers(eurusd)[0].marketPrice()
     assert rate == pytest.approx(eur_mid, rel=1e-3)
     portfolio = {item.contract.conId: item for item in ib.portfolio()}
-    stock_value = sum(item.marketValue for item in portfolio.values())
+    # the Forex position's value is in the cash balances, not in StockMarketValue
+    stock_value = sum(item.marketValue for item in portfolio.values() if item.contract.secType != "CASH")
     cash_in_base = cash["USD"] + cash["EUR"] * rate
     assert values[("TotalCashValue", "USD")] == pytest.approx(cash_in_base, abs=CENT)
     assert values[("StockMarketValue", "USD")] == pytest.approx(stock_value, abs=CENT)

@@ -110,9 +110,10 @@ def test_buys_and_sells_in_two_currencies_stay_consistent_to_the_cent():
     assert number(values, "CashBalance", "BASE") == pytest.approx(usd + 15_000 * 1.1, abs=CENT)
     assert number(values, "StockMarketValue", "USD") == pytest.approx(60 * 612.34 + 50 * 520.0, abs=CENT)
     assert number(values, "InitMarginReq", "USD") == pytest.approx(0.25 * (60 * 612.34 + 50 * 520.0), abs=CENT)
-    # forex trades are conversions: no position lines
-    assert {p.con_id: p.quantity for p in broker.positions()} == {SPY.con_id: 60, QQQ.con_id: 50}
-    assert {i.con_id for i in broker.portfolio()} == {SPY.con_id, QQQ.con_id}
+    # an IDEALPRO trade is also a Forex position in the pair (its value stays in the cash balances)
+    assert {p.con_id: p.quantity for p in broker.positions()} == {SPY.con_id: 60, QQQ.con_id: 50,
+                                                                  EURUSD.con_id: 15_000}
+    assert {i.con_id for i in broker.portfolio()} == {SPY.con_id, QQQ.con_id, EURUSD.con_id}
     assert eur_buy.realized_pnl == NO_REALIZED_PNL and eur_buy.commission_currency == "USD"
 
 
@@ -211,6 +212,21 @@ def test_futures_take_no_cash_and_count_their_pnl_in_net_liquidation():
     assert number(values, "FuturesPNL", "USD") == 0 and broker.positions() == []
 
 
+def test_a_conversion_through_fxconv_moves_cash_and_leaves_no_position():
+    """IB's conversion desk (FXCONV, what TWS's Convert Currency tool uses) books cash only, as the service's
+    cash balancer expects; the same trade on IDEALPRO is a Forex position."""
+    market = FakeMarket()
+    broker = make_broker(market=market)
+    broker.place_order(1, 1, EURUSD, mkt("BUY", 20_000, extra={"exchange": "IDEALPRO"}))
+    broker.place_order(1, 2, EURUSD, mkt("SELL", 8_000, extra={"exchange": "FXCONV"}))
+    broker.match()
+    assert [p.quantity for p in broker.positions()] == [20_000]
+    assert broker.cash()["EUR"] == pytest.approx(12_000)
+    conversion = broker.executions()[-1]
+    assert conversion.exchange == "FXCONV" and conversion.realized_pnl == NO_REALIZED_PNL
+    assert_consistent(broker, market)
+
+
 def test_forex_trade_in_a_pair_quoted_in_another_currency_moves_both_cash_balances():
     market = FakeMarket()
     broker = make_broker(market=market)
@@ -218,7 +234,10 @@ def test_forex_trade_in_a_pair_quoted_in_another_currency_moves_both_cash_balanc
     cash = broker.cash()
     assert cash["JPY"] == pytest.approx(-10_000 * execution.price)
     assert cash["USD"] == pytest.approx(START + 10_000 - execution.commission)
-    assert execution.commission == 2.0 and broker.positions() == []
+    assert execution.commission == 2.0
+    [position] = broker.positions()
+    assert (position.con_id, position.quantity) == (USDJPY.con_id, 10_000)
+    assert position.avg_cost == pytest.approx(execution.price), "in JPY, without the USD commission"
     values = assert_consistent(broker, market)
     assert number(values, "CashBalance", "JPY") == pytest.approx(-10_000 * execution.price, abs=CENT)
     assert values[("ExchangeRate", "JPY")] == f"{1 / 150:.10g}"

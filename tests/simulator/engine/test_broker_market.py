@@ -69,7 +69,8 @@ def test_fills_use_real_quotes_and_the_account_stays_consistent(world):
              + float(account[("FuturesPNL", "BASE")]))
     assert nlv == pytest.approx(parts, abs=0.015)
     assert float(account[("ExchangeRate", "EUR")]) == pytest.approx(market.fx_rate("EUR", "USD"), rel=1e-9)
-    assert {p.con_id: p.quantity for p in broker.positions()} == {spy.con_id: 100, mnq.con_id: -2}
+    assert {p.con_id: p.quantity for p in broker.positions()} == {spy.con_id: 100, mnq.con_id: -2,
+                                                                  eurusd.con_id: 20_000}
     assert not [e for e in events if isinstance(e, OrderRejected)]
 
 

@@ -15,7 +15,8 @@ from ibapi.tag_value import TagValue as IbapiTagValue
 from ibapi.wrapper import EWrapper
 
 from tests.support.iblib import DECODER_LOGGER, Client, Decoder, Future, LimitOrder, MarketOrder, Stock, TagValue
-from simulator.protocol import messages, messages_account, messages_contracts, messages_market, messages_orders
+from simulator.protocol import (
+    messages, messages_account, messages_contracts, messages_data, messages_market, messages_orders, messages_reference)
 from simulator.protocol.requests import PARSERS, parse_request
 from simulator.protocol.requests_market import ReqContractDetails, ReqHistoricalData, ReqMktData
 from simulator.protocol.requests_orders import PlaceOrder
@@ -522,3 +523,95 @@ def test_any_field_sequence_parses_or_is_reported_malformed(msg_id, fields, vers
         parse_request([str(msg_id), *fields], version)
     except MalformedRequest:
         pass
+
+
+# --- scanners, depth, streams, histograms, historical ticks and reference data ---------------------------------
+
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
+def test_scanner_and_depth_messages(version, decode):
+    assert only_call(decode(messages_data.scanner_parameters("<xml/>")), "scannerParameters") == ("<xml/>",)
+    calls = decode(messages_data.scanner_data(4, [(0, Spec()), (1, MNQ)]))
+    rows = [args for name, args in calls if name == "scannerData"]
+    assert [(args[0], args[1], args[2].contract.symbol) for args in rows] == [(4, 0, "SPY"), (4, 1, "MNQ")]
+    assert rows[0][2].contract.conId == 756733 and calls[-1] == ("scannerDataEnd", (4,))
+    args = only_call(decode(messages_data.depth_l2(version, 5, 0, "ARCA", 0, 1, 600.01, 300, True)),
+                     "updateMktDepthL2")
+    assert args[:7] == (5, 0, "ARCA", 0, 1, 600.01, 300)
+    assert only_call(decode(messages_data.depth(5, 1, 1, 0, 600.03, 200)), "updateMktDepth") == (
+        5, 1, 1, 0, 600.03, 200)
+    [desc] = only_call(decode(messages_data.mkt_depth_exchanges(version, [("ARCA", "STK", "NYSE", "Deep2", 2)])),
+                       "mktDepthExchanges")[0]
+    assert (desc.exchange, desc.secType, desc.listingExch, desc.serviceDataType, desc.aggGroup) == (
+        "ARCA", "STK", "NYSE", "Deep2", 2)
+
+
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
+def test_stream_and_tick_history_messages(version, decode):
+    moment = Quote().time
+    epoch = int(moment.timestamp())
+    assert only_call(decode(messages_data.real_time_bar(6, moment, 1.0, 2.0, 0.5, 1.5, 300, 1.25, 3)),
+                     "realtimeBar") == (6, epoch, 1.0, 2.0, 0.5, 1.5, 300, 1.25, 3)
+    last = decode(messages_data.tick_by_tick_last(7, 1, moment, 600.02, 100, "ARCA"))
+    assert last[0][0] == "tickByTickAllLast" and last[0][1][:5] == (7, 1, epoch, 600.02, 100)
+    bid_ask = only_call(decode(messages_data.tick_by_tick_bid_ask(7, moment, 600.01, 600.03, 300, 400)),
+                        "tickByTickBidAsk")
+    assert bid_ask[:6] == (7, epoch, 600.01, 600.03, 300, 400)
+    assert only_call(decode(messages_data.tick_by_tick_mid_point(7, moment, 600.02)),
+                     "tickByTickMidPoint") == (7, epoch, 600.02)
+    req_id, rows = only_call(decode(messages_data.histogram_data(8, [(600.0, 12), (600.1, 3)])), "histogramData")
+    assert req_id == 8 and [(r.price, r.count) for r in rows] == [(600.0, 12), (600.1, 3)]
+    req_id, ticks, done = only_call(decode(messages_data.historical_ticks_last(9, [(moment, 600.02, 100, "ARCA")])),
+                                    "historicalTicksLast")
+    assert req_id == 9 and done and ticks[0].price == 600.02 and ticks[0].exchange == "ARCA"
+    req_id, ticks, done = only_call(decode(messages_data.historical_ticks_bid_ask(
+        9, [(moment, 600.01, 600.03, 300, 400)])), "historicalTicksBidAsk")
+    assert (ticks[0].priceBid, ticks[0].priceAsk) == (600.01, 600.03) and done
+    req_id, ticks, done = only_call(decode(messages_data.historical_ticks_midpoint(9, [(moment, 600.02)])),
+                                    "historicalTicks")
+    assert ticks[0].price == 600.02 and done
+
+
+@pytest.mark.parametrize("version, decode", [(CLIENT_VERSION, decode_client), (IBAPI_VERSION, decode_ibapi)])
+def test_reference_data_messages(version, decode):
+    args = only_call(decode(messages_reference.option_parameter(3, "SMART", 756733, "SPY", 100.0,
+                                                               ["20261218", "20270115"], [590.0, 600.0])),
+                     "securityDefinitionOptionParameter")
+    assert args[0] == 3 and args[1] == "SMART" and int(args[2]) == 756733 and args[4] == "100"
+    assert sorted(args[5]) == ["20261218", "20270115"] and sorted(args[6]) == [590.0, 600.0]
+    assert only_call(decode(messages_reference.option_parameter_end(3)),
+                     "securityDefinitionOptionParameterEnd") == (3,)
+    args = only_call(decode(messages_reference.option_computation(
+        version, 4, 13, implied_vol=0.2, delta=0.54, option_price=16.3, pv_dividend=0.0, gamma=0.01, vega=0.75,
+        theta=-0.24, under_price=600.0)), "tickOptionComputation")
+    assert args[0] == 4 and args[1] == 13 and 0.2 in args and 16.3 in args and args[-1] == 600.0
+    req_id, components = only_call(decode(messages_reference.smart_components(5, [(1, "ARCA", "P")])),
+                                   "smartComponents")
+    assert req_id == 5 and len(components) == 1
+    [family] = only_call(decode(messages_reference.family_codes([("DU1234567", "")])), "familyCodes")[0]
+    assert family.accountID == "DU1234567"
+    assert list(only_call(decode(messages_reference.news_providers([])), "newsProviders")[0]) == []
+    assert only_call(decode(messages_reference.soft_dollar_tiers(6, [])), "softDollarTiers")[0] == 6
+
+
+def test_user_info_through_the_client_library():
+    assert only_call(decode_client(messages_reference.user_info(7, "")), "userInfo") == (7, "")
+
+
+def test_new_requests_from_the_client_library_keep_their_ids():
+    from simulator.protocol.requests_data import ReqMktDepth, ReqScannerSubscription, ReqTickByTickData
+    from simulator.protocol.requests_reference import ReqOptionCalculation, ReqSecDefOptParams
+    from tests.support.iblib import ScannerSubscription
+    spy = Stock("SPY", "SMART", "USD")
+    sent = client_sent(lambda c: (
+        c.reqScannerSubscription(21, ScannerSubscription(scanCode="TOP_PERC_GAIN", numberOfRows=5), [], []),
+        c.reqMktDepth(22, spy, 5, True, []),
+        c.reqTickByTickData(23, spy, "BidAsk", 0, False),
+        c.reqSecDefOptParams(24, "SPY", "", "STK", 756733),
+        c.calculateOptionPrice(25, spy, 0.2, 600.0, [])))
+    scan, depth, ticks, chain, calc = (parse_request(fields, CLIENT_VERSION) for fields in sent)
+    assert isinstance(scan, ReqScannerSubscription) and (scan.req_id, scan.scan_code, scan.number_of_rows) == (
+        21, "TOP_PERC_GAIN", 5)
+    assert isinstance(depth, ReqMktDepth) and depth.req_id == 22 and depth.smart_depth and depth.num_rows == 5
+    assert isinstance(ticks, ReqTickByTickData) and (ticks.req_id, ticks.tick_type) == (23, "BidAsk")
+    assert isinstance(chain, ReqSecDefOptParams) and (chain.req_id, chain.underlying_con_id) == (24, 756733)
+    assert isinstance(calc, ReqOptionCalculation) and (calc.req_id, calc.value, calc.under_price) == (25, 0.2, 600.0)

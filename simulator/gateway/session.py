@@ -79,6 +79,9 @@ class Session:
         self._writer = writer
         self.server_version = 0
         self.client_id: int | None = None
+        # the highest orderId this client was shown in an openOrder: a new order's id must be above it (TWS API,
+        # "Placing Orders", The Next Valid Identifier)
+        self.highest_order_id_shown = 0
         self.market_data_type = 1
         self.auto_open_orders = False
         self.hang_executions = False

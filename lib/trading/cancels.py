@@ -29,7 +29,7 @@ NO_WORKER = ("placed through clientId {client_id}, which no worker of the servic
 REQUEST_FAILED = "the worker holding clientId {client_id} could not send the cancel: {error}"
 STILL_WORKING = "cancel requested; IB still lists it as working"
 # how long a run waits for the worker that owns an order to take up its cancel request
-SERVE_WAIT_S = 3.0
+SERVE_WAIT_S = 4.0
 
 
 @dataclass

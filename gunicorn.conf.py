@@ -9,7 +9,7 @@ _settings = _load_settings(os.environ)
 bind = f"{_settings.host}:{_settings.port}"
 worker_class = "gthread"
 # Cloud Run gives one or two vCPUs per instance; one worker per core keeps one IB connection per core.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = _settings.workers
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # gthread workers heartbeat from their main loop, so this only catches a hung worker, not a slow intent.
 timeout = 60

@@ -25,7 +25,7 @@ from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
 from lib.trading.reconciliation import catch_up, ledger_differences
-from lib.trading.cancels import cancel_recorded
+from lib.trading.cancels import cancel_orders
 from lib.trading.run_claims import RunClaim, StrategyLocks
 from lib.trading.sizing import ConsolidatedTrade, closing_quantity, consolidate
 
@@ -77,9 +77,8 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
         working = {}
     else:
         if to_cancel:
-            outcome = run.bridge.run(partial(cancel_recorded, targets=to_cancel,
-                                             timeout_s=max(0.5, deadline.remaining_s() / 3)),
-                                     timeout_s=deadline.remaining_s())
+            outcome = cancel_orders(run.bridge, run.store, run.mode, to_cancel, run.run_id,
+                                    timeout_s=max(0.5, deadline.remaining_s() / 3))
             result["cancelled"] = [_summary(o) for o in outcome.cancelled]
             refused = outcome.left_working
             # fills that raced the cancels belong in the holdings before the closing trades are sized

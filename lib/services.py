@@ -10,6 +10,7 @@ from lib.errors import GatewayUnavailable
 from lib.gateway.bridge import IBBridge
 from lib.gateway.client_ids import worker_client_ids
 from lib.store.factory import open_store
+from lib.trading.cancel_requests import CancelRequestServer
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,11 @@ def open_configured_store(settings: Settings):
 
 
 def build_bridge(settings: Settings, worker_index: int):
-    """An unstarted bridge whose clientIds are this worker's own sequence."""
+    """An unstarted bridge that takes a clientId of the service's pool, this worker's own slot first."""
     return IBBridge(
         host=settings.ib_host,
         port=settings.ib_port,
-        client_ids=worker_client_ids(settings.ib_client_id_base, worker_index),
+        client_ids=worker_client_ids(settings.ib_client_id_base, settings.workers, worker_index),
         connect_timeout_s=settings.ib_connect_timeout_s,
     )
 
@@ -46,6 +47,7 @@ class Services:
         self._store_factory = store_factory
         self._store_lock = threading.Lock()
         self._bridge = bridge
+        self._cancel_server: CancelRequestServer | None = None
 
     @property
     def store(self):
@@ -73,13 +75,19 @@ class Services:
                                      f" ({status.get('lastError') or 'connecting'})")
 
     def start(self, worker_index: int) -> None:
-        """Start this worker's bridge; called after fork, never in the gunicorn master."""
+        """Start this worker's bridge, and the thread that serves other workers' cancel requests for the orders of
+        its clientId; called after fork, never in the gunicorn master."""
         if self._bridge is None:
             self._bridge = build_bridge(self.settings, worker_index)
             self._bridge.start()
             log.info("IB bridge started", extra={"fields": {"workerIndex": worker_index}})
+        if self._cancel_server is None:
+            self._cancel_server = CancelRequestServer(lambda: self.store, self.settings.trading_mode, self._bridge)
+            self._cancel_server.start()
 
     def stop(self) -> None:
+        if self._cancel_server is not None:
+            self._cancel_server.stop()
         if self._bridge is not None:
             self._bridge.stop()
         if self._store is not None:

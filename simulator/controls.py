@@ -205,8 +205,8 @@ class Controls:
             "open_orders": broker.open_orders(None),
             "completed_orders": broker.completed_orders(),
             "executions": broker.executions(),
-            "sessions": [{"client_id": s.client_id, "peer": s.peer, "server_version": s.server_version}
-                         for s in self._gateway.sessions()],
+            "sessions": [{"client_id": s.client_id, "peer": s.peer, "server_version": s.server_version,
+                          "requests": dict(s.requests)} for s in self._gateway.sessions()],
             "settings": {"seed": self._seed, "latency_ms": self._gateway.latency_ms,
                          "fills": self._gateway.fill_mode,
                          "fill_delay_ms": self._fill_delay_ms,

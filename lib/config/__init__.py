@@ -31,7 +31,8 @@ class Settings:
         store_backend: "sqlite" (embedded, default) or "firestore".
         store_path: SQLite file for the embedded store.
         project_id: Google Cloud project for Firestore.
-        ib_client_id_base: first IB clientId; worker N starts at base + N.
+        ib_client_id_base: first IB clientId of the service's pool, base .. base + workers - 1 (one per worker).
+        workers: gunicorn workers (WEB_CONCURRENCY), each with its own IB connection.
         service_revision: deployed revision (Cloud Run's K_REVISION), part of activity signatures.
         ib_connect_timeout_s: time allowed for one connect + initial sync.
         ready_wait_s: how long a request waits for a reconnecting gateway before answering 503.
@@ -46,6 +47,7 @@ class Settings:
     store_path: str = "var/store.sqlite3"
     project_id: str | None = None
     ib_client_id_base: int = 1
+    workers: int = 2
     service_revision: str = "local"
     ib_connect_timeout_s: float = 10.0
     ready_wait_s: float = 2.0
@@ -84,6 +86,9 @@ def load(environ: Mapping[str, str]) -> Settings:
     if backend not in STORE_BACKENDS:
         raise SettingsError(
             f"STORE_BACKEND must be one of {', '.join(STORE_BACKENDS)}, got {environ.get('STORE_BACKEND')!r}")
+    workers = _int(environ, "WEB_CONCURRENCY", 2)
+    if workers < 1:
+        raise SettingsError(f"WEB_CONCURRENCY must be at least 1, got {workers}")
     project_id = environ.get("PROJECT_ID") or environ.get("GOOGLE_CLOUD_PROJECT") or None
     if backend == "firestore" and not project_id and not environ.get("FIRESTORE_EMULATOR_HOST"):
         raise SettingsError("STORE_BACKEND=firestore needs PROJECT_ID or GOOGLE_CLOUD_PROJECT")
@@ -97,6 +102,7 @@ def load(environ: Mapping[str, str]) -> Settings:
         store_path=environ.get("STORE_PATH", "var/store.sqlite3"),
         project_id=project_id,
         ib_client_id_base=_int(environ, "IB_CLIENT_ID_BASE", 1),
+        workers=workers,
         service_revision=environ.get("K_REVISION", "local"),
         ib_connect_timeout_s=_float(environ, "IB_CONNECT_TIMEOUT_S", 10.0),
         ready_wait_s=_float(environ, "IB_READY_WAIT_S", 2.0),

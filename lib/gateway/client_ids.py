@@ -1,27 +1,39 @@
-"""IB clientId candidates: each gunicorn worker walks its own disjoint sequence."""
+"""IB clientIds of the service: a fixed pool, one id per worker, taken back by a worker that replaces one.
+
+IB lets a client cancel only the orders "placed originally by a client with the same client ID" (TWS API,
+"Cancelling Orders"): the id, not the connection, so a new connection under an id reaches that id's open orders
+(reqOpenOrders answers those "placed by this specific API client (identified by the API client id)"). A worker that
+died leaves its orders working under its id: a pool of one id per gunicorn worker lets its replacement take that id
+back, and with it the orders, where ever-new ids would leave them beyond every worker's reach.
+"""
 from __future__ import annotations
 
-from itertools import count
+from itertools import cycle, islice
 from typing import Iterator
 
 
-def worker_client_ids(base: int, worker_index: int, span: int = 100) -> Iterator[int]:
-    """Yield base + worker_index, then base + worker_index + span, ... (endless).
-
-    Workers whose indexes differ and are below `span` never share an id, so IB error 326 (clientId in use) only
-    happens when something outside this service holds an id; the bridge then moves on to the worker's next
-    candidate. Indexes at or above `span` still work but may meet another worker's later candidates.
-
-    Args:
-        base: first clientId of the service.
-        worker_index: this worker's index (0, 1, ...).
-        span: distance between a worker's successive candidates; the most workers the ids keep apart.
+def pool(base: int, size: int) -> list[int]:
+    """The service's clientIds: base .. base + size - 1.
 
     Raises:
-        ValueError: a negative base or worker_index, or a span below 1.
+        ValueError: a negative base or a size below 1.
     """
-    if base < 0 or worker_index < 0:
-        raise ValueError(f"clientIds are not negative: base={base}, worker_index={worker_index}")
-    if span < 1:
-        raise ValueError(f"span must be at least 1, got {span}")
-    return count(base + worker_index, span)
+    if base < 0:
+        raise ValueError(f"clientIds are not negative: base={base}")
+    if size < 1:
+        raise ValueError(f"the clientId pool needs at least one id, got size {size}")
+    return list(range(base, base + size))
+
+
+def worker_client_ids(base: int, size: int, worker_age: int) -> Iterator[int]:
+    """The pool's ids in the order this worker tries them, endlessly: its own slot first ((worker_age - 1) modulo
+    the pool, so workers 1..size start apart and a replacement starts where the worker it replaces began), then the
+    next ids round the pool. IB answers 326 for an id another connection holds; the bridge then moves on.
+
+    Args:
+        base, size: the pool (`pool`).
+        worker_age: gunicorn's worker age, 1 for the first worker and one more for every worker spawned after.
+    """
+    ids = pool(base, size)
+    start = (worker_age - 1) % size
+    return cycle(islice(cycle(ids), start, start + size))

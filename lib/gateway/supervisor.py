@@ -123,6 +123,8 @@ class ConnectionSupervisor:
         self.probe_interval_s = probe_interval_s
         self.probe_timeout_s = probe_timeout_s
         self._status = ConnectionStatus(client_id=int(first_id))
+        # ids IB refused (326) since the last session began: a candidate among them means the round is over
+        self._refused: set[int] = set()
         self._status_lock = threading.Lock()
         self.ready_event = threading.Event()
         self.session: Session | None = None
@@ -196,14 +198,21 @@ class ConnectionSupervisor:
         return backoff_delays(self.backoff_initial_s, self.backoff_max_s)
 
     def _advance_client_id(self) -> bool:
-        """Move to the next clientId candidate; False when none is left (the current one is then retried)."""
+        """Move to the next clientId candidate; False when none is left, or every one was refused since the last
+        session began (then the next one is tried after a delay)."""
         current = self._status.client_id
+        self._refused.add(current)
         candidate = next(self._client_ids, None)
         if candidate is None:
             log.warning("clientId %s is in use and no other candidate is left; retrying it after a delay", current)
             return False
-        log.warning("clientId %s is in use; trying clientId %s", current, candidate)
         self._update(client_id=int(candidate))
+        if candidate in self._refused:
+            log.warning("clientId %s is in use, as is every other candidate; trying clientId %s after a delay",
+                        current, candidate)
+            self._refused.clear()
+            return False
+        log.warning("clientId %s is in use; trying clientId %s", current, candidate)
         return True
 
     async def _connect(self) -> Session:
@@ -266,6 +275,7 @@ class ConnectionSupervisor:
 
     def _activate(self, session: Session) -> None:
         self.session = session
+        self._refused.clear()
         loop = asyncio.get_running_loop()
 
         def ended():

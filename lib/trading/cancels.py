@@ -1,27 +1,35 @@
-"""Cancelling the service's own working orders, and never an order it did not place.
+"""Cancelling the service's own working orders, each by its own id, and never an order it did not place.
 
-IB lets an API client cancel only the orders it placed itself (EClient::cancelOrder "can only be used to cancel an
-order that was placed originally by a client with the same client ID"), while EClient::reqGlobalCancel "will cancel
-all open orders, regardless of how they were originally placed" (TWS API, Cancelling Orders): a person's GTC
-take-profit or protective stop entered in TWS included. So a global cancel is sent only when every order the
-broker lists as working is one of those to cancel; otherwise each order of this connection's clientId is cancelled
-by itself, and an order another clientId placed (another worker of the service, or an earlier connection) is left
-working and reported: no client can cancel it but its own.
+IB lets an API client cancel only the orders "placed originally by a client with the same client ID", while
+EClient::reqGlobalCancel "will cancel all open orders, regardless of how they were originally placed" (TWS API,
+Cancelling Orders): a person's GTC take-profit or protective stop entered in TWS included, and any order entered
+between IB's list of open orders and the global cancel. So the service never sends a global cancel: each order of
+this connection's clientId is cancelled by its own id here, and an order another worker's clientId placed is
+cancelled by that worker on request (`cancel_requests`). An order of a clientId no worker holds now is left working
+and reported with what the operator can do. Then IB's open orders are read until none of the cancelled ones is
+listed as working, within the budget.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from ib_async import IB
 
 from lib.gateway import ib_requests
+from lib.trading.cancel_requests import FAILED, SENT, CancelRequests
 
 CANCEL_POLL_S = 0.1
 
-OTHER_CLIENT = ("placed through clientId {client_id}, not this connection's ({own}): IB lets only the client that "
-                "placed an order cancel it, and a global cancel would also cancel orders the service did not place")
+NO_WORKER = ("placed through clientId {client_id}, which no worker of the service holds now: IB lets only that "
+             "clientId cancel it. A worker takes the id back when the service restarts (the pool is "
+             "IB_CLIENT_ID_BASE .. + WEB_CONCURRENCY - 1); run close-all again then, or cancel it in TWS")
+REQUEST_FAILED = "the worker holding clientId {client_id} could not send the cancel: {error}"
 STILL_WORKING = "cancel requested; IB still lists it as working"
+# how long a run waits for the worker that owns an order to take up its cancel request
+SERVE_WAIT_S = 4.0
 
 
 @dataclass
@@ -44,37 +52,49 @@ def _working(records: list[dict], trades) -> list[tuple[dict, object]]:
     return [(record, trade) for record in records for trade in trades if _is_record_of(record, trade)]
 
 
-async def cancel_recorded(ib: IB, targets: list[dict], timeout_s: float) -> CancelOutcome:
-    """Cancel the broker orders behind `targets` (order records of the service) and wait until IB no longer lists
-    them as working, or `timeout_s` has passed. Run on the IB loop.
-
-    A global cancel is sent only when every working order is one of `targets`: any other open order, whether the
-    service's own or not the service's at all (a person's order in TWS, matching no record), rules it out.
-    """
+def cancel_orders(bridge, store, mode: str, targets: list[dict], requested_by: str,
+                  timeout_s: float) -> CancelOutcome:
+    """Cancel the broker orders behind `targets` (order records of the service), each by its own id through the
+    worker whose clientId placed it, and wait until IB no longer lists them as working or `timeout_s` has passed.
+    Call from a request thread (the requests to other workers go through the store)."""
+    started = time.monotonic()
     outcome = CancelOutcome()
-    trades = await ib_requests.all_open_orders(ib)
-    working = _working(targets, trades)
-    untargeted = [t for t in trades if all(t is not trade for _, trade in working)]
-    requested = []
-    if working and not untargeted:
-        ib.reqGlobalCancel()
-        requested = working
-    else:
-        own = ib.client.clientId
-        for record, trade in working:
-            if record["clientId"] == own:
-                ib.cancelOrder(trade.order)
-                requested.append((record, trade))
+    requested, others = bridge.run(partial(_cancel_own, targets=targets), timeout_s=timeout_s)
+    if others:
+        wait_s = max(0.0, min(SERVE_WAIT_S, timeout_s - (time.monotonic() - started)))
+        for answer in CancelRequests(store, mode).ask(others, requested_by, wait_s):
+            if answer.state == SENT:
+                requested.append(answer.record)
+            elif answer.state == FAILED:
+                outcome.left_working.append({**answer.record, "reason": REQUEST_FAILED.format(
+                    client_id=answer.record["clientId"], error=answer.error)})
             else:
-                outcome.left_working.append({**record, "reason": OTHER_CLIENT.format(client_id=record["clientId"],
-                                                                                     own=own)})
-    still = await _wait_gone(ib, [record for record, _ in requested], timeout_s) if requested else []
-    for record, _ in requested:
+                outcome.left_working.append({**answer.record,
+                                             "reason": NO_WORKER.format(client_id=answer.record["clientId"])})
+    if not requested:
+        return outcome
+    remaining_s = max(0.5, timeout_s - (time.monotonic() - started))
+    still = bridge.run(partial(_wait_gone, records=requested, timeout_s=remaining_s), timeout_s=remaining_s + 5)
+    for record in requested:
         if any(record is other for other in still):
             outcome.left_working.append({**record, "reason": STILL_WORKING})
         else:
             outcome.cancelled.append(record)
     return outcome
+
+
+async def _cancel_own(ib: IB, targets: list[dict]) -> tuple[list[dict], list[dict]]:
+    """On the IB loop: cancel, each by its own id, the targets of this connection's clientId that IB lists as
+    working; returns them and the targets IB lists as working under other clientIds."""
+    own = ib.client.clientId
+    requested, others = [], []
+    for record, trade in _working(targets, await ib_requests.all_open_orders(ib)):
+        if trade.order.clientId == own:
+            ib.cancelOrder(trade.order)
+            requested.append(record)
+        else:
+            others.append(record)
+    return requested, others
 
 
 async def _wait_gone(ib: IB, records: list[dict], timeout_s: float) -> list[dict]:

@@ -9,7 +9,8 @@ from typing import Callable
 
 from simulator.engine.broker_views import BrokerViews
 from simulator.engine.faults import Faults
-from simulator.engine.ib_messages import LOCATE_WHY_HELD, LOCATING_SHARES, ORDER_CANCELED, OUTSIDE_RTH_IGNORED
+from simulator.engine.ib_messages import (
+    DUPLICATE_ORDER_ID, LOCATE_WHY_HELD, LOCATING_SHARES, ORDER_CANCELED, OUTSIDE_RTH_IGNORED)
 from simulator.engine.ib_time import parse_ib_time
 from simulator.engine.ledger import QUANTITY_EPSILON, Ledger
 from simulator.engine.matching import Matching
@@ -95,6 +96,10 @@ class Broker(Matching, BrokerViews):
         self._next_ids[client_id] = first + max(1, num_ids)
         return first
 
+    def highest_order_id(self, client_id: int) -> int:
+        """The highest orderId the client has placed an order under (0 before its first)."""
+        return max((order_id for client, order_id in self._orders if client == client_id), default=0)
+
     def _use_order_id(self, client_id: int, order_id: int) -> None:
         self._next_ids[client_id] = max(self.next_valid_id(client_id), order_id + 1)
 
@@ -139,7 +144,7 @@ class Broker(Matching, BrokerViews):
             if existing.is_working:
                 self._modify(existing, contract, request)
             else:
-                self._emit(OrderRejected(existing, 103, "Duplicate order id"))
+                self._emit(OrderRejected(existing, *DUPLICATE_ORDER_ID))
             return
         now = self.clock.now()
         record = OrderRecord(client_id=client_id, order_id=order_id, perm_id=self._take_perm_id(client_id, order_id),

@@ -50,6 +50,9 @@ def market_data_error(code: int, symbol: str, exchange: str) -> str:
 
 # --- orders ---------------------------------------------------------------------------------------------------
 
+# message codes page, 103: an orderId used before, or not above every id the client used or was shown in openOrder
+DUPLICATE_ORDER_ID = (103, "Duplicate order id")
+
 # 201 (codes page): the reason follows the prefix
 ORDER_REJECTED = 201
 REJECTED_PREFIX = "Order rejected - reason:"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simulator.engine import ib_messages
 from simulator.engine.broker import OrderRequest
 from simulator.engine.catalog import Catalog
 from simulator.engine.ib_time import TWS_TIME_ZONE
@@ -57,6 +58,7 @@ def open_order_messages(session: Session, record, view: OrderView | None = None)
     """openOrder + orderStatus for one order as this session's client sees it."""
     view = view or order_view(record)
     spec = order_spec(session.world.catalog, record)
+    session.highest_order_id_shown = max(session.highest_order_id_shown, view.order_id)
     return [messages_orders.open_order(session.server_version, view, spec, exchange=order_exchange(record)),
             messages_orders.order_status(session.server_version, view)]
 
@@ -106,6 +108,12 @@ def _handle_place_order(session: Session, request: PlaceOrder) -> None:
         session.host.restart(restart["seconds"])
         return
     if world.broker.order(session.client_id, request.order_id) is None:
+        floor = max(world.broker.highest_order_id(session.client_id), session.highest_order_id_shown)
+        if request.order_id <= floor:
+            # IB takes a new order only under an id above every id the client used and every id it was shown
+            # in openOrder (TWS API, "Placing Orders": The Next Valid Identifier); message codes: 103
+            session.error(request.order_id, *ib_messages.DUPLICATE_ORDER_ID)
+            return
         silent = world.faults.take("silent-order")
         if silent is not None and silent["lost"]:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -81,10 +81,15 @@ class Session:
         self._writer = writer
         self.server_version = 0
         self.client_id: int | None = None
+        # the highest orderId this client was shown in an openOrder: a new order's id must be above it (TWS API,
+        # "Placing Orders", The Next Valid Identifier)
+        self.highest_order_id_shown = 0
         self.market_data_type = 1
         self.auto_open_orders = False
         self.hang_executions = False
         self.subs = Subscriptions()
+        # requests served, by type name: what each client asked (GET /state), e.g. whether one sent a global cancel
+        self.requests: Counter[str] = Counter()
         self._outbox: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
         self._writer_task: asyncio.Task | None = None
         self._closing = False
@@ -253,6 +258,7 @@ class Session:
             self.error(-1, 321, "Error validating request:-'startApi' : cause - "
                                 "the API session has not been started")
             return
+        self.requests[type(request).__name__] += 1
         if self.host.connectivity_lost and type(request) in self._server_bound:
             self._waiting.append(request)
             return

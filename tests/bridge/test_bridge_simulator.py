@@ -12,6 +12,7 @@ from ib_async import MarketOrder, Stock
 
 from lib.errors import GatewayTimeout, GatewayUnavailable, IBError
 from lib.gateway import pacing
+from lib.gateway.client_ids import worker_client_ids
 from simulator.thread import SimulatorThread
 from tests.support.simulator_process import wait_until
 
@@ -144,6 +145,19 @@ def test_a_connection_whose_initial_sync_times_out_is_not_ready_and_is_retried(s
     failed = [r.getMessage() for r in caplog.records if r.name == "lib.gateway.supervisor"]
     assert len(failed) == 1 and "failed" in failed[0], failed
     assert bridge.status()["reconnects"] == 0
+
+
+def test_a_worker_whose_whole_pool_is_taken_keeps_trying_and_takes_the_first_id_freed(simulator, make_bridge,
+                                                                                       connect):
+    holders = {client_id: connect(simulator, client_id) for client_id in (31, 32)}
+    bridge = make_bridge(simulator, client_ids=worker_client_ids(31, 2, worker_age=1))
+    wait_until(lambda: "clientId 32 is in use" in (bridge.status()["lastError"] or ""), what="both ids refused")
+    assert not bridge.ready
+
+    holders[32].disconnect()
+
+    assert bridge.wait_ready(READY_TIMEOUT_S), bridge.status()
+    assert bridge.status()["clientId"] == 32
 
 
 def test_a_taken_client_id_moves_on_to_the_next_candidate(simulator, make_bridge):

@@ -1,5 +1,6 @@
 """Bridge mechanics without a gateway: the loop thread, timeouts, cancellation, fail-fast, backoff, stop."""
 import asyncio
+import itertools
 import json
 import random
 import socket
@@ -280,18 +281,18 @@ def test_backoff_doubles_up_to_the_cap_with_a_little_jitter():
     assert len({round(d - n, 9) for d, n in zip(drawn, nominal)}) > 1, "no jitter"
 
 
-def test_worker_client_ids_are_distinct_sequences_per_worker():
-    first = worker_client_ids(10, 0)
-    second = worker_client_ids(10, 1)
-    firsts = [next(first) for _ in range(3)]
-    seconds = [next(second) for _ in range(3)]
+def test_workers_start_at_their_own_slot_of_the_pool_and_go_round_it():
+    def first(worker_age, count=4):
+        return list(itertools.islice(worker_client_ids(10, 3, worker_age), count))
 
-    assert firsts == [10, 110, 210]
-    assert seconds == [11, 111, 211]
-    assert [next(worker_client_ids(1, 2, span=5)) for _ in range(1)] == [3]
+    assert first(1) == [10, 11, 12, 10]
+    assert first(2) == [11, 12, 10, 11]
+    assert first(3) == [12, 10, 11, 12]
+    # a worker spawned to replace one starts where the worker of the same slot began: the pool never grows
+    assert first(4) == first(1) and first(5) == first(2)
 
 
-@pytest.mark.parametrize("args", [(-1, 0), (1, -1), (1, 0, 0)])
+@pytest.mark.parametrize("args", [(-1, 2, 1), (1, 0, 1)])
 def test_worker_client_ids_rejects_bad_arguments(args):
     with pytest.raises(ValueError):
         worker_client_ids(*args)

@@ -63,18 +63,20 @@ def simulator_defaults(tmp_path) -> dict:
 def start_service(service_store, tmp_path, request):
     """Factory for gunicorn serving main:app against a simulator and `service_store`, stopped after the test.
 
-    The first call seeds the store's config (with `config` overrides); later ones start more services on it.
+    The first call seeds the store's config (with `config` overrides); later ones start more services on it, each
+    with a clientId pool of its own (IB_CLIENT_ID_BASE 51, 101, ...), as two deployments on one account need.
     """
-    seeded = []
+    started = []
 
     def start(simulator: SimulatorProcess, *, config: dict | None = None, log_name: str = "service.log",
               **options) -> ServiceProcess:
-        if not seeded:
+        if not started:
             service_store.seed(**(config or {}))
-            seeded.append(True)
+        pool = {"IB_CLIENT_ID_BASE": str(1 + 50 * len(started))}
         service = ServiceProcess(ib_port=simulator.port, store_path=tmp_path / "store.sqlite3",
                                  log_path=tmp_path / log_name,
-                                 **{**options, "env": {**service_store.env, **options.get("env", {})}})
+                                 **{**options, "env": {**pool, **service_store.env, **options.get("env", {})}})
+        started.append(service)
         request.addfinalizer(service.stop)
         service.start()
         service.wait_ready()

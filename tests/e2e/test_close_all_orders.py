@@ -45,17 +45,8 @@ def test_close_all_without_strategies_leaves_a_persons_gtc_order_alone(trading, 
     assert t.open_order_records() == []
 
 
-def test_an_order_another_worker_placed_is_counted_not_closed_past(trading, connect, tmp_path, request):
-    """dummy holds 2 MNQ and has a resting sell of 2 that the other worker placed; a person's GTC order makes a
-    global cancel impossible. close-all cannot cancel the sell: closing 2 more would leave dummy short 2 once the
-    sell fills, so it closes nothing, reports the sell as left working, and dummy ends flat when it fills."""
-    t = trading(workers=1)
-    other_worker = ServiceProcess(ib_port=t.simulator.port, store_path=tmp_path / "store.sqlite3",
-                                  log_path=tmp_path / "second-service.log", workers=1,
-                                  env={"IB_CLIENT_ID_BASE": "50"})
-    request.addfinalizer(other_worker.stop)
-    other_worker.start()
-    other_worker.wait_ready()
+def holding_and_a_resting_sell_of_the_other_worker(t, other_worker):
+    """dummy holds 2 MNQ, and the other worker (clientId 50) has placed a passive sell of 2 for it."""
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
     result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
     mnq = mnq_con_id(result)
@@ -68,15 +59,53 @@ def test_an_order_another_worker_placed_is_counted_not_closed_past(trading, conn
     assert status == 200, resting
     [sell] = resting["orders"]
     assert sell["action"] == "SELL" and sell["quantity"] == 2 and sell["status"] in ("PreSubmitted", "Submitted")
+    return mnq, sell
+
+
+def other_worker(t, tmp_path, request) -> ServiceProcess:
+    """A second gunicorn on the same store whose worker holds clientId 50."""
+    worker = ServiceProcess(ib_port=t.simulator.port, store_path=tmp_path / "store.sqlite3",
+                            log_path=tmp_path / "second-service.log", workers=1, env={"IB_CLIENT_ID_BASE": "50"})
+    request.addfinalizer(worker.stop)
+    worker.start()
+    worker.wait_ready()
+    return worker
+
+
+def test_close_all_cancels_an_order_another_worker_placed_through_that_worker(trading, connect, tmp_path,
+                                                                               request):
+    """IB lets only the clientId that placed an order cancel it: close-all asks the worker holding clientId 50
+    to cancel the sell, waits for IB's confirmation, then closes dummy's 2 MNQ. A person's GTC order stays."""
+    t = trading(workers=1)
+    mnq, sell = holding_and_a_resting_sell_of_the_other_worker(t, other_worker(t, tmp_path, request))
     gtc = person_holds_a_gtc_order(connect(t.simulator))
 
     status, body = t.post("close-all")
     assert status == 200, body
-    assert body["orders"] == [] and body["closingTrades"] == []
-    assert body["cancelled"] == []
+    assert [c["orderId"] for c in body["cancelled"]] == [sell["orderId"]] and body["leftWorking"] == []
+    assert [(o["action"], o["quantity"]) for o in body["orders"]] == [("SELL", 2)]
+    assert broker_view(t, gtc["perm_id"]) == gtc
+    t.wait_filled({})
+    assert t.post("trade-reconciliation")[0] == 200
+    assert t.holdings("dummy") == {} and t.open_order_records() == []
+    assert [o["perm_id"] for o in t.simulator.state()["open_orders"]] == [gtc["perm_id"]]
+
+
+def test_an_order_of_a_client_id_no_worker_holds_is_counted_not_closed_past(trading, connect, tmp_path, request):
+    """As above, but the worker that placed the sell is gone (its clientId held by nobody): close-all cannot
+    cancel the sell, so it closes nothing, says what the operator can do, and dummy ends flat when it fills."""
+    t = trading(workers=1)
+    worker = other_worker(t, tmp_path, request)
+    mnq, sell = holding_and_a_resting_sell_of_the_other_worker(t, worker)
+    worker.stop()
+    gtc = person_holds_a_gtc_order(connect(t.simulator))
+
+    status, body = t.post("close-all")
+    assert status == 200, body
+    assert body["orders"] == [] and body["closingTrades"] == [] and body["cancelled"] == []
     [left] = body["leftWorking"]
     assert left["orderId"] == sell["orderId"] and left["remaining"] == {"dummy": -2}
-    assert "IB lets only the client that placed an order cancel it" in left["reason"]
+    assert "clientId 50, which no worker of the service holds now" in left["reason"]
     assert broker_view(t, gtc["perm_id"]) == gtc
 
     t.simulator.admin("POST", "/price/move", {"symbol": "MNQ", "pct": 2})
@@ -85,9 +114,26 @@ def test_an_order_another_worker_placed_is_counted_not_closed_past(trading, conn
     assert t.holdings("dummy") == {}
 
 
+def test_close_all_cancels_the_services_orders_one_by_one_never_globally(trading):
+    """A global cancel reaches every order of the account, one a person enters between IB's list of open orders
+    and the cancel included (with 3 s of gateway latency a person's GTC limit entered during close-all ended
+    Cancelled). Even with nothing but the service's order listed, close-all cancels it by its own id."""
+    t = trading(workers=1)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    held = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}},
+                      orderProperties={"limitOffsetPercent": -1})
+    [working] = held["orders"]
+
+    status, body = t.post("close-all", {"strategies": ["dummy"]})
+    assert status == 200, body
+    assert [c["orderId"] for c in body["cancelled"]] == [working["orderId"]]
+    requests = [session["requests"] for session in t.simulator.state()["sessions"]]
+    assert sum(r.get("ReqGlobalCancel", 0) for r in requests) == 0
+    assert sum(r.get("CancelOrder", 0) for r in requests) == 1
+
+
 def test_a_fill_that_races_the_cancel_is_closed_too(trading, connect):
-    """IB answers the cancel with PendingCancel, fills half of the order, then cancels the rest (error 202). A
-    person's order keeps close-all from a global cancel, so the order is cancelled by itself."""
+    """IB answers the cancel with PendingCancel, fills half of the order, then cancels the rest (error 202)."""
     t = trading(workers=1)
     t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
     held = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}},

@@ -21,9 +21,11 @@ from lib.store.memory import MemoryStore
 from lib.store.port import build_query
 from lib.trading import net_liquidation_samples
 from lib.trading.ledger import Ledger
+from lib.trading.cancel_requests import CancelRequestServer
 from lib.trading.run_claims import RunClaims, StrategyLocks
 from tests.support import REPO_ROOT
 from tests.support.clock import NOW
+from tests.support.fake_bridge import FakeBridge
 from tests.support.firestore_indexes import covers, declared, required_index
 
 SERVICE_PACKAGES = ("lib", "intents", "strategies")
@@ -83,6 +85,7 @@ def run_every_service_query(store) -> None:
     StrategyLocks(store, "paper").acquire(["a"], "run-1", NOW, NOW - NOW)
     net_liquidation_samples.recent(store, "paper")
     store_view.read(store, "paper")
+    CancelRequestServer(lambda: store, "paper", FakeBridge()).serve_once()
 
 
 def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_indexes_json(recorded):
@@ -98,11 +101,12 @@ def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_ind
         if needed is not None and not any(covers(index, needed) for index in indexes):
             missing.append((site, needed))
     assert missing == [], f"composite indexes to add to firestore.indexes.json: {missing}"
-    # the ledger's fallbacks and its corrections' lookup are equality-only: single-field indexes merged, no
+    # the ledger's fallbacks, its corrections' lookup and a worker's cancel requests are equality-only: single-field indexes merged, no
     # composite index
     shapes = {tuple((".".join(f.field), f.op) for f in query.filters) for _, query in recorded if query.filters}
     assert shapes == {(("permId", "=="),), (("orderId", "=="), ("conId", "=="), ("clientId", "==")),
-                      (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),), (("clientId", "=="),)}
+                      (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),), (("clientId", "=="),),
+                      (("clientId", "=="), ("state", "=="))}
 
 
 @pytest.mark.parametrize("kwargs, needed", [

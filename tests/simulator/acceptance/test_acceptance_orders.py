@@ -1,4 +1,4 @@
-"""Acceptance: order lifecycles through ib_insync: fills, commissions, resting limits, rejections, visibility."""
+"""Acceptance: order lifecycles through the client library: fills, commissions, resting limits, rejections, visibility."""
 
 import pytest
 
@@ -193,3 +193,49 @@ def test_clock_step_moves_prices_until_a_limit_fills(start_simulator, connect):
     assert steps > 0
     wait_until(lambda: trade.orderStatus.status == "Filled", what="limit fill", pump=ib.waitOnUpdate)
     assert trade.orderStatus.avgFillPrice <= limit
+
+
+def _order_errors(ib) -> list[tuple[int, int]]:
+    seen = []
+    ib.errorEvent += lambda req_id, code, message, contract: seen.append((req_id, code))
+    return seen
+
+
+def _resting(ib, contract, order_id: int = 0):
+    trade = ib.placeOrder(contract, LimitOrder("BUY", 1, 1.00, tif="GTC", orderId=order_id))
+    wait_until(lambda: trade.orderStatus.permId, what="IB's answer to the order", pump=ib.waitOnUpdate)
+    return trade
+
+
+def test_a_new_order_id_not_above_every_id_the_client_used_is_refused_with_103(simulator, connect):
+    # TWS API, Placing Orders, The Next Valid Identifier: new ids only grow
+    ib = connect(simulator)
+    spy = qualified(ib, "SPY")
+    errors = _order_errors(ib)
+    skipped = ib.client.getReqId() + 5
+    _resting(ib, spy, skipped)
+
+    lower = ib.placeOrder(spy, LimitOrder("BUY", 1, 1.00, tif="GTC", orderId=skipped - 2))
+    wait_until(lambda: (skipped - 2, 103) in errors, what="103 on the lower id", pump=ib.waitOnUpdate)
+
+    assert lower.order.permId == 0
+    assert skipped - 2 not in {o["order_id"] for o in simulator.state()["open_orders"]
+                               if o["client_id"] == ib.client.clientId}
+    higher = _resting(ib, spy, skipped + 1)
+    assert higher.order.permId and (skipped + 1, 103) not in errors
+
+
+def test_an_order_id_another_client_showed_in_open_orders_raises_the_floor(simulator, connect):
+    # "if the function reqAllOpenOrders is used by a client, subsequent orders placed by that client must have
+    # order IDs greater than the order IDs returned" (TWS API, The Next Valid Identifier)
+    first, second = connect(simulator), connect(simulator)
+    spy = qualified(first, "SPY")
+    shown = _resting(first, spy, first.client.getReqId() + 400).order.orderId
+    assert shown in {t.order.orderId for t in second.reqAllOpenOrders()}
+    errors = _order_errors(second)
+
+    below = second.placeOrder(spy, LimitOrder("BUY", 1, 1.00, tif="GTC", orderId=shown - 1))
+    wait_until(lambda: (shown - 1, 103) in errors, what="103 under the shown id", pump=second.waitOnUpdate)
+
+    assert below.order.permId == 0
+    assert _resting(second, spy, shown + 1).order.permId

@@ -51,6 +51,12 @@ def _duration(text: str) -> str:
     return text
 
 
+def fetched_spans(store, con_id: int) -> dict[int, tuple[date, date]]:
+    """{year: (first, last)} of the days IB was already asked for, per `marketData/{conId}/fetched/{YYYY}`."""
+    return {int(document.id): (date.fromisoformat(document.data["first"]), date.fromisoformat(document.data["last"]))
+            for document in store.query(f"marketData/{con_id}/fetched")}
+
+
 class CollectMarketDataParams(IntentParams):
     timeout_seconds: Seconds = 120.0
     instruments: Annotated[list[Annotated[dict[str, Any], AfterValidator(_instrument)]],
@@ -121,9 +127,7 @@ class CollectMarketData(Intent):
         return {"instruments": report}
 
     def _fetched(self, con_id: int) -> dict[int, tuple[date, date]]:
-        return {int(document.id): (date.fromisoformat(document.data["first"]),
-                                   date.fromisoformat(document.data["last"]))
-                for document in self.store.query(f"marketData/{con_id}/fetched")}
+        return fetched_spans(self.store, con_id)
 
     def _store_answers(self, contract, answers: list[tuple[Piece, list | Exception]], today: date) -> dict:
         """Store each answered piece's completed days and what it covered; the instrument's report entry."""

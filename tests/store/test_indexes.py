@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lib.dashboard import store_view
+from intents.collect_market_data import fetched_spans
 from lib.broker.parsing import ExecutionFill
 from lib.store import port
 from lib.store.memory import MemoryStore
@@ -86,6 +87,7 @@ def run_every_service_query(store) -> None:
     net_liquidation_samples.recent(store, "paper")
     store_view.read(store, "paper")
     CancelRequestServer(lambda: store, "paper", FakeBridge()).serve_once()
+    fetched_spans(store, 756733)
 
 
 def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_indexes_json(recorded):

@@ -1,13 +1,16 @@
-"""Trading calendars: US exchange holidays and the session windows of each kind of contract.
+"""Trading calendars: NYSE holidays and early closes, and the session windows of each kind of contract.
 
 Session kinds (all times New York):
-    STK_RTH  stocks/ETFs regular hours 09:30-16:00, Mon-Fri except NYSE holidays.
-    STK_ETH  stocks/ETFs with extended hours 04:00-20:00, same days.
-    IND      indices 09:30-16:00, same days.
-    FUT      CME equity futures 18:00 (previous day) - 17:00, dated by the day the session ends, Mon-Fri
-             (Monday's session opens Sunday 18:00); the 17:00-18:00 gap is the daily break. Holidays ignored.
+    STK_RTH  stocks/ETFs regular hours 09:30-16:00, Mon-Fri except NYSE holidays; 13:00 on NYSE early closes.
+    STK_ETH  stocks/ETFs with extended hours 04:00-20:00, same days; 17:00 on early closes (NYSE's Holidays and
+             Trading Hours page: the late trading sessions close at 5:00 p.m. on early-close days).
+    IND      indices 09:30-16:00, same days; 13:00 on early closes.
+    FUT      CME futures 18:00 (previous day) - 17:00, dated by the day the session ends, Mon-Fri (Monday's
+             session opens Sunday 18:00); the 17:00-18:00 gap is the daily break. On NYSE early-close days CME's
+             equity products halt at 12:15 Chicago (13:15 New York: CME Group's holiday trading hours for the day
+             after Thanksgiving and Christmas Eve). Full holidays are not modelled for futures.
     CASH     IDEALPRO forex 17:15 (previous day) - 17:00, Mon-Fri sessions (Monday's opens Sunday 17:15).
-Early closes (day after Thanksgiving, Christmas Eve) are not modelled.
+NYSE's holidays and early closes come from exchange-calendars' XNYS calendar, the one the service schedules by.
 """
 
 from __future__ import annotations
@@ -17,18 +20,22 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import exchange_calendars
+
 NEW_YORK = ZoneInfo("America/New_York")
 
 STK_RTH, STK_ETH, IND, FUT, CASH = "STK_RTH", "STK_ETH", "IND", "FUT", "CASH"
 
-# kind -> (opens the previous calendar day, open, close, follows NYSE holidays)
+# kind -> (opens the previous calendar day, open, close, follows NYSE holidays, close on NYSE early-close days)
 _WINDOWS = {
-    STK_RTH: (False, time(9, 30), time(16, 0), True),
-    STK_ETH: (False, time(4, 0), time(20, 0), True),
-    IND: (False, time(9, 30), time(16, 0), True),
-    FUT: (True, time(18, 0), time(17, 0), False),
-    CASH: (True, time(17, 15), time(17, 0), False),
+    STK_RTH: (False, time(9, 30), time(16, 0), True, time(13, 0)),
+    STK_ETH: (False, time(4, 0), time(20, 0), True, time(17, 0)),
+    IND: (False, time(9, 30), time(16, 0), True, time(13, 0)),
+    FUT: (True, time(18, 0), time(17, 0), False, time(13, 15)),
+    CASH: (True, time(17, 15), time(17, 0), False, None),
 }
+# the span of NYSE's calendar the simulator reads (exchange-calendars refuses dates outside the one it built)
+CALENDAR_FIRST_YEAR, CALENDAR_LAST_YEAR = 1995, 2045
 
 
 @dataclass(frozen=True)
@@ -60,59 +67,26 @@ def trading_kind(sec_type: str) -> str:
     return session_kind(sec_type, use_rth=False)
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    last = following - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _easter(year: int) -> date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l_ = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 19 * l_) // 433
-    month, day = divmod(h + l_ - 7 * m + 90, 25)
-    return date(year, month, (h + l_ - 7 * m + 33 * month + 19) % 32)
-
-
-def _observed(day: date) -> date:
-    """Saturday holidays are observed on Friday, Sunday holidays on Monday."""
-    if day.weekday() == 5:
-        return day - timedelta(days=1)
-    if day.weekday() == 6:
-        return day + timedelta(days=1)
-    return day
+@lru_cache(maxsize=1)
+def _nyse():
+    """XNYS from exchange-calendars, built on first use, once per process (about 0.2 s)."""
+    return exchange_calendars.get_calendar("XNYS", start=f"{CALENDAR_FIRST_YEAR}-01-01",
+                                           end=f"{CALENDAR_LAST_YEAR}-12-31")
 
 
 @lru_cache(maxsize=64)
 def us_holidays(year: int) -> frozenset[date]:
-    """NYSE full-day holidays of a year."""
-    days = {
-        _nth_weekday(year, 1, 0, 3),                  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),                  # Washington's Birthday
-        _easter(year) - timedelta(days=2),            # Good Friday
-        _last_weekday(year, 5, 0),                    # Memorial Day
-        _observed(date(year, 7, 4)),                  # Independence Day
-        _nth_weekday(year, 9, 0, 1),                  # Labor Day
-        _nth_weekday(year, 11, 3, 4),                 # Thanksgiving
-        _observed(date(year, 12, 25)),                # Christmas
-    }
-    new_year = date(year, 1, 1)
-    # NYSE does not close on Friday Dec 31 when Jan 1 is a Saturday
-    if new_year.weekday() != 5:
-        days.add(_observed(new_year))
-    if year >= 2022:
-        days.add(_observed(date(year, 6, 19)))        # Juneteenth
-    return frozenset(days)
+    """NYSE's full-day holidays of a year: the weekdays that are not sessions."""
+    sessions = {ts.date() for ts in _nyse().sessions_in_range(f"{year}-01-01", f"{year}-12-31")}
+    first = date(year, 1, 1)
+    return frozenset(day for day in (first + timedelta(days=n) for n in range((date(year + 1, 1, 1) - first).days))
+                     if day.weekday() < 5 and day not in sessions)
+
+
+@lru_cache(maxsize=64)
+def early_closes(year: int) -> frozenset[date]:
+    """NYSE's early-close days of a year (13:00: the day after Thanksgiving, Christmas Eve, the eve of July 4)."""
+    return frozenset(ts.date() for ts in _nyse().early_closes if ts.year == year)
 
 
 def is_trading_day(kind: str, day: date) -> bool:
@@ -122,12 +96,19 @@ def is_trading_day(kind: str, day: date) -> bool:
     return not (_WINDOWS[kind][3] and day in us_holidays(day.year))
 
 
+def is_early_close(day: date) -> bool:
+    """Whether NYSE closes early on `day`."""
+    return day in early_closes(day.year)
+
+
 @lru_cache(maxsize=8192)
 def session_on(kind: str, day: date) -> Session | None:
     """The session of `kind` dated `day`, or None when there is none."""
     if not is_trading_day(kind, day):
         return None
-    previous_day, opens, closes, _ = _WINDOWS[kind]
+    previous_day, opens, closes, _, early = _WINDOWS[kind]
+    if early is not None and is_early_close(day):
+        closes = early
     open_day = day - timedelta(days=1) if previous_day else day
     start = datetime.combine(open_day, opens, tzinfo=NEW_YORK).astimezone(timezone.utc)
     end = datetime.combine(day, closes, tzinfo=NEW_YORK).astimezone(timezone.utc)

@@ -1,4 +1,5 @@
-"""Acceptance: trading hours, the day boundary and account update cadence, as an ib_insync client sees them."""
+"""Acceptance: trading hours, early closes, the day boundary and account update cadence, as the client library sees
+them."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +12,9 @@ from tests.support.simulator_process import LISTENING, SimulatorProcess, wait_un
 UTC = timezone.utc
 SATURDAY_0300_NY = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 MONDAY_OPEN = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+# the day after Thanksgiving: NYSE closes at 13:00 New York
+BLACK_FRIDAY_NOON_NY = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+BLACK_FRIDAY_CLOSE = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 
 
 def qualified(ib, symbol: str) -> Stock:
@@ -139,3 +143,26 @@ def test_start_in_session_shows_a_trading_market_at_any_hour(tmp_path, request, 
     assert trading_hours.is_open(trading_hours.STK_RTH, ib.reqCurrentTime())
     trade = ib.placeOrder(qualified(ib, "SPY"), MarketOrder("BUY", 1))
     wait_until(lambda: trade.orderStatus.status == "Filled", what="a fill", pump=ib.waitOnUpdate)
+
+
+def test_an_early_close_expires_day_orders_at_13_00_and_holds_later_orders_for_the_next_open(
+        start_simulator, connect):
+    simulator = start_simulator(seed=74, now=BLACK_FRIDAY_NOON_NY)
+    ib = connect(simulator)
+    errors = error_log(ib)
+    spy = qualified(ib, "SPY")
+    [details] = ib.reqContractDetails(spy)
+    assert "20261127:0930-20261127:1300" in details.liquidHours
+    [ticker] = ib.reqTickers(spy)
+    resting = ib.placeOrder(spy, LimitOrder("BUY", 5, round(ticker.bid * 0.8, 2), tif="DAY"))
+    wait_until(lambda: reported_status(resting) == "Submitted", what="Submitted", pump=ib.waitOnUpdate)
+
+    step(simulator, BLACK_FRIDAY_CLOSE - timedelta(seconds=1))
+    assert reported_status(resting) == "Submitted"
+    step(simulator, BLACK_FRIDAY_CLOSE)
+    wait_until(lambda: reported_status(resting) == "Cancelled", what="DAY expiry at 13:00", pump=ib.waitOnUpdate)
+
+    late = ib.placeOrder(spy, MarketOrder("BUY", 5))
+    wait_until(lambda: any(code == 399 for _, code, _ in errors), what="IB's 399", pump=ib.waitOnUpdate)
+    assert "will not be placed at the exchange until 2026-11-30 09:30:00" in [t for _, c, t in errors if c == 399][0]
+    assert reported_status(late) == "PreSubmitted" and not late.fills

@@ -228,7 +228,8 @@ def test_between_sessions_the_price_rests_at_the_last_close():
     extended, regular = daily(market, SPY, "2 D", use_rth=False), daily(market, SPY, "2 D")
     quote = market.quote(SPY)
     assert quote.last == extended[-1].close and quote.close == regular[-1].close
-    assert quote.time == datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc)   # Friday 20:00 New York
+    # Friday 17:00 New York: the day after Thanksgiving closes early, its late session at 17:00
+    assert quote.time == datetime(2026, 11, 27, 22, 0, tzinfo=timezone.utc)
     later = Market(11, CATALOG, Clock(saturday + timedelta(hours=20)))
     assert later.quote(SPY) == quote
     assert later.price(EURUSD) == market.price(EURUSD)

@@ -6,7 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
-from simulator.engine import ib_messages
+from simulator.engine import ib_messages, trading_hours
+from simulator.engine.bars import parse_duration, select_sessions
 from simulator.engine.catalog import Catalog, ContractQuery
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
 from simulator.gateway.market_streams import (
@@ -188,6 +189,9 @@ def _handle_historical_data(session: Session, request: ReqHistoricalData) -> Non
                       "End Date/Time: The date, time, or time-zone entered is invalid. "
                       f"The correct format is yyyymmdd hh:mm:ss xx/xxxx ({exc})")
         return
+    if (request.what_to_show or "").strip().upper() == "SCHEDULE":
+        _send_schedule(session, request, spec, end)
+        return
     try:
         bars = session.world.market.bars(spec.con_id, end=end, duration=request.duration,
                                        bar_size=request.bar_size, use_rth=request.use_rth,
@@ -208,6 +212,21 @@ def _handle_historical_data(session: Session, request: ReqHistoricalData) -> Non
         subscribe_history(session, request.req_id, spec, bar_size=request.bar_size, use_rth=request.use_rth,
                           what_to_show=request.what_to_show or "TRADES", format_date=request.format_date,
                           zone=zone, last=bars[-1] if bars else None)
+
+
+def _send_schedule(session: Session, request: ReqHistoricalData, spec, end) -> None:
+    """reqHistoricalSchedule (whatToShow "SCHEDULE"): IB answers with historicalSchedule (message 106, ibapi's
+    EWrapper.historicalSchedule) instead of bars: the trading sessions the duration covers, in the contract's time
+    zone, regular hours or not as useRTH says."""
+    try:
+        count, unit = parse_duration(request.duration)
+    except ValueError as exc:
+        session.error(request.req_id, 162, str(exc))
+        return
+    kind = trading_hours.session_kind(spec.sec_type, request.use_rth)
+    moment = min(end or session.world.clock.now(), session.world.clock.now())
+    sessions = select_sessions(kind, int(moment.timestamp()), count, unit)
+    session.send(messages_market.historical_schedule(request.req_id, sessions, _zone_of(spec)))
 
 
 def _handle_cancel_historical_data(session: Session, request: CancelHistoricalData) -> None:

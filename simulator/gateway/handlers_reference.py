@@ -119,26 +119,16 @@ def _handle_sec_def_opt_params(session: Session, request: ReqSecDefOptParams) ->
     session.send(*batch, messages_reference.option_parameter_end(request.req_id))
 
 
-def _option_on_chain(session: Session, request: ReqOptionCalculation):
-    """(underlying spec, expiry, strike, right) of an option the chains list, or None after IB's error 200."""
-    c = request.contract
-    candidates = [spec for spec in session.world.catalog.all()
-                  if options.has_options(spec) and spec.symbol == c.symbol.upper()]
-    if c.sec_type == "OPT" and c.right in ("C", "P", "CALL", "PUT") and len(candidates) == 1:
-        chain = _chain(session, candidates[0])
-        if c.last_trade_date in chain.expirations and c.strike in chain.strikes:
-            return candidates[0], c.last_trade_date, c.strike, c.right[0]
-    session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
-    return None
-
-
 def _handle_option_calculation(session: Session, request: ReqOptionCalculation) -> None:
-    found = _option_on_chain(session, request)
-    if found is None:
+    option = resolve_one(session, request.req_id, request.contract)
+    if option is None:
         return
-    spec, expiry, strike, right = found
-    under = request.under_price or session.world.market.price(spec.con_id)
-    years = options.years_to_expiry(expiry, session.world.clock.now())
+    if option.sec_type != "OPT":
+        session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
+        return
+    right, strike = option.right, option.strike
+    under = request.under_price or session.world.market.price(option.under_con_id)
+    years = options.years_to_expiry(option.last_trade_date, session.world.clock.now())
     if request.msg_id == 54:
         vol = options.implied_volatility(right, under, strike, years, request.value or 0.0)
         if vol is None:

@@ -77,7 +77,7 @@ REFUSED: dict[type, int] = {
     **handlers_reference.REFUSED,
 }
 SILENT: frozenset[type] = frozenset({
-    Acknowledged, ReqMarketDataType, ReqAutoOpenOrders, CancelMktData, CancelHistoricalData, CancelHeadTimestamp, CancelMktDepth,
-    CancelScannerSubscription, CancelRealTimeBars, CancelTickByTickData, CancelHistogramData, CancelAccountSummary,
-    CancelPositions, CancelPositionsMulti, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle,
+    Acknowledged, ReqMarketDataType, ReqAutoOpenOrders, CancelMktData, CancelHistoricalData, CancelHeadTimestamp,
+    CancelMktDepth, CancelScannerSubscription, CancelRealTimeBars, CancelTickByTickData, CancelHistogramData,
+    CancelAccountSummary, CancelPositions, CancelPositionsMulti, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle,
 })

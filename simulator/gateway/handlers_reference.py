@@ -13,8 +13,8 @@ from simulator.gateway.session import Session
 from simulator.protocol import messages_reference
 from simulator.protocol.messages import NO_VALID_ID
 from simulator.protocol.requests_reference import (
-    ExerciseOptions, FaRequest, QueryDisplayGroups, ReqFamilyCodes, ReqFundamentalData, ReqHistoricalNews, ReqNewsArticle,
-    ReqNewsProviders, ReqOptionCalculation, ReqSecDefOptParams, ReqSmartComponents, ReqSoftDollarTiers,
+    ExerciseOptions, FaRequest, QueryDisplayGroups, ReqFamilyCodes, ReqFundamentalData, ReqHistoricalNews,
+    ReqNewsArticle, ReqNewsProviders, ReqOptionCalculation, ReqSecDefOptParams, ReqSmartComponents, ReqSoftDollarTiers,
     ReqUserInfo, ReqWshData, SubscribeToGroupEvents)
 
 # the exchanges a chain is reported on, one securityDefinitionOptionParameter each

@@ -35,7 +35,8 @@ def contract_data(server_version: int, req_id: int, spec, *, exchange: str | Non
     dated = spec.sec_type in ("FUT", "OPT")
     contract_month = (getattr(spec, "contract_month", "") or spec.last_trade_date[:6]) if dated else ""
     fields = version_fields + [
-        req_id, spec.symbol, spec.sec_type, spec.last_trade_date, spec.strike, spec.right,
+        req_id, spec.symbol, spec.sec_type, spec.last_trade_date, getattr(spec, "strike", 0.0),
+        getattr(spec, "right", ""),
         spec.exchange if exchange is None else exchange, spec.currency, spec.local_symbol,
         spec.trading_class, spec.trading_class, spec.con_id, spec.min_tick]
     if SV_MD_SIZE_MULTIPLIER <= server_version < SV_SIZE_RULES:

@@ -12,6 +12,7 @@ import dataclasses
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from simulator.engine import trading_hours, universe
@@ -69,6 +70,7 @@ class ContractSpec:
         industry, category, subcategory: classification, like IB's, where known.
         contract_month: futures: "YYYYMM" of the contract month (CL's January contract stops trading in
             December); "" otherwise.
+        strike, right: options: the strike and "C" or "P"; 0.0 and "" otherwise.
     """
 
     con_id: int
@@ -94,6 +96,16 @@ class ContractSpec:
     category: str = ""
     subcategory: str = ""
     contract_month: str = ""
+    strike: float = 0.0
+    right: str = ""
+
+
+class DerivedContracts(Protocol):
+    """Contracts generated on demand rather than listed (the options of the chains)."""
+
+    def by_con_id(self, con_id: int) -> ContractSpec | None: ...
+
+    def match(self, query: ContractQuery) -> list[ContractSpec]: ...
 
 
 @dataclass(frozen=True)
@@ -221,13 +233,17 @@ class Catalog:
         self.today = today
         self._specs: dict[int, ContractSpec] = {}
         self._expired: set[int] = set()
+        self.derived: DerivedContracts | None = None
         self._build()
 
     # --- lookup ---------------------------------------------------------------------------------------
 
     def by_con_id(self, con_id: int) -> ContractSpec | None:
-        """The contract with this conId (expired futures included), or None."""
-        return self._specs.get(int(con_id))
+        """The contract with this conId (expired futures included, and the derived contracts), or None."""
+        spec = self._specs.get(int(con_id))
+        if spec is None and self.derived is not None:
+            return self.derived.by_con_id(int(con_id))
+        return spec
 
     def all(self) -> list[ContractSpec]:
         """Every live contract, in catalog order."""
@@ -254,6 +270,8 @@ class Catalog:
             return [spec if exchange == spec.exchange else dataclasses.replace(spec, exchange=exchange)]
         if not (query.symbol or query.local_symbol):
             return []
+        if query.sec_type.strip().upper() == "OPT":
+            return self.derived.match(query) if self.derived is not None else []
         if query.strike or query.right.strip().upper() not in ("", "0", "?"):
             return []
         found = []

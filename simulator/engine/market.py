@@ -12,6 +12,7 @@ useRTH=False, as regular-hours bars stop at 16:00).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from simulator.engine import trading_hours
+from simulator.engine import options, trading_hours
 from simulator.engine.bars import (
     HMDS_ERROR, INTRADAY_SIZES_S, SECONDS_SIZES_S, TRADE_TYPES, WHAT_TO_SHOW, Bar, aggregate, check_request_size,
     check_seconds_span, daily_intervals, intraday_intervals, parse_bar_size, parse_duration, round_to_tick,
@@ -27,7 +28,7 @@ from simulator.engine.bars import (
 from simulator.engine.catalog import Catalog, ContractSpec
 from simulator.engine.clock import Clock
 from simulator.engine.intraminute import TICKS_PER_S, log_price_at, ohlc_to_tick, tick_at, tick_ohlc
-from simulator.engine.price_model import Adjustment, PriceModel, Series, rate_series, series_for
+from simulator.engine.price_model import Adjustment, PriceModel, Series, rate_series, series_for, volatility_of
 from simulator.engine.price_paths import GRID_S, MINUTE_S, TICK_S, TICKS_PER_MINUTE, uniforms
 
 __all__ = ["Bar", "Market", "Quote"]
@@ -115,6 +116,8 @@ class Market:
     def price(self, con_id: int) -> float:
         """The current price (last trade; the midpoint for forex), rounded to the contract's tick."""
         spec = self._spec(con_id)
+        if spec.sec_type == "OPT":
+            return self._option_price(spec, self.price(spec.under_con_id), self.clock.now())
         tick = self._trade_tick(spec)
         return self._cached(("price", spec.con_id, tick), lambda: self._price_at(spec, tick))
 
@@ -125,14 +128,27 @@ class Market:
         if _utc(moment) > self.clock.now():
             raise ValueError(f"{moment} is after the simulated clock's now")
         spec = self._spec(con_id)
+        if spec.sec_type == "OPT":
+            return self._option_price(spec, self.price_at(spec.under_con_id, moment), _utc(moment))
         tick = self._trade_tick_for(trading_hours.trading_kind(spec.sec_type), moment)
         return self._cached(("price", spec.con_id, tick), lambda: self._price_at(spec, tick))
 
     def quote(self, con_id: int) -> Quote:
         """Bid/ask one tick around the current price, session open/high/low/volume, previous close."""
         spec = self._spec(con_id)
+        if spec.sec_type == "OPT":
+            return self._option_quote(spec)
         tick = self._trade_tick(spec)
         return self._cached(("quote", spec.con_id, tick), lambda: self._quote_at(spec, tick))
+
+    def option_model(self, con_id: int) -> tuple[options.Greeks, float, float]:
+        """(model price and greeks, volatility, underlying price) of an option now: Black-Scholes at the
+        underlying's path volatility, what its quotes and tickOptionComputation report."""
+        spec = self._spec(con_id)
+        under = self.price(spec.under_con_id)
+        vol = volatility_of(spec.symbol)
+        years = options.years_to_expiry(spec.last_trade_date, self.clock.now())
+        return options.black_scholes(spec.right, under, spec.strike, years, vol), vol, under
 
     def fx_rate(self, currency: str, base: str) -> float:
         """Value of one unit of `currency` in `base` (1.0 when equal); KeyError for an unmodelled currency."""
@@ -158,6 +174,9 @@ class Market:
         BID, ASK or BID_ASK). Raises ValueError with IB's historical-data error prefix for what is unsupported.
         """
         spec = self._spec(con_id)
+        if spec.sec_type == "OPT":
+            return self._option_bars(spec, end=end, duration=duration, bar_size=bar_size, use_rth=use_rth,
+                                     what_to_show=what_to_show)
         size = parse_bar_size(bar_size)
         count, unit = parse_duration(duration)
         what = (what_to_show or "TRADES").strip().upper()
@@ -206,13 +225,56 @@ class Market:
             bars = aggregate(bars, size)
         return bars
 
+    # --- options ------------------------------------------------------------------------------------
+
+    def _option_price(self, spec: ContractSpec, under: float, moment: datetime) -> float:
+        years = options.years_to_expiry(spec.last_trade_date, moment)
+        value = options.black_scholes(spec.right, under, spec.strike, years, volatility_of(spec.symbol)).price
+        return float(round_to_tick(value, spec.min_tick))
+
+    def _option_quote(self, spec: ContractSpec) -> Quote:
+        """The model price as last, a tick either side (bid never below 0), the session's range through the
+        model; sizes follow the underlying's book in contracts."""
+        under = self.quote(spec.under_con_id)
+        now = self.clock.now()
+
+        def at(price: float) -> float:
+            return self._option_price(spec, price, now)
+
+        last, tick = at(under.last), spec.min_tick
+        ends = sorted((at(under.high), at(under.low)))
+        return Quote(
+            bid=max(0.0, float(round_to_tick(last - tick, tick))), ask=float(round_to_tick(last + tick, tick)),
+            last=last, close=at(under.close), high=max(ends[1], last), low=min(ends[0], last), open=at(under.open),
+            bid_size=max(1.0, under.bid_size // 100), ask_size=max(1.0, under.ask_size // 100), last_size=1.0,
+            volume=0.0, time=under.time)
+
+    def _option_bars(self, spec: ContractSpec, **request) -> list[Bar]:
+        """The underlying's bars (MIDPOINT for quote-based requests) through the model at each bar's time; a put
+        falls as the underlying rises, so its high comes from the underlying's low."""
+        what = (request.pop("what_to_show") or "TRADES").strip().upper()
+        if what not in WHAT_TO_SHOW:
+            raise ValueError(f"{HMDS_ERROR}whatToShow {what!r} is not supported (use one of "
+                             f"{', '.join(WHAT_TO_SHOW)})")
+        under_what = "TRADES" if what in TRADE_TYPES else "MIDPOINT"
+        bars = []
+        for bar in self.bars(spec.under_con_id, what_to_show=under_what, **request):
+            def at(price: float) -> float:
+                return self._option_price(spec, price, bar.time)
+
+            high, low = (at(bar.high), at(bar.low)) if spec.right == "C" else (at(bar.low), at(bar.high))
+            close = at(bar.close)
+            bars.append(dataclasses.replace(bar, open=at(bar.open), high=high, low=low, close=close, volume=0.0,
+                                            wap=close, count=0))
+        return bars
+
     # --- overrides -----------------------------------------------------------------------------------
 
     def set_price(self, con_id: int, price: float) -> None:
         """From now on the price is `price` (rounded to the tick), and so is the latest bar's close; later
         clock steps move on from there. Forex: shifts the pair's non-USD currency (a cross's base currency), so
         other pairs and fx_rate stay consistent. Setting an index moves its futures by the same ratio."""
-        spec = self._spec(con_id)
+        spec = self._own_path_spec(con_id)
         target = self._target(spec, price)
         tick = self._trade_tick(spec)
         trade_s = tick // TICKS_PER_MINUTE * MINUTE_S
@@ -245,7 +307,7 @@ class Market:
         """
         if not closes:
             raise ValueError("pin_history needs at least one close")
-        spec = self._spec(con_id)
+        spec = self._own_path_spec(con_id)
         targets = [self._target(spec, value) for value in closes]
         trade_s = self._trade_time_s(spec)
         now_s = int(self.clock.now().timestamp()) // MINUTE_S * MINUTE_S
@@ -284,6 +346,14 @@ class Market:
         spec = self.catalog.by_con_id(con_id)
         if spec is None:
             raise KeyError(f"unknown conId {con_id}")
+        return spec
+
+    def _own_path_spec(self, con_id: int) -> ContractSpec:
+        """A contract with a price path of its own, which overrides and pins move (options follow their
+        underlying)."""
+        spec = self._spec(con_id)
+        if spec.sec_type == "OPT":
+            raise ValueError(f"{spec.local_symbol} is priced from {spec.symbol}: set or pin the underlying")
         return spec
 
     def _series_of(self, spec: ContractSpec) -> Series:

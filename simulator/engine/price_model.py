@@ -157,6 +157,11 @@ def rate_series(currency: str, base: str) -> Series:
                   own_key=(currency_key(adjusted), 1.0 if adjusted == currency else -1.0))
 
 
+def volatility_of(symbol: str) -> float:
+    """The annual volatility a symbol's price path has: what option models price its options with."""
+    return INSTRUMENTS.get(symbol, DEFAULT_INSTRUMENT).vol
+
+
 def series_for(spec, index_con_id: dict[str, int]) -> Series:
     """The Series of a catalog contract.
 

@@ -54,9 +54,12 @@ class Session:
 
 
 def session_kind(sec_type: str, use_rth: bool) -> str:
-    """The session kind for a security type; only stocks distinguish regular from extended hours."""
+    """The session kind for a security type; only stocks distinguish regular from extended hours, and options
+    trade in regular hours only."""
     if sec_type == "STK":
         return STK_RTH if use_rth else STK_ETH
+    if sec_type == "OPT":
+        return STK_RTH
     if sec_type in (IND, FUT, CASH):
         return sec_type
     raise ValueError(f"no trading hours for security type {sec_type!r}")

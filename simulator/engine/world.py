@@ -9,6 +9,7 @@ from simulator.engine.catalog import Catalog
 from simulator.engine.clock import Clock
 from simulator.engine.faults import Faults
 from simulator.engine.market import Market
+from simulator.engine.option_contracts import OptionContracts
 
 
 class World:
@@ -31,6 +32,7 @@ class World:
         self.clock = Clock(now, running=clock_running)
         self.catalog = Catalog(self.clock.now().date())
         self.market = Market(seed, self.catalog, self.clock)
+        self.catalog.derived = OptionContracts(self.catalog, self.market.price)
         self.faults = Faults()
         self.broker = Broker(account=account, base_currency=base_currency, cash=cash, market=self.market,
                              catalog=self.catalog, clock=self.clock, faults=self.faults)

@@ -5,12 +5,21 @@ from __future__ import annotations
 from simulator.gateway import handlers_account, handlers_data, handlers_market, handlers_orders, handlers_reference
 from simulator.gateway.session import Handler, Session
 from simulator.protocol import messages
-from simulator.protocol.requests import Acknowledged, ReqCurrentTime, Unsupported
-from simulator.protocol.requests_account import ReqManagedAccts
+from simulator.protocol.requests import Acknowledged, ReqCurrentTime
+from simulator.protocol.requests_account import (
+    CancelAccountSummary, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle, CancelPositions, CancelPositionsMulti,
+    ReqManagedAccts)
+from simulator.protocol.requests_data import (
+    CancelHistogramData, CancelMktDepth, CancelRealTimeBars, CancelScannerSubscription, CancelTickByTickData,
+    ReqHistogramData, ReqHistoricalTicks, ReqMktDepth, ReqMktDepthExchanges, ReqRealTimeBars, ReqScannerParameters,
+    ReqScannerSubscription, ReqTickByTickData)
 from simulator.protocol.requests_market import (
-    ReqContractDetails, ReqHeadTimestamp, ReqHistoricalData, ReqMarketDataType, ReqMarketRule, ReqMatchingSymbols,
-    ReqMktData)
-from simulator.protocol.requests_orders import CancelOrder, PlaceOrder, ReqGlobalCancel
+    CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ReqContractDetails, ReqHeadTimestamp, ReqHistoricalData,
+    ReqMarketDataType, ReqMarketRule, ReqMatchingSymbols, ReqMktData)
+from simulator.protocol.requests_orders import CancelOrder, PlaceOrder, ReqAutoOpenOrders, ReqGlobalCancel
+from simulator.protocol.requests_reference import (
+    ReqFundamentalData, ReqHistoricalNews, ReqNewsArticle, ReqNewsProviders, ReqOptionCalculation,
+    ReqSecDefOptParams, ReqSmartComponents, ReqWshData)
 
 
 def _handle_current_time(session: Session, request: ReqCurrentTime) -> None:
@@ -34,17 +43,11 @@ def _handle_acknowledged(session: Session, request: Acknowledged) -> None:
     return None
 
 
-def _handle_unsupported(session: Session, request: Unsupported) -> None:
-    session.error(request.req_id, 321, f"Error validating request:-'{request.msg_id}' : cause - "
-                                       f"{request.name} is not supported by the paper gateway")
-
-
 HANDLERS: dict[type, Handler] = {
     ReqCurrentTime: _handle_current_time,
     ReqManagedAccts: _handle_managed_accounts,
     ReqMarketDataType: _handle_market_data_type,
     Acknowledged: _handle_acknowledged,
-    Unsupported: _handle_unsupported,
     **handlers_market.HANDLERS,
     **handlers_orders.HANDLERS,
     **handlers_account.HANDLERS,
@@ -58,6 +61,23 @@ HANDLERS: dict[type, Handler] = {
 # lost (1101), as orders are; False: never answered then, as market data requests.
 SERVER_BOUND: dict[type, bool] = {
     ReqContractDetails: False, ReqMatchingSymbols: False, ReqMarketRule: False, ReqMktData: False,
-    ReqHistoricalData: False, ReqHeadTimestamp: False,
+    ReqHistoricalData: False, ReqHeadTimestamp: False, ReqMktDepth: False, ReqMktDepthExchanges: False,
+    ReqRealTimeBars: False, ReqTickByTickData: False, ReqHistogramData: False, ReqHistoricalTicks: False,
+    ReqScannerParameters: False, ReqScannerSubscription: False, ReqSecDefOptParams: False,
+    ReqOptionCalculation: False, ReqSmartComponents: False, ReqFundamentalData: False, ReqNewsProviders: False,
+    ReqNewsArticle: False, ReqHistoricalNews: False, ReqWshData: False,
     PlaceOrder: True, CancelOrder: True, ReqGlobalCancel: True,
 }
+
+# How each request ends, for docs/paper-gateway.md's request table (its test reads these): a request type in
+# REFUSED is always answered with that error code (a paper account has no news, fundamentals or Wall Street Horizon
+# subscriptions and is no advisor account); one in SILENT gets no answer, as at IB (cancels, settings); every
+# other handler serves its request, with IB's errors only for what IB refuses in it.
+REFUSED: dict[type, int] = {
+    **handlers_reference.REFUSED,
+}
+SILENT: frozenset[type] = frozenset({
+    Acknowledged, ReqMarketDataType, ReqAutoOpenOrders, CancelMktData, CancelHistoricalData, CancelHeadTimestamp,
+    CancelMktDepth, CancelScannerSubscription, CancelRealTimeBars, CancelTickByTickData, CancelHistogramData,
+    CancelAccountSummary, CancelPositions, CancelPositionsMulti, CancelAccountUpdatesMulti, CancelPnL, CancelPnLSingle,
+})

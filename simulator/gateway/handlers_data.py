@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from simulator.engine import scanner
 from simulator.engine.bars import HMDS_ERROR
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
+from simulator.engine.price_paths import TICK_S
 from simulator.gateway.handlers_market import resolve_one
 from simulator.gateway.session import Session
 from simulator.protocol import messages_data
@@ -47,7 +48,7 @@ class Stream:
         request: the request that opened it.
         quote: the quote last sent from (depth, ticks).
         next_bar_end_s: real-time bars: the end of the next bar to send.
-        last_price, last_volume: real-time bars: the price and session volume at the last bar sent.
+        last_volume: real-time bars: the session volume at the last bar sent.
     """
 
     kind: str
@@ -55,7 +56,6 @@ class Stream:
     request: object
     quote: object = None
     next_bar_end_s: int = 0
-    last_price: float | None = None
     last_volume: float = 0.0
 
 
@@ -157,10 +157,20 @@ def _handle_real_time_bars(session: Session, request: ReqRealTimeBars) -> None:
         return
     now_s = int(session.world.clock.now().timestamp())
     # IB sends the first bar when the current 5-second interval ends, then one every 5 seconds
-    stream = Stream("bars", spec, request, next_bar_end_s=(now_s // REAL_TIME_BAR_S + 1) * REAL_TIME_BAR_S)
-    quote = session.world.market.quote(spec.con_id)
-    stream.last_price, stream.last_volume = quote.last, quote.volume
+    stream = Stream("bars", spec, request, next_bar_end_s=(now_s // REAL_TIME_BAR_S + 1) * REAL_TIME_BAR_S,
+                    last_volume=session.world.market.quote(spec.con_id).volume)
     _open(session, request.req_id, stream)
+
+
+def _bar_values(session: Session, stream: Stream, end_s: int) -> tuple[float, float, float, float, float]:
+    """(open, high, low, close, average) of the 5-second bar ending at end_s, from the quarter-second prices the
+    quotes showed in it (Market.price_at), a tick below or above them for BID and ASK, as the quotes are."""
+    market, spec = session.world.market, stream.spec
+    shift = {"BID": -spec.min_tick, "ASK": spec.min_tick}.get((stream.request.what_to_show or "").upper(), 0.0)
+    moments = [end_s - REAL_TIME_BAR_S + (i + 1) * TICK_S for i in range(int(REAL_TIME_BAR_S / TICK_S))]
+    prices = [round(market.price_at(spec.con_id, datetime.fromtimestamp(t, timezone.utc)) + shift, 10)
+              for t in moments]
+    return prices[0], max(prices), min(prices), prices[-1], round(sum(prices) / len(prices), 10)
 
 
 def _bar_messages(session: Session, req_id: int, stream: Stream) -> list:
@@ -170,19 +180,16 @@ def _bar_messages(session: Session, req_id: int, stream: Stream) -> list:
     due = (now_s - stream.next_bar_end_s) // REAL_TIME_BAR_S + 1
     first_end = stream.next_bar_end_s + max(0, due - MAX_CATCH_UP_BARS) * REAL_TIME_BAR_S
     quote = session.world.market.quote(stream.spec.con_id)
-    what = (stream.request.what_to_show or "TRADES").upper()
-    price = {"BID": quote.bid, "ASK": quote.ask, "MIDPOINT": (quote.bid + quote.ask) / 2}.get(what, quote.last)
-    volume = max(0.0, quote.volume - stream.last_volume) if what == "TRADES" else 0.0
+    trades = (stream.request.what_to_show or "TRADES").upper() == "TRADES"
+    volume = max(0.0, quote.volume - stream.last_volume) if trades else 0.0
     batch = []
     for end_s in range(first_end, now_s + 1, REAL_TIME_BAR_S):
-        # the price path moves between the bars this catch-up covers only at its last one
-        open_ = stream.last_price if stream.last_price is not None else price
-        last_bar = end_s + REAL_TIME_BAR_S > now_s
-        bar_volume = volume if last_bar else 0.0
+        open_, high, low, close, average = _bar_values(session, stream, end_s)
+        # the session volume is known now only: the newest bar carries what traded since the last one sent
+        bar_volume = volume if end_s + REAL_TIME_BAR_S > now_s else 0.0
         batch.append(messages_data.real_time_bar(
-            req_id, datetime.fromtimestamp(end_s - REAL_TIME_BAR_S, timezone.utc), open_, max(open_, price),
-            min(open_, price), price, bar_volume, price, 1 if bar_volume else 0))
-        stream.last_price = price
+            req_id, datetime.fromtimestamp(end_s - REAL_TIME_BAR_S, timezone.utc), open_, high, low, close,
+            bar_volume, average, 1 if bar_volume else 0))
     stream.next_bar_end_s = now_s // REAL_TIME_BAR_S * REAL_TIME_BAR_S + REAL_TIME_BAR_S
     stream.last_volume = quote.volume
     return batch

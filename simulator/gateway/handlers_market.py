@@ -6,13 +6,16 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
-from simulator.engine import ib_messages
+from simulator.engine import ib_messages, options, trading_hours
+from simulator.engine.bars import parse_duration, select_sessions
 from simulator.engine.catalog import Catalog, ContractQuery
 from simulator.engine.ib_time import END_OF_DAY, TWS_TIME_ZONE, parse_ib_time
 from simulator.gateway.market_streams import (
     generic_tick_messages, generic_ticks, refresh_histories, rt_volume_messages, subscribe_history)
 from simulator.gateway.session import Session
-from simulator.protocol import messages, messages_contracts, messages_market
+from simulator.protocol import messages, messages_contracts, messages_market, messages_reference
+from simulator.protocol.messages_reference import (
+    ASK_OPTION_COMPUTATION, BID_OPTION_COMPUTATION, LAST_OPTION_COMPUTATION, MODEL_OPTION_COMPUTATION)
 from simulator.protocol.requests_common import ContractFields
 from simulator.protocol.requests_market import (
     CancelHeadTimestamp, CancelHistoricalData, CancelMktData, ReqContractDetails, ReqHeadTimestamp,
@@ -104,6 +107,29 @@ def quote_messages(req_id: int, spec, quote, previous=None) -> list:
                                        with_quotes=spec.sec_type != "IND", previous=previous)
 
 
+def option_ticks(session: Session, req_id: int, spec, quote) -> list:
+    """tickOptionComputation for an option's bid, ask, last and model (tick types 10-13, which ib_async and
+    ib_insync keep as bidGreeks, askGreeks, lastGreeks and modelGreeks): the model's greeks at the volatility each
+    price implies, the model line at the model's own volatility and unrounded price (engine.options)."""
+    greeks, vol, under = session.world.market.option_model(spec.con_id)
+    years = options.years_to_expiry(spec.last_trade_date, session.world.clock.now())
+    batch = []
+    for tick_type, price in ((BID_OPTION_COMPUTATION, quote.bid), (ASK_OPTION_COMPUTATION, quote.ask),
+                             (LAST_OPTION_COMPUTATION, quote.last)):
+        implied = options.implied_volatility(spec.right, under, spec.strike, years, price) if price > 0 else None
+        if implied is None:
+            continue
+        at = options.black_scholes(spec.right, under, spec.strike, years, implied)
+        batch.append(messages_reference.option_computation(
+            session.server_version, req_id, tick_type, implied_vol=implied, delta=at.delta, option_price=price,
+            pv_dividend=0.0, gamma=at.gamma, vega=at.vega, theta=at.theta, under_price=under))
+    batch.append(messages_reference.option_computation(
+        session.server_version, req_id, MODEL_OPTION_COMPUTATION, implied_vol=vol, delta=greeks.delta,
+        option_price=greeks.price, pv_dividend=0.0, gamma=greeks.gamma, vega=greeks.vega, theta=greeks.theta,
+        under_price=under))
+    return batch
+
+
 def _handle_mkt_data(session: Session, request: ReqMktData) -> None:
     if request.req_id in session.subs.tickers:
         session.error(request.req_id, 322, "Error processing request:-'bJ' : cause - Duplicate ticker id")
@@ -120,6 +146,8 @@ def _handle_mkt_data(session: Session, request: ReqMktData) -> None:
     batch = [messages.market_data_type(request.req_id, 1),
              messages_market.tick_req_params(request.req_id, spec.min_tick, spec.exchange)]
     batch += quote_messages(request.req_id, spec, quote)
+    if spec.sec_type == "OPT":
+        batch += option_ticks(session, request.req_id, spec, quote)
     generic = generic_ticks(request.generic_ticks)
     batch += generic_tick_messages(session, request.req_id, spec, generic, quote)
     if request.snapshot or request.regulatory_snapshot:
@@ -163,6 +191,8 @@ def refresh_tickers(session: Session) -> None:
         if quote != ticker.quote:
             batch += quote_messages(req_id, ticker.spec, quote, previous=ticker.quote)
             batch += rt_volume_messages(req_id, ticker.spec, ticker.generic, quote, ticker.quote)
+            if ticker.spec.sec_type == "OPT":
+                batch += option_ticks(session, req_id, ticker.spec, quote)
             ticker.quote = quote
     if batch:
         session.send(*batch)
@@ -188,6 +218,9 @@ def _handle_historical_data(session: Session, request: ReqHistoricalData) -> Non
                       "End Date/Time: The date, time, or time-zone entered is invalid. "
                       f"The correct format is yyyymmdd hh:mm:ss xx/xxxx ({exc})")
         return
+    if (request.what_to_show or "").strip().upper() == "SCHEDULE":
+        _send_schedule(session, request, spec, end)
+        return
     try:
         bars = session.world.market.bars(spec.con_id, end=end, duration=request.duration,
                                        bar_size=request.bar_size, use_rth=request.use_rth,
@@ -208,6 +241,21 @@ def _handle_historical_data(session: Session, request: ReqHistoricalData) -> Non
         subscribe_history(session, request.req_id, spec, bar_size=request.bar_size, use_rth=request.use_rth,
                           what_to_show=request.what_to_show or "TRADES", format_date=request.format_date,
                           zone=zone, last=bars[-1] if bars else None)
+
+
+def _send_schedule(session: Session, request: ReqHistoricalData, spec, end) -> None:
+    """reqHistoricalSchedule (whatToShow "SCHEDULE"): IB answers with historicalSchedule (message 106, ibapi's
+    EWrapper.historicalSchedule) instead of bars: the trading sessions the duration covers, in the contract's time
+    zone, regular hours or not as useRTH says."""
+    try:
+        count, unit = parse_duration(request.duration)
+    except ValueError as exc:
+        session.error(request.req_id, 162, str(exc))
+        return
+    kind = trading_hours.session_kind(spec.sec_type, request.use_rth)
+    moment = min(end or session.world.clock.now(), session.world.clock.now())
+    sessions = select_sessions(kind, int(moment.timestamp()), count, unit)
+    session.send(messages_market.historical_schedule(request.req_id, sessions, _zone_of(spec)))
 
 
 def _handle_cancel_historical_data(session: Session, request: CancelHistoricalData) -> None:

@@ -13,9 +13,9 @@ from simulator.gateway.session import Session
 from simulator.protocol import messages_reference
 from simulator.protocol.messages import NO_VALID_ID
 from simulator.protocol.requests_reference import (
-    ExerciseOptions, FaRequest, ReqFamilyCodes, ReqFundamentalData, ReqHistoricalNews, ReqNewsArticle,
-    ReqNewsProviders, ReqOptionCalculation, ReqSecDefOptParams, ReqSmartComponents, ReqSoftDollarTiers,
-    ReqUserInfo, ReqWshData)
+    ExerciseOptions, FaRequest, QueryDisplayGroups, ReqFamilyCodes, ReqFundamentalData, ReqHistoricalNews,
+    ReqNewsArticle, ReqNewsProviders, ReqOptionCalculation, ReqSecDefOptParams, ReqSmartComponents, ReqSoftDollarTiers,
+    ReqUserInfo, ReqWshData, SubscribeToGroupEvents)
 
 # the exchanges a chain is reported on, one securityDefinitionOptionParameter each
 OPTION_EXCHANGES = ("SMART", "CBOE")
@@ -30,6 +30,21 @@ FUNDAMENTALS_NOT_ALLOWED = (430, "The fundamentals data for the security specifi
 # TWS API message code 321 as IB Gateway sends it for requestFA (on no id) and replaceFA (on its id) of a
 # non-FA account
 NOT_FA = "Error validating request.-'b9' : cause - FA data operations ignored for non FA customers."
+
+
+# Display groups are TWS's colour-linked windows (TWS API docs, display_groups.html); IB Gateway has no windows, so
+# the list of visible groups is empty and a subscription reports "none", ibapi's EWrapper.displayGroupUpdated value
+# for an empty selection, once after subscribing
+NO_DISPLAY_GROUPS = ""
+EMPTY_SELECTION = "none"
+
+
+def _handle_query_display_groups(session: Session, request: QueryDisplayGroups) -> None:
+    session.send(messages_reference.display_group_list(request.req_id, NO_DISPLAY_GROUPS))
+
+
+def _handle_subscribe_to_group_events(session: Session, request: SubscribeToGroupEvents) -> None:
+    session.send(messages_reference.display_group_updated(request.req_id, EMPTY_SELECTION))
 
 
 def _handle_smart_components(session: Session, request: ReqSmartComponents) -> None:
@@ -77,9 +92,14 @@ def _handle_fa(session: Session, request: FaRequest) -> None:
 
 def _handle_exercise(session: Session, request: ExerciseOptions) -> None:
     spec = resolve_one(session, request.req_id, request.contract)
-    if spec is not None:
-        # only options are exercised, and the catalog lists none as contracts
+    if spec is None:
+        return
+    if spec.sec_type != "OPT":
         session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
+        return
+    # orders do not trade options here, so there is never a position to exercise
+    session.error(request.req_id, 321, f"Error validating request:-'bz' : cause - No position in {spec.local_symbol} "
+                                       f"to exercise")
 
 
 def _chain(session: Session, spec) -> options.Chain:
@@ -99,26 +119,16 @@ def _handle_sec_def_opt_params(session: Session, request: ReqSecDefOptParams) ->
     session.send(*batch, messages_reference.option_parameter_end(request.req_id))
 
 
-def _option_on_chain(session: Session, request: ReqOptionCalculation):
-    """(underlying spec, expiry, strike, right) of an option the chains list, or None after IB's error 200."""
-    c = request.contract
-    candidates = [spec for spec in session.world.catalog.all()
-                  if options.has_options(spec) and spec.symbol == c.symbol.upper()]
-    if c.sec_type == "OPT" and c.right in ("C", "P", "CALL", "PUT") and len(candidates) == 1:
-        chain = _chain(session, candidates[0])
-        if c.last_trade_date in chain.expirations and c.strike in chain.strikes:
-            return candidates[0], c.last_trade_date, c.strike, c.right[0]
-    session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
-    return None
-
-
 def _handle_option_calculation(session: Session, request: ReqOptionCalculation) -> None:
-    found = _option_on_chain(session, request)
-    if found is None:
+    option = resolve_one(session, request.req_id, request.contract)
+    if option is None:
         return
-    spec, expiry, strike, right = found
-    under = request.under_price or session.world.market.price(spec.con_id)
-    years = options.years_to_expiry(expiry, session.world.clock.now())
+    if option.sec_type != "OPT":
+        session.error(request.req_id, 200, NO_SECURITY_DEFINITION)
+        return
+    right, strike = option.right, option.strike
+    under = request.under_price or session.world.market.price(option.under_con_id)
+    years = options.years_to_expiry(option.last_trade_date, session.world.clock.now())
     if request.msg_id == 54:
         vol = options.implied_volatility(right, under, strike, years, request.value or 0.0)
         if vol is None:
@@ -138,7 +148,15 @@ def _handle_option_calculation(session: Session, request: ReqOptionCalculation) 
         theta=greeks.theta if greeks else -2.0, under_price=under))
 
 
+# the requests these handlers always refuse, with the error code (see dispatch.REFUSED)
+REFUSED = {
+    ReqNewsArticle: NEWS_NOT_ALLOWED[0], ReqHistoricalNews: NEWS_NOT_ALLOWED[0], ReqWshData: NEWS_NOT_ALLOWED[0],
+    ReqFundamentalData: FUNDAMENTALS_NOT_ALLOWED[0], FaRequest: 321, ExerciseOptions: 321,
+}
+
 HANDLERS = {
+    QueryDisplayGroups: _handle_query_display_groups,
+    SubscribeToGroupEvents: _handle_subscribe_to_group_events,
     ReqSmartComponents: _handle_smart_components,
     ReqFamilyCodes: _handle_family_codes,
     ReqNewsProviders: _handle_news_providers,

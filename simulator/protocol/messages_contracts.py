@@ -32,9 +32,11 @@ def contract_data(server_version: int, req_id: int, spec, *, exchange: str | Non
     if spec.sec_type == "FUT":
         rule = FUTURE_MARKET_RULE_BY_TICK.get(spec.min_tick, rule)
     rule_ids = ",".join(str(rule) for _ in valid_exchanges.split(",")) if valid_exchanges else str(rule)
-    contract_month = (getattr(spec, "contract_month", "") or spec.last_trade_date[:6]) if spec.sec_type == "FUT" else ""
+    dated = spec.sec_type in ("FUT", "OPT")
+    contract_month = (getattr(spec, "contract_month", "") or spec.last_trade_date[:6]) if dated else ""
     fields = version_fields + [
-        req_id, spec.symbol, spec.sec_type, spec.last_trade_date, 0.0, "",
+        req_id, spec.symbol, spec.sec_type, spec.last_trade_date, getattr(spec, "strike", 0.0),
+        getattr(spec, "right", ""),
         spec.exchange if exchange is None else exchange, spec.currency, spec.local_symbol,
         spec.trading_class, spec.trading_class, spec.con_id, spec.min_tick]
     if SV_MD_SIZE_MULTIPLIER <= server_version < SV_SIZE_RULES:
@@ -51,7 +53,7 @@ def contract_data(server_version: int, req_id: int, spec, *, exchange: str | Non
     if server_version >= SV_MARKET_RULES:
         fields.append(rule_ids)
     if server_version >= SV_REAL_EXPIRATION_DATE:
-        fields.append(spec.last_trade_date if spec.sec_type == "FUT" else "")
+        fields.append(spec.last_trade_date if dated else "")
     if server_version >= SV_STOCK_TYPE:
         fields.append(getattr(spec, "stock_type", ""))
     min_size, size_increment, suggested = _size_rules(spec)

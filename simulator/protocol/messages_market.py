@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from simulator.protocol.messages import (
     HEAD_TIMESTAMP, HISTORICAL_DATA, TICK_PRICE, TICK_REQ_PARAMS, TICK_SIZE,
@@ -94,6 +95,25 @@ def historical_data(server_version: int, req_id: int, bars: list, *, start: str,
         if old:
             fields.append("false")
         fields.append(int(bar.count))
+    return fields
+
+
+# TWS API IN.HISTORICAL_SCHEDULE: the answer to reqHistoricalData with whatToShow "SCHEDULE"
+HISTORICAL_SCHEDULE = 106
+
+
+def schedule_time(moment: datetime, zone: str) -> str:
+    """"YYYYMMDD-HH:MM:SS" in the schedule's time zone, as IB writes a HistoricalSession's times."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y%m%d-%H:%M:%S")
+
+
+def historical_schedule(req_id: int, sessions: list, zone: str) -> Fields:
+    """historicalSchedule: the span, the time zone, then each session's start, end and reference date."""
+    fields: Fields = [HISTORICAL_SCHEDULE, req_id, schedule_time(sessions[0].start, zone) if sessions else "",
+                      schedule_time(sessions[-1].end, zone) if sessions else "", zone, len(sessions)]
+    for session in sessions:
+        fields += [schedule_time(session.start, zone), schedule_time(session.end, zone),
+                   session.day.strftime("%Y%m%d")]
     return fields
 
 

@@ -7,6 +7,8 @@ from simulator.protocol.messages import Fields, format_multiplier
 
 # outgoing message ids (TWS API IN.*)
 TICK_OPTION_COMPUTATION = 21
+DISPLAY_GROUP_LIST = 67
+DISPLAY_GROUP_UPDATED = 68
 SECURITY_DEFINITION_OPTION_PARAMETER = 75
 SECURITY_DEFINITION_OPTION_PARAMETER_END = 76
 SOFT_DOLLAR_TIERS = 77
@@ -41,6 +43,14 @@ def option_computation(server_version: int, req_id: int, tick_type: int, *, impl
     if server_version < SV_PRICE_BASED_VOLATILITY:
         head = [TICK_OPTION_COMPUTATION, 6, req_id, tick_type]
     return head + [implied_vol, delta, option_price, pv_dividend, gamma, vega, theta, under_price]
+
+
+def display_group_list(req_id: int, groups: str) -> Fields:
+    return [DISPLAY_GROUP_LIST, 1, req_id, groups]
+
+
+def display_group_updated(req_id: int, contract_info: str) -> Fields:
+    return [DISPLAY_GROUP_UPDATED, 1, req_id, contract_info]
 
 
 def smart_components(req_id: int, rows: list[tuple[int, str, str]]) -> Fields:

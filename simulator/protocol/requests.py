@@ -17,8 +17,8 @@ from simulator.protocol.requests_data import (
     ReqMktDepthExchanges, ReqScannerParameters, parse_cancel_mkt_depth, parse_req_histogram_data, parse_req_historical_ticks,
     parse_req_mkt_depth, parse_req_real_time_bars, parse_req_scanner_subscription, parse_req_tick_by_tick)
 from simulator.protocol.requests_reference import (
-    ReqFamilyCodes, ReqHistoricalNews, ReqNewsArticle, ReqNewsProviders, ReqSecDefOptParams, ReqSmartComponents,
-    ReqSoftDollarTiers, ReqUserInfo, parse_exercise_options, parse_replace_fa, parse_req_fundamental_data,
+    QueryDisplayGroups, ReqFamilyCodes, ReqHistoricalNews, ReqNewsArticle, ReqNewsProviders, ReqSecDefOptParams,
+    ReqSmartComponents, ReqSoftDollarTiers, ReqUserInfo, SubscribeToGroupEvents, parse_exercise_options, parse_replace_fa, parse_req_fundamental_data,
     parse_req_option_calculation, parse_request_fa, parse_wsh)
 from simulator.protocol.requests_orders import (
     ReqAllOpenOrders, ReqAutoOpenOrders, ReqCompletedOrders, ReqExecutions, ReqGlobalCancel, ReqIds, ReqOpenOrders,
@@ -43,15 +43,6 @@ class Acknowledged:
     """A request that needs no answer here (news bulletins, log level, display groups...)."""
 
     msg_id: int
-
-
-@dataclass
-class Unsupported:
-    """A known request the paper gateway does not model; answered with an error."""
-
-    msg_id: int
-    name: str
-    req_id: int = -1
 
 
 Request = object
@@ -81,19 +72,6 @@ def _simple(factory: Callable, *readers: str, versioned: bool = True) -> Parser:
 
 def _ack(msg_id: int) -> Parser:
     return lambda r, sv: Acknowledged(msg_id)
-
-
-def _unsupported(msg_id: int, name: str, req_id_index: int | None) -> Parser:
-    """Reply target for a known but unmodelled request; req_id_index counts fields after the id."""
-
-    def parse(r: FieldReader, sv: int):
-        req_id = -1
-        if req_id_index is not None:
-            r.skip(req_id_index - 1, "header")
-            req_id = r.int("reqId", default=-1)
-        return Unsupported(msg_id, name, req_id)
-
-    return parse
 
 
 PARSERS: dict[int, Parser] = {
@@ -140,8 +118,8 @@ PARSERS: dict[int, Parser] = {
     64: _simple(CancelPositions),
     65: _ack(65),
     66: _ack(66),
-    67: _unsupported(67, "display groups", 2),
-    68: _ack(68),
+    67: _simple(QueryDisplayGroups, "int:reqId"),
+    68: _simple(SubscribeToGroupEvents, "int:reqId", "int:groupId"),
     69: _ack(69),
     70: _ack(70),
     71: _parse_start_api,

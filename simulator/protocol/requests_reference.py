@@ -106,6 +106,17 @@ class ExerciseOptions:
     account: str
 
 
+@dataclass
+class QueryDisplayGroups:
+    req_id: int
+
+
+@dataclass
+class SubscribeToGroupEvents:
+    req_id: int
+    group_id: int
+
+
 def parse_req_option_calculation(msg_id: int):
     def parse(r: FieldReader, sv: int) -> ReqOptionCalculation:
         r.int("version")

@@ -70,7 +70,7 @@ def calls(ib, spy, option):
         "reqHistoricalData": (lambda: ib.reqHistoricalData(spy, "", "1 D", "1 hour", "TRADES", True), None),
         "cancelHistoricalData": (lambda: ib.cancelHistoricalData(
             ib.reqHistoricalData(spy, "", "1 D", "1 hour", "TRADES", True)), None),
-        "reqHistoricalSchedule": (lambda: ib.reqHistoricalSchedule(spy, 2), 162),
+        "reqHistoricalSchedule": (lambda: ib.reqHistoricalSchedule(spy, 2), None),
         "reqHeadTimeStamp": (lambda: ib.reqHeadTimeStamp(spy, "TRADES", True), None),
         "reqHistogramData": (lambda: ib.reqHistogramData(spy, True, "3 days"), None),
         "reqHistoricalTicks": (lambda: ib.reqHistoricalTicks(spy, "", "", 10, "TRADES", True), None),

@@ -159,3 +159,30 @@ def test_market_data_type_and_matching_symbols(ib):
     assert ticker.marketDataType == 1 and ticker.last > 0
     found = ib.reqMatchingSymbols("SP")
     assert "SPY" in [d.contract.symbol for d in found]
+
+
+def test_historical_schedule_lists_the_trading_sessions(ib):
+    spy = Stock("SPY", "SMART", "USD")
+    ib.qualifyContracts(spy)
+    schedule = ib.reqHistoricalSchedule(spy, 3)
+    assert schedule.timeZone == "US/Eastern"
+    # NOW is Tuesday 2026-11-24 10:30 New York: the last three regular sessions up to today's
+    assert [s.refDate for s in schedule.sessions] == ["20261120", "20261123", "20261124"]
+    assert [(s.startDateTime, s.endDateTime) for s in schedule.sessions][-1] == (
+        "20261124-09:30:00", "20261124-16:00:00")
+    assert (schedule.startDateTime, schedule.endDateTime) == ("20261120-09:30:00", "20261124-16:00:00")
+    extended = ib.reqHistoricalSchedule(spy, 1, useRTH=False)
+    assert extended.sessions[0].startDateTime == "20261124-04:00:00"
+
+
+def test_display_groups_are_answered_as_a_gateway_without_windows(ib):
+    answers = []
+    ib.wrapper.displayGroupList = lambda req_id, groups: answers.append(("list", req_id, groups))
+    ib.wrapper.displayGroupUpdated = lambda req_id, info: answers.append(("updated", req_id, info))
+    try:
+        ib.client.queryDisplayGroups(9001)
+        ib.client.subscribeToGroupEvents(9002, 1)
+        wait_until(lambda: len(answers) == 2, timeout_s=5, what="display group answers", pump=ib.waitOnUpdate)
+    finally:
+        del ib.wrapper.displayGroupList, ib.wrapper.displayGroupUpdated
+    assert answers == [("list", 9001, ""), ("updated", 9002, "none")]

@@ -129,3 +129,76 @@ def test_seconds_bars(ib, size):
     assert len(bars) == 300 // seconds
     assert all(bar.low <= min(bar.open, bar.close) for bar in bars)
     assert (bars[1].date - bars[0].date).total_seconds() == seconds
+
+
+class UpdateCounter:
+    """Counts what a ticker's updates carried in one of its per-batch lists (domTicks, tickByTicks)."""
+
+    def __init__(self, ticker, field: str):
+        self.count = 0
+        self.field = field
+        ticker.updateEvent += self._on_update
+
+    def _on_update(self, ticker) -> None:
+        self.count += len(getattr(ticker, self.field))
+
+
+def step_and_wait(ib, gateway, counter, steps: int, seconds: float) -> None:
+    for _ in range(steps):
+        before = counter.count
+        gateway.call("step_clock", seconds)
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: counter.count > before, what="an update of the new tick")
+
+
+def test_market_depth_updates_as_the_clock_moves(ib, gateway):
+    spy = Stock("SPY", "SMART", "USD")
+    ib.qualifyContracts(spy)
+    ticker = ib.reqMktDepth(spy, 5)
+    try:
+        wait_until(pump=ib.waitOnUpdate, condition=lambda: len(ticker.domBids) == 5 and len(ticker.domAsks) == 5)
+        counter = UpdateCounter(ticker, "domTicks")
+        step_and_wait(ib, gateway, counter, steps=4, seconds=0.25)
+        # each moved quote rewrites the book: five levels a side
+        assert counter.count >= 4 * 10
+        assert ticker.domBids[0].price < ticker.domAsks[0].price
+        assert [level.price for level in ticker.domBids] == sorted((level.price for level in ticker.domBids),
+                                                                   reverse=True)
+    finally:
+        ib.cancelMktDepth(spy)
+
+
+@pytest.mark.parametrize("tick_type", ["BidAsk", "MidPoint"])
+def test_tick_by_tick_updates_as_the_clock_moves(ib, gateway, tick_type):
+    spy = Stock("SPY", "SMART", "USD")
+    ib.qualifyContracts(spy)
+    ticker = ib.reqTickByTickData(spy, tick_type)
+    ib.reqCurrentTime()
+    try:
+        counter = UpdateCounter(ticker, "tickByTicks")
+        step_and_wait(ib, gateway, counter, steps=4, seconds=0.25)
+        assert counter.count >= 4
+        last = ticker.tickByTicks[-1]
+        assert (last.bidPrice < last.askPrice) if tick_type == "BidAsk" else last.midPoint > 0
+    finally:
+        ib.cancelTickByTickData(spy, tick_type)
+
+
+def test_real_time_bars_arrive_every_five_seconds_and_move(ib, gateway):
+    spy = Stock("SPY", "SMART", "USD")
+    ib.qualifyContracts(spy)
+    bars = ib.reqRealTimeBars(spy, 5, "MIDPOINT", False)
+    # a round trip on the same connection: the subscription is in place before the clock moves
+    ib.reqCurrentTime()
+    try:
+        for expected in range(1, 7):
+            gateway.call("step_clock", 5)
+            wait_until(pump=ib.waitOnUpdate, condition=lambda: len(bars) >= expected, what=f"real-time bar {expected}")
+        assert len(bars) == 6
+        starts = [bar.time.timestamp() for bar in bars]
+        assert all(later - earlier == 5 for earlier, later in zip(starts, starts[1:]))
+        assert all(bar.high >= max(bar.open_, bar.close) and min(bar.open_, bar.close) >= bar.low for bar in bars)
+        # built from the quarter-second prices: bars move inside and between themselves within half a minute
+        assert any(bar.high > bar.low for bar in bars)
+        assert len({bar.close for bar in bars}) > 1
+    finally:
+        ib.cancelRealTimeBars(bars)

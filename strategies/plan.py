@@ -76,9 +76,16 @@ def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multiplier
 def net_orders(plans: list[StrategyPlan], contracts: Mapping[int, ContractInfo],
                prices: Mapping[int, float | Exception], fx_by_con_id: Mapping[int, float | Exception],
                max_order_notional: float | None) -> list[PlannedOrder]:
-    """One order per contract with each strategy's share; orders above `max_order_notional` (base currency) are
-    refused, and so is any order whose notional cannot be computed while a limit is set."""
+    """One order per contract with each strategy's share (`net_orders_of` the plans' netted trades)."""
     trades = consolidate({plan.strategy: plan.trades for plan in plans if plan.error is None and plan.trades})
+    return net_orders_of(trades, contracts, prices, fx_by_con_id, max_order_notional)
+
+
+def net_orders_of(trades: Mapping[int, ConsolidatedTrade], contracts: Mapping[int, ContractInfo],
+                  prices: Mapping[int, float | Exception], fx_by_con_id: Mapping[int, float | Exception],
+                  max_order_notional: float | None) -> list[PlannedOrder]:
+    """The netted trades as orders; orders above `max_order_notional` (base currency) are refused, and so is any
+    order whose notional cannot be computed while a limit is set. Trades that cancel out are left out."""
     orders = []
     for con_id, trade in trades.items():
         if not trade.quantity:

@@ -62,6 +62,16 @@ def in_flight_of(orders: list[dict]) -> dict[str, dict[int, int]]:
     return pending
 
 
+def in_flight_by_contract(in_flight: Mapping[str, Mapping[int, int]]) -> dict[int, int]:
+    """Every strategy's quantities still to be filled (`in_flight_of`) summed by conId: what the service's working
+    orders may still add to the account's position."""
+    totals: dict[int, int] = {}
+    for quantities in in_flight.values():
+        for con_id, quantity in quantities.items():
+            totals[con_id] = totals.get(con_id, 0) + quantity
+    return totals
+
+
 @dataclass(frozen=True)
 class LedgerView:
     """Holdings ({strategy: {conId: quantity}}), quantities in flight (the same shape) and the order records

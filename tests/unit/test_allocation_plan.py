@@ -141,14 +141,16 @@ def test_close_all_dry_run_plans_from_the_ledger_and_sends_nothing(store):
     intent = CloseAll(bridge=bridge, store=store, settings=Settings(), clock=lambda: NOW + timedelta(hours=1))
     result = intent.run({"dryRun": True})
     assert result["closingTrades"] == [{"conId": MNQ.conId, "quantity": 2, "source": {"dummy": 2},
-                                        "localSymbol": "MNQZ6", "action": "BUY"}]
-    assert result["warnings"] == [] and result["orders"] == []
+                                        "localSymbol": "MNQZ6", "action": "BUY", "notionalInBase": None,
+                                        "refused": None}]
+    assert result["unconfirmed"] == {} and result["orders"] == []
     assert bridge.reads == ["broker_snapshot", "resolve"]
 
 
-def test_close_all_warns_when_ledger_and_broker_differ(store):
+def test_close_all_does_not_close_a_contract_ib_does_not_confirm(store):
     store.set("positions/paper/holdings/dummy", {str(MNQ.conId): -2})
     result = CloseAll(bridge=Broker(positions={MNQ.conId: -3}).bridge(), store=store, settings=Settings(),
                       clock=lambda: datetime.now(NOW.tzinfo)).run({"dryRun": True})
-    assert result["warnings"] == [{"ledgerBrokerDifferences": {"MNQZ6": {"conId": MNQ.conId, "ledger": -2,
-                                                                         "broker": -3}}}]
+    assert result["unconfirmed"] == {str(MNQ.conId): {"localSymbol": "MNQZ6", "ledger": -2, "broker": -3}}
+    [trade] = result["closingTrades"]
+    assert trade["quantity"] == 2 and "IB's position -3" in trade["refused"]

@@ -31,6 +31,16 @@ from strategies.plan import PlannedOrder, StrategyPlan, at_limit_prices, net_ord
 
 log = logging.getLogger(__name__)
 
+class EveryStrategyFailed(ServiceError):
+    """No strategy of the run could be planned, so it placed nothing (HTTP 500, so alerting fires and Cloud
+    Scheduler retries); the message names each strategy and its error."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("every strategy failed, nothing placed: "
+                         + "; ".join(f"{strategy}: {error}" for strategy, error in errors.items()))
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class BrokerInputs:
     """What one bridge round trip reads before planning: the gateway's clock, account values, each strategy's
@@ -107,6 +117,8 @@ class Allocation(Intent):
         result = _report(params, inputs.gateway_now, net_liquidation, base, plans, contracts, wanted, priced,
                          planned)
         result["unconfirmed"] = confirmed.report()
+        if all(plan.error for plan in plans):
+            raise EveryStrategyFailed(result["errors"])
         if params["dryRun"]:
             result["orders"] = []
             return result

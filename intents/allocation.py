@@ -77,7 +77,6 @@ class Allocation(Intent):
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         config.require("exposure.overall")
-        config.strategy_shares(params["strategies"])
         strategies = [get_strategy(i, params["strategyParams"].get(i, {})) for i in params["strategies"]]
         sent = SendResult()
         if params["dryRun"]:

@@ -10,9 +10,14 @@ from lib.trading.sizing import ConsolidatedTrade, consolidate, strategy_trades, 
 from strategies.base import Signals
 
 
+# weights whose absolute values add up to less than this more than 1 are left as they are (float sums)
+GROSS_TOLERANCE = 1e-9
+
+
 @dataclass
 class StrategyPlan:
-    """One strategy's part of a run; `error` set means it trades nothing this run."""
+    """One strategy's part of a run; `error` set means it trades nothing this run. `weight_scale` is what its
+    weights were multiplied by when sized (`size`): below 1 when their absolute values added up to more than 1."""
 
     strategy: str
     holdings: dict[int, int]
@@ -23,6 +28,7 @@ class StrategyPlan:
     targets: dict[int, int] | None = None
     trades: dict[int, int] = field(default_factory=dict)
     error: str | None = None
+    weight_scale: float = 1.0
 
     def report(self) -> dict:
         return {
@@ -35,6 +41,7 @@ class StrategyPlan:
             "contractIds": self.contract_ids,
             "targetPositions": None if self.targets is None else _str_keys(self.targets),
             "trades": _str_keys(self.trades),
+            "weightScale": self.weight_scale,
             "error": self.error,
         }
 
@@ -59,10 +66,19 @@ class PlannedOrder:
 
 def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multipliers: Mapping[int, float],
          fx_by_con_id: Mapping[int, float | Exception]) -> None:
-    """Fill in the plan's targets and trades from its signals (a held signal trades nothing)."""
+    """Fill in the plan's targets and trades from its signals (a held signal trades nothing).
+
+    Weights whose absolute values add up to more than 1 (spymacdvixy's bearish SPY -1, VIXY +1) are scaled down to
+    add up to 1, so that a strategy's gross exposure never exceeds its share of `exposure.overall`, which is at most
+    `maxLeverage`: leverage is configured, never implied by a strategy's weights.
+    """
     if plan.error is not None or plan.signals is None or plan.signals.hold:
         return
     weights = plan.signals.weights
+    gross = sum(abs(weight) for weight in weights.values())
+    if gross > 1 + GROSS_TOLERANCE:
+        plan.weight_scale = 1 / gross
+        weights = {con_id: weight / gross for con_id, weight in weights.items()}
     for con_id in weights:
         for what, table in (("price", prices), ("FX rate", fx_by_con_id)):
             value = table.get(con_id)

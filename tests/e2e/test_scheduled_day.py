@@ -58,7 +58,9 @@ class Day:
                 self.step_to(datetime.combine(firing.at.date(), at, NEW_YORK))
                 event()
             answers.append((firing, self.fire(firing)))
-        assert not pending, pending
+        for at, event in pending:
+            self.step_to(datetime.combine(firings[-1].at.date(), at, NEW_YORK))
+            event()
         return answers
 
 
@@ -100,9 +102,6 @@ def test_fills_after_the_stock_markets_close_are_in_the_ledger_the_next_day(trad
 
     answers = day.run(day_of_firings(DAY), {time(15, 55): dummy_rests, time(16, 20): spy_rests_outside_regular_hours,
                                             time(16, 30): mnq_fills, time(19, 30): spy_fills})
-    # the catch-ups after CME's close and after extended hours applied the fills
-    assert [firing.at.astimezone(NEW_YORK).strftime("%H:%M") for firing, body in answers
-            if firing.intent == "trade-reconciliation" and body["applied"]] == ["16:50", "20:50"]
     expected = {mnq_con_id(placed["dummy"]): 2, SPY: placed["spy"]["orders"][0]["quantity"]}
     assert t.broker_positions() == expected
 
@@ -122,3 +121,6 @@ def test_fills_after_the_stock_markets_close_are_in_the_ledger_the_next_day(trad
     plan = again["strategies"]["spymacdvixy"]
     assert plan["holdings"] == {str(SPY): expected[SPY]} and again["unconfirmed"] == {}
     assert plan["trades"] == {str(SPY): plan["targetPositions"][str(SPY)] - expected[SPY]}
+    # the catch-ups after CME's close and after extended hours applied the fills
+    assert [firing.at.astimezone(NEW_YORK).strftime("%H:%M") for firing, body in answers
+            if firing.intent == "trade-reconciliation" and body["applied"]] == ["16:50", "20:50"]

@@ -256,7 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.steps["day boundary"] > MAX_DAYS:
             return
         today = self._now().astimezone(NEW_YORK).date()
-        for moment in [AFTER_THE_CLOSE, *RECONCILIATION_TIMES]:
+        for moment in sorted([AFTER_THE_CLOSE, *RECONCILIATION_TIMES]):
             at = datetime.combine(today, moment, NEW_YORK)
             if at <= self._now():
                 continue

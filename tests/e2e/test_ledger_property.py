@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from ib_async import LimitOrder, MarketOrder, Stock
 
-from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
+from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day
 from strategies.dummy import WEIGHTS
 from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.macd_series import crossover_closes, no_crossover_closes

@@ -356,18 +356,18 @@ class LedgerMachine(RuleBasedStateMachine):
         """A person flattens one unit of what the strategies hold in TWS (a manual order, not an API one): the ledger
         no longer matches IB there until the operator adopts the difference, and no run may trade it meanwhile."""
         t = self.env
+        self._settle_fills()
         held = {c: q for c, q in t.broker_positions().items() if q and c in ledger_totals(t.store)}
         if not held:
             return
         self.steps["person's trade in a held contract"] += 1
         con_id = min(held)
-        before = t.broker_positions().get(con_id, 0)
         order = t.simulator.admin("POST", "/orders/manual", {"symbol": con_id, "quantity": 1,
                                                               "action": "SELL" if held[con_id] > 0 else "BUY"})
         # filled, or rejected by an order fault armed for the service's next order
-        wait_until(lambda: not any(o["perm_id"] == order["perm_id"] for o in t.simulator.state()["open_orders"]),
-                   timeout_s=10, what="the person's trade in TWS")
-        if t.broker_positions().get(con_id, 0) != before:
+        ended = wait_until(lambda: [o for o in t.simulator.state()["completed_orders"]
+                                    if o["perm_id"] == order["perm_id"]], timeout_s=10, what="the person's trade")
+        if ended[0]["filled"]:
             LedgerMachine.persons_trades.add(con_id)
 
     def _only_persons_trades(self, body: dict) -> bool:

@@ -17,7 +17,8 @@ from lib.dashboard.routes import blueprint as dashboard_blueprint
 from intents import REGISTRY
 from lib import config as settings_module
 from lib import logs
-from lib.errors import BadRequest, GatewayTimeout, GatewayUnavailable, PreconditionFailed, TradingDisabled
+from lib.errors import (BadRequest, GatewayTimeout, GatewayUnavailable, PreconditionFailed, TradingDisabled,
+                        orders_sent)
 from lib.http import openapi, trigger
 from lib.http.request import MAX_BODY_BYTES, read_params
 from lib.services import Services
@@ -36,7 +37,9 @@ STATUS_BY_ERROR = (
 
 
 def _error_body(exc: Exception) -> dict:
-    return {"error": f"{type(exc).__name__}: {exc}"}
+    """`{"error": "Class: message"}`, with the orders that may have reached IB before the error when any did."""
+    sent = orders_sent(exc)
+    return {"error": f"{type(exc).__name__}: {exc}", **({"ordersSent": len(sent), "orders": sent} if sent else {})}
 
 
 def create_app(config: dict | None = None, *, services: Services | None = None, intents: dict | None = None) -> Flask:

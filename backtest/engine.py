@@ -22,7 +22,7 @@ from backtest.commissions import NoCommissions, TieredCommissions
 from backtest.universe import Universe, bar_symbol
 from lib.broker.instruments import HistoryRequest, fx_pair_for, fx_rate_to_base
 from lib.broker.parsing import ContractInfo
-from lib.config import TradingConfig
+from lib.config import TradingConfig, check_bounds
 from lib.errors import ServiceError
 from strategies.base import Strategy, StrategyInputs
 from strategies.plan import StrategyPlan, net_orders, size, strategy_exposure
@@ -186,7 +186,7 @@ def run(strategy: Strategy, bars: BarSet, options: Options, *, universe: Univers
         raise BarsError(f"no {options.calendar} session between {options.start} and {options.end}")
     universe = universe or Universe(bars.con_ids)
     config = options.config or default_config(strategy.id)
-    config.strategy_shares([strategy.id])
+    check_bounds(config)
     max_notional = config.number("maxOrderNotional", None)
     prices = _Prices(bars, days)
     commissions = TieredCommissions() if options.commissions else NoCommissions()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
 
@@ -19,6 +19,7 @@ from lib.deadline import Deadline
 from lib.errors import ServiceError
 from lib.gateway import ib_requests
 from lib.trading import net_liquidation_samples, start_of_day
+from lib.trading.confirmation import Confirmed, confirm_positions
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
@@ -30,6 +31,16 @@ from strategies.plan import (PlannedOrder, StrategyPlan, at_limit_prices, net_or
                              with_limit_prices)
 
 log = logging.getLogger(__name__)
+
+class EveryStrategyFailed(ServiceError):
+    """No strategy of the run could be planned, so it placed nothing (HTTP 500, so alerting fires and Cloud
+    Scheduler retries); the message names each strategy and its error."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("every strategy failed, nothing placed: "
+                         + "; ".join(f"{strategy}: {error}" for strategy, error in errors.items()))
+        self.errors = errors
+
 
 @dataclass(frozen=True)
 class BrokerInputs:
@@ -67,7 +78,6 @@ class Allocation(Intent):
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         config.require("exposure.overall")
-        config.strategy_shares(params["strategies"])
         strategies = [get_strategy(i, params["strategyParams"].get(i, {})) for i in params["strategies"]]
         sent = SendResult()
         if params["dryRun"]:
@@ -81,6 +91,8 @@ class Allocation(Intent):
     def _allocate(self, strategies: list[Strategy], params: dict, config: TradingConfig, deadline: Deadline,
                   sent: SendResult) -> dict:
         ledger = Ledger(self.store, self.settings.trading_mode)
+        # the day's executions applied first: a strategy sized from a ledger that missed a fill would trade it again
+        confirmed = confirm_positions(self.bridge, ledger, config.get("account", ""), self.clock, deadline, self.name)
         book = ledger.view()
         plans = [StrategyPlan(s.id, book.holdings.get(s.id, {}), book.in_flight.get(s.id, {})) for s in strategies]
         held = sorted({con_id for plan in plans for con_id in (*plan.holdings, *plan.in_flight)})
@@ -100,10 +112,13 @@ class Allocation(Intent):
         priced = self.bridge.run(partial(fetch_prices, contracts=[ib_contracts[c] for c in wanted], base=base,
                                          market_data_type=int(config.get("marketDataType", 1)), today=today),
                                  timeout_s=deadline.remaining_s())
-        planned = plan_orders(plans, contracts, wanted, priced, inputs.min_ticks, config,
-                              params["orderProperties"].get("limitOffsetPercent"))
+        planned = unconfirmed_refused(plan_orders(plans, contracts, wanted, priced, inputs.min_ticks, config,
+                                                  params["orderProperties"].get("limitOffsetPercent")), confirmed)
         result = _report(params, inputs.gateway_now, net_liquidation, base, plans, contracts, wanted, priced,
                          planned)
+        result["unconfirmed"] = confirmed.report()
+        if all(plan.error for plan in plans):
+            raise EveryStrategyFailed(result["errors"])
         if params["dryRun"]:
             result["orders"] = []
             return result
@@ -188,6 +203,12 @@ def plan_orders(plans: list[StrategyPlan], contracts: dict[int, ContractInfo], w
         if plan.error:
             log.warning("strategy %s: %s", plan.strategy, plan.error)
     return planned
+
+
+def unconfirmed_refused(planned: list[PlannedOrder], confirmed: Confirmed) -> list[PlannedOrder]:
+    """The orders, those in a contract whose ledger total IB does not confirm refused (the others go on)."""
+    return [replace(order, refused=confirmed.refusal(order.trade.con_id))
+            if order.refused is None and confirmed.refusal(order.trade.con_id) else order for order in planned]
 
 
 def _report(params: dict, gateway_now: datetime, net_liquidation: float, base: str, plans: list[StrategyPlan],

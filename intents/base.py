@@ -12,7 +12,7 @@ from pydantic import Field, ValidationError
 
 from lib.config import Settings, TradingConfig, check_order_limits
 from lib.deadline import Deadline
-from lib.errors import TradingDisabled
+from lib.errors import TradingDisabled, orders_sent
 from lib.gateway import ib_requests
 from lib.params import Flag, NumberText, ParamsModel, bad_request
 from lib.trading import net_liquidation_samples
@@ -201,9 +201,11 @@ class Intent:
             closed = self._market_closed(config, deadline) if may_place and not force else None
             result = closed or self._execute_claimed(params, config, deadline, may_place)
         except Exception as exc:
+            sent = orders_sent(exc)
             self.store.update(f"activity/{activity_id}", {
                 "status": "failed",
                 "exception": f"{type(exc).__name__}: {exc}",
+                **({"ordersSent": len(sent), "orders": sent} if sent else {}),
                 "finishedAt": self.clock().isoformat(),
             })
             raise

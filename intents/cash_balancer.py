@@ -14,6 +14,7 @@ from lib.broker.instruments import Forex, fx_pair_for
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import ServiceError
+from lib.trading.confirmation import confirm_positions
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, send_recorded
@@ -73,12 +74,18 @@ class CashBalancer(Intent):
             return result
         contracts = self._fxconv_contracts([c["symbol"] for c in conversions], deadline)
         ledger = Ledger(self.store, self.settings.trading_mode)
+        # the day's executions applied first, so a conversion that filled since is no longer counted as working
+        confirmed = confirm_positions(self.bridge, ledger, account, self.clock, deadline, self.name)
+        result["unconfirmed"] = confirmed.report()
         working = {order["conId"] for order in ledger.open_orders() if order.get("kind") == "conversion"}
-        for planned in [c for c in conversions if contracts[c["symbol"]].conId in working]:
+        for planned in list(conversions):
+            con_id = contracts[planned["symbol"]].conId
             # the claim stops a retry; this stops a later run while an earlier conversion has not filled yet
-            conversions.remove(planned)
-            skipped.append({"currency": planned["currency"], "balance": planned["balance"],
-                            "reason": f"a conversion through {planned['pair']} is still working"})
+            reason = (f"a conversion through {planned['pair']} is still working" if con_id in working
+                      else confirmed.refusal(con_id))
+            if reason:
+                conversions.remove(planned)
+                skipped.append({"currency": planned["currency"], "balance": planned["balance"], "reason": reason})
         orders = [StrategyOrder(contracts[c["symbol"]], c["quantity"] if c["action"] == "BUY" else -c["quantity"],
                                 {}, conversion=True) for c in conversions]
         style = OrderStyle(order_ref=f"cash-balancer-{self.activity_id}", account=account)

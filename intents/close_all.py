@@ -4,7 +4,7 @@ holds (or only the listed strategies'), counting the orders left working, with o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Callable
@@ -12,9 +12,12 @@ from typing import Annotated, Callable
 from ib_async import Contract
 from pydantic import AfterValidator
 
+from intents.allocation import fetch_prices
 from intents.base import DryRun, Intent, OrderParams, Seconds
 from lib.broker import market_data
+from lib.broker.account import net_liquidation as account_net_liquidation
 from lib.broker.instruments import ByConId
+from lib.broker.parsing import ContractInfo
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import ServiceError
@@ -24,10 +27,13 @@ from lib.store.port import DocumentStore
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
 from lib.trading.order_flow import OrderStyle, SendResult, StrategyOrder, adaptive_priority, send_recorded
-from lib.trading.reconciliation import catch_up, ledger_differences
+from lib.trading.confirmation import confirm_positions, crosses_zero
+from lib.trading.ledger import in_flight_by_contract
+from lib.trading.reconciliation import broker_positions, catch_up
 from lib.trading.cancels import cancel_orders
 from lib.trading.run_claims import RunClaim, StrategyLocks
 from lib.trading.sizing import ConsolidatedTrade, closing_quantity, consolidate
+from strategies.plan import PlannedOrder, net_orders_of
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +66,13 @@ def close_strategies(run: ClosingRun, config: TradingConfig, deadline: Deadline,
 def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: list[str] | None, dry_run: bool) -> dict:
     account = config.get("account", "")
     ledger = Ledger(run.store, run.mode)
-    snapshot, _ = catch_up(run.bridge, ledger, account, run.clock(), deadline.remaining_s())
-    warnings = []
-    differences = ledger_differences(ledger, snapshot.positions, account)
-    if differences:
-        warnings.append({"ledgerBrokerDifferences": differences})
-        log.warning("close-all: ledger and broker positions differ", extra={"fields": {"differences": differences}})
+    # a close sized from a ledger IB does not confirm opens the opposite position: such contracts are left alone
+    confirmed = confirm_positions(run.bridge, ledger, account, run.clock, deadline, "close-all")
+    snapshot = confirmed.settled.snapshot
     records = ledger.open_orders()
     to_cancel = [o for o in records if chosen is None or set(o["source"]) & set(chosen)]
-    result = {"status": "dryRun" if dry_run else "done", "warnings": warnings, "cancelled": [], "leftWorking": []}
+    result = {"status": "dryRun" if dry_run else "done", "unconfirmed": confirmed.report(), "cancelled": [],
+              "leftWorking": []}
     refused: list[dict] = []
     if dry_run:
         # what a real run would cancel, and the closing trades if every cancel succeeds
@@ -82,7 +86,7 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
             result["cancelled"] = [_summary(o) for o in outcome.cancelled]
             refused = outcome.left_working
             # fills that raced the cancels belong in the holdings before the closing trades are sized
-            catch_up(run.bridge, ledger, account, run.clock(), deadline.remaining_s())
+            snapshot, _ = catch_up(run.bridge, ledger, account, run.clock(), deadline.remaining_s())
         book = ledger.view()
         working = book.in_flight
         result["leftWorking"] = [_left_working(o, refused) for o in book.orders
@@ -91,17 +95,47 @@ def _close(run: ClosingRun, config: TradingConfig, deadline: Deadline, chosen: l
             log.warning("close-all: %d order(s) left working", len(result["leftWorking"]),
                         extra={"fields": {"leftWorking": result["leftWorking"]}})
     closing = closing_trades(book.holdings, working, chosen)
+    broker, _ = broker_positions(snapshot.positions, account)
+    account_working = in_flight_by_contract(book.in_flight)
     contracts = _contracts(run, list(closing), deadline)
-    result["closingTrades"] = [{**trade.as_record(), "localSymbol": contracts[c].localSymbol,
-                                "action": trade.action} for c, trade in closing.items()]
+    planned = _checked(run, config, deadline, snapshot, closing, contracts)
+    checked = []
+    for order in planned:
+        con_id, quantity = order.trade.con_id, order.trade.quantity
+        reason = confirmed.refusal(con_id) or order.refused
+        if reason is None and crosses_zero(broker.get(con_id, 0), quantity, account_working.get(con_id, 0)):
+            reason = (f"not sent: {order.trade.action} {abs(quantity)} would take the account's position of "
+                      f"{broker.get(con_id, 0)} {order.contract.local_symbol} past zero")
+        if reason is not None and reason != order.refused:
+            log.error("close-all does not close %s: %s", order.contract.local_symbol, reason)
+        checked.append(replace(order, refused=reason))
+    result["closingTrades"] = [order.report() for order in checked]
     if dry_run:
         result["orders"] = []
         return result
-    orders = [StrategyOrder(contracts[c], trade.quantity, trade.source) for c, trade in closing.items()]
+    orders = [StrategyOrder(contracts[o.trade.con_id], o.trade.quantity, o.trade.source) for o in checked
+              if o.refused is None]
     style = OrderStyle(order_ref=f"close-all-{run.run_id}", priority=adaptive_priority(config), account=account)
     result["orders"] = send_recorded(run.bridge, ledger, orders, style, deadline, lambda: run.clock().isoformat(),
                                      SendResult(), run.claim).reports
     return result
+
+
+def _checked(run: ClosingRun, config: TradingConfig, deadline: Deadline, snapshot, closing: dict,
+             contracts: dict[int, Contract]) -> list[PlannedOrder]:
+    """The closing trades as planned orders, each refused above `maxOrderNotional` (at the price read now)."""
+    if not closing:
+        return []
+    max_notional = config.number("maxOrderNotional", None)
+    infos = {c: ContractInfo.from_contract(contract) for c, contract in contracts.items()}
+    if max_notional is None:
+        return [PlannedOrder(trade, infos[c], None) for c, trade in closing.items()]
+    _, base = account_net_liquidation(snapshot.account_values, config.get("account", ""))
+    priced = run.bridge.run(partial(fetch_prices, contracts=list(contracts.values()), base=base,
+                                    market_data_type=int(config.get("marketDataType", 1)),
+                                    today=trading_date(run.clock())), timeout_s=deadline.remaining_s())
+    fx = {c: priced.fx[info.currency] for c, info in infos.items()}
+    return net_orders_of(closing, infos, priced.prices, fx, max_notional)
 
 
 def _summary(record: dict) -> dict:
@@ -166,7 +200,8 @@ class CloseAll(Intent):
     name = "close-all"
     description = ("cancels the service's working orders (never an order it did not place) and flattens every "
                    "position the ledger holds, or only those of `strategies`, counting the orders left working; "
-                   "warns when ledger and broker disagree")
+                   "never trades a contract whose ledger total IB does not confirm, never sends a close that takes "
+                   "the account's position past zero, and refuses closes above `maxOrderNotional`")
     Params = CloseAllParams
     places_orders = True
     conflicts = "another run is trading the same strategies"

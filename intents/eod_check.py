@@ -28,8 +28,8 @@ class EodCheckParams(OrderParams):
 
 class EodCheck(Intent):
     name = "eod-check"
-    description = ("the day's last catch-up of the ledger (run it before the close), ledger against broker and the "
-                   "orders still open; with config `enforceFlatEod: true` it runs `close-all`")
+    description = ("a catch-up of the ledger before the close, ledger against broker and the orders still open; with "
+                   "config `enforceFlatEod: true` it runs `close-all`")
     Params = EodCheckParams
     places_orders = True
     conflicts = "another run is trading the strategies it would close"
@@ -40,8 +40,8 @@ class EodCheck(Intent):
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
-        # the day's last catch-up: IB reports executions and completed orders of the current day only, so fills
-        # not applied before the day ends can never be applied afterwards
+        # IB reports executions and completed orders of the current day only, so fills not applied before the day
+        # ends can never be applied afterwards; the scheduled trade-reconciliations after the closes catch up later
         settled = settled_differences(self.bridge, ledger, account, self.clock, deadline)
         self.record_net_liquidation(settled.snapshot.account_values, account)
         differences = settled.differences

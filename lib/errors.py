@@ -55,3 +55,14 @@ class IBError(ServiceError):
         self.code = code
         self.message = message
         self.req_id = req_id
+
+
+def note_orders_sent(exc: BaseException, orders: list[dict]) -> None:
+    """Mark `exc` as raised after `orders` may have reached the broker, so the HTTP answer and the run's activity
+    document say which orders left whatever the error (a 503 or 504 alone reads as "nothing happened")."""
+    exc.orders_sent = [*orders_sent(exc), *orders]
+
+
+def orders_sent(exc: BaseException) -> list[dict]:
+    """The orders that may have reached the broker before `exc` was raised (`note_orders_sent`), or []."""
+    return list(getattr(exc, "orders_sent", []))

@@ -11,9 +11,14 @@ from lib.trading.sizing import ConsolidatedTrade, consolidate, strategy_trades, 
 from strategies.base import Signals
 
 
+# weights whose absolute values add up to less than this more than 1 are left as they are (float sums)
+GROSS_TOLERANCE = 1e-9
+
+
 @dataclass
 class StrategyPlan:
-    """One strategy's part of a run; `error` set means it trades nothing this run."""
+    """One strategy's part of a run; `error` set means it trades nothing this run. `weight_scale` is what its
+    weights were multiplied by when sized (`size`): below 1 when their absolute values added up to more than 1."""
 
     strategy: str
     holdings: dict[int, int]
@@ -24,6 +29,7 @@ class StrategyPlan:
     targets: dict[int, int] | None = None
     trades: dict[int, int] = field(default_factory=dict)
     error: str | None = None
+    weight_scale: float = 1.0
 
     def report(self) -> dict:
         return {
@@ -37,6 +43,7 @@ class StrategyPlan:
             "contractIds": self.contract_ids,
             "targetPositions": None if self.targets is None else _str_keys(self.targets),
             "trades": _str_keys(self.trades),
+            "weightScale": self.weight_scale,
             "error": self.error,
         }
 
@@ -72,7 +79,12 @@ def strategy_exposure(net_liquidation: float, config: TradingConfig, strategy_id
 def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multipliers: Mapping[int, float],
          fx_by_con_id: Mapping[int, float | Exception]) -> None:
     """Fill in the plan's targets and trades from its signals (a held signal trades nothing; quantities are the
-    targets as they are)."""
+    targets as they are).
+
+    Weights whose absolute values add up to more than 1 (spymacdvixy's bearish SPY -1, VIXY +1) are scaled down to
+    add up to 1, so that a strategy's gross exposure never exceeds its share of `exposure.overall`, which is at most
+    `maxLeverage`: leverage is configured, never implied by a strategy's weights.
+    """
     if plan.error is not None or plan.signals is None or plan.signals.hold:
         return
     if plan.signals.quantities is not None:
@@ -80,6 +92,10 @@ def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multiplier
         plan.trades = strategy_trades(plan.targets, plan.holdings, plan.in_flight)
         return
     weights = plan.signals.weights
+    gross = sum(abs(weight) for weight in weights.values())
+    if gross > 1 + GROSS_TOLERANCE:
+        plan.weight_scale = 1 / gross
+        weights = {con_id: weight / gross for con_id, weight in weights.items()}
     for con_id in weights:
         for what, table in (("price", prices), ("FX rate", fx_by_con_id)):
             value = table.get(con_id)
@@ -93,9 +109,16 @@ def size(plan: StrategyPlan, prices: Mapping[int, float | Exception], multiplier
 def net_orders(plans: list[StrategyPlan], contracts: Mapping[int, ContractInfo],
                prices: Mapping[int, float | Exception], fx_by_con_id: Mapping[int, float | Exception],
                max_order_notional: float | None) -> list[PlannedOrder]:
-    """One order per contract with each strategy's share; orders above `max_order_notional` (base currency) are
-    refused, and so is any order whose notional cannot be computed while a limit is set."""
+    """One order per contract with each strategy's share (`net_orders_of` the plans' netted trades)."""
     trades = consolidate({plan.strategy: plan.trades for plan in plans if plan.error is None and plan.trades})
+    return net_orders_of(trades, contracts, prices, fx_by_con_id, max_order_notional)
+
+
+def net_orders_of(trades: Mapping[int, ConsolidatedTrade], contracts: Mapping[int, ContractInfo],
+                  prices: Mapping[int, float | Exception], fx_by_con_id: Mapping[int, float | Exception],
+                  max_order_notional: float | None) -> list[PlannedOrder]:
+    """The netted trades as orders; orders above `max_order_notional` (base currency) are refused, and so is any
+    order whose notional cannot be computed while a limit is set. Trades that cancel out are left out."""
     orders = []
     for con_id, trade in trades.items():
         if not trade.quantity:

@@ -223,19 +223,6 @@ class TradingConfig:
             raise InvalidConfig(key, "a number >= 0", value)
         return float(value)
 
-    def strategy_shares(self, strategies: list[str]) -> dict[str, float]:
-        """`exposure.strategies.{id}` of the strategies run together (those that have one).
-
-        Raises:
-            InvalidConfig: the shares add up to more than 1: together they would use more than exposure.overall.
-        """
-        shares = {s: self.number(f"exposure.strategies.{s}") for s in strategies
-                  if self.get(f"exposure.strategies.{s}") is not None}
-        if sum(shares.values()) > 1 + SHARE_TOLERANCE:
-            raise InvalidConfig("exposure.strategies", "shares adding up to at most 1 for the strategies run together",
-                                shares)
-        return shares
-
     def _lookup(self, key: str) -> Any:
         node: Any = self._values
         for part in key.split("."):
@@ -249,7 +236,8 @@ def check_bounds(config: TradingConfig) -> None:
     """The bounds of the keys that size orders and guard against duplicates, checked whenever config is loaded.
 
     `maxLeverage` (default 1) > 0; `exposure.overall` in (0, maxLeverage] (100 typed as a percent would be 100x
-    NetLiquidation); each `exposure.strategies.{id}` in [0, 1]; `retryCheckMinutes` >= 1 (0 would turn the
+    NetLiquidation); each `exposure.strategies.{id}` in [0, 1], all of them adding up to at most 1 (whichever
+    strategies run together or apart, gross exposure stays within exposure.overall); `retryCheckMinutes` >= 1 (0 would turn the
     duplicate-run check off); `maxOrderNotional` > 0 (`check_order_limits` requires it in live mode).
 
     Raises:
@@ -269,6 +257,11 @@ def check_bounds(config: TradingConfig) -> None:
         key = f"exposure.strategies.{strategy}"
         if config.number(key) > 1:
             raise InvalidConfig(key, "a share in [0, 1]", config.get(key))
+    total = sum(config.number(f"exposure.strategies.{strategy}") for strategy in strategies)
+    if total > 1 + SHARE_TOLERANCE:
+        # each run checks only its own strategies: separate runs would add up to more than exposure.overall
+        raise InvalidConfig("exposure.strategies", f"shares adding up to at most 1 (they add up to {total:g})",
+                            dict(strategies))
     retry = config.number("retryCheckMinutes", None)
     if retry is not None and retry < 1:
         raise InvalidConfig("retryCheckMinutes", "a number of minutes >= 1 (the duplicate-run window)",

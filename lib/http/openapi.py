@@ -157,7 +157,13 @@ def _error(description: str) -> dict:
 
 _BODIES = {
     "Error": {"type": "object", "required": ["error"],
-              "properties": {"error": {"type": "string", "description": "ExceptionClass: message"}}},
+              "properties": {"error": {"type": "string", "description": "ExceptionClass: message"},
+                             "ordersSent": {"type": "integer", "minimum": 1,
+                                            "description": "a run that failed after orders may have reached IB: "
+                                                           "how many"},
+                             "orders": {"type": "array", "items": {"type": "object"},
+                                        "description": "those orders (orderId, clientId, conId, localSymbol, action, "
+                                                       "quantity, orderRef, source)"}}},
     "Result": {"type": "object", "required": ["utcTimestamp"],
                "properties": {"utcTimestamp": {"type": "string", "format": "date-time"}},
                "description": "the intent's result (its members are described with each intent in README)"},

@@ -62,6 +62,16 @@ def in_flight_of(orders: list[dict]) -> dict[str, dict[int, int]]:
     return pending
 
 
+def in_flight_by_contract(in_flight: Mapping[str, Mapping[int, int]]) -> dict[int, int]:
+    """Every strategy's quantities still to be filled (`in_flight_of`) summed by conId: what the service's working
+    orders may still add to the account's position."""
+    totals: dict[int, int] = {}
+    for quantities in in_flight.values():
+        for con_id, quantity in quantities.items():
+            totals[con_id] = totals.get(con_id, 0) + quantity
+    return totals
+
+
 @dataclass(frozen=True)
 class LedgerView:
     """Holdings ({strategy: {conId: quantity}}), quantities in flight (the same shape) and the order records
@@ -224,6 +234,11 @@ class Ledger:
                  if tx.get(self._mark(fill.exec_id)) is None]
         # the latest applied version of each execution a fresh one may correct, by execId without its last part
         latest = {execution_base(fill.exec_id): self._corrected(tx, fill) for fill in fresh}
+        # every execution carries its order's permId: a record that never heard it (the connection dropped after
+        # placeOrder, a confirmation that timed out) learns it here, and IB's completed orders then find it
+        learned = next((fill.perm_id for fill in fresh if fill.perm_id), 0)
+        if learned and not order.get("permId"):
+            order = {**order, "permId": learned}
         source = order["source"]
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
         allocated = dict(order.get("allocated", {}))

@@ -19,7 +19,7 @@ from ib_async import IB, Contract, MarketOrder, Order
 
 from lib.broker.orders import ADAPTIVE_PRIORITIES, adaptive_order, place_and_confirm
 from lib.deadline import Deadline
-from lib.errors import GatewayUnavailable, InvalidConfig
+from lib.errors import GatewayUnavailable, InvalidConfig, note_orders_sent
 from lib.gateway import ib_requests
 from lib.trading.ledger import Ledger
 from lib.trading.market_calendar import trading_date
@@ -109,8 +109,8 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
                   now: Callable[[], str], result: SendResult, claim: RunClaim) -> SendResult:
     """Count `orders` in the run's claim, record, send and confirm them, then settle them in the ledger.
 
-    `result.sent` counts the orders that may have reached the broker as soon as they may have (so a caller that
-    sees an exception still knows whether anything left).
+    `result.sent` counts the orders that may have reached the broker as soon as they may have, and an exception
+    raised once they may have carries them (`lib.errors.orders_sent`): the run's answer and activity say so.
 
     Raises:
         ClaimLost: another run holds the claim now; nothing was recorded or sent.
@@ -142,18 +142,26 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
         claim.withdraw_orders(len(orders))
         raise
     gate = SendGate()
+    left = [{"orderId": order_id, "clientId": client_id, "conId": order.contract.conId,
+             "localSymbol": order.contract.localSymbol, "action": order.action, "quantity": abs(order.quantity),
+             "orderRef": style.order_ref, "source": order.source} for order, order_id in zip(orders, order_ids)]
     try:
         outcomes = _send(bridge, orders, order_ids, client_id, style, deadline, gate)
-    except Exception:
+    except Exception as exc:
         if gate.close():
             ledger.remove_orders(client_id, order_ids)
             claim.withdraw_orders(len(orders))
             log.warning("%d order(s) recorded but never sent; records and claim given back", len(orders))
         else:
             result.sent = len(orders)
+            note_orders_sent(exc, left)
         raise
     result.sent = len(orders)
-    _settle(ledger, orders, outcomes, client_id, result)
+    try:
+        _settle(ledger, orders, outcomes, client_id, result)
+    except Exception as exc:
+        note_orders_sent(exc, left)
+        raise
     return result
 
 

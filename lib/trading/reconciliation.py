@@ -56,12 +56,16 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], comple
     """Remove the records of orders that ended, never reached the broker, or that the broker no longer lists.
 
     Run after `apply_executions`. An order IB lists among the day's completed orders goes once the quantity applied
-    equals the quantity IB says it filled (an execution still missing keeps it). A record without a permId that
-    IB does not list two minutes after it was recorded never reached IB. One that IB lists neither as working nor
+    equals the quantity IB says it filled (an execution still missing keeps it). A record without a permId or an
+    applied execution that IB does not list two minutes after it was recorded never reached IB (one with an
+    applied execution did, and learned its permId from it). One that IB lists neither as working nor
     as completed although it was placed on an earlier trading day than `broker_day` (the gateway's) ended before
     the day IB's lists cover (IB reports executions and completed orders of the current day only): what it filled
     since the last catch-up can no longer be applied, so its record goes with an ERROR and its unfilled part stops
-    counting as in flight; `eod-check` catches up before the close so that this stays the exception.
+    counting as in flight, and what IB's positions show beyond the ledger is a difference for a person to resolve
+    (trade-reconciliation answers 500, order-capable runs leave the contract alone until `reconcile` adopts it).
+    The scheduled catch-ups after every session's close (README, "The ledger and the broker") keep this the
+    exception.
     """
     working_perm_ids = {o.perm_id for o in open_orders if o.perm_id}
     working_ids = {(o.client_id, o.order_id) for o in open_orders}
@@ -82,7 +86,8 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], comple
                  "reason": reason}
         if reason == EXPIRED:
             log.error("order %s (permId %s) is no longer listed by IB: its record is removed and its unfilled part "
-                      "released; fills IB reported on an earlier day and never applied are not in the ledger",
+                      "released; fills IB reported on an earlier day and never applied are not in the ledger and "
+                      "show as a difference from IB's positions (resolve it with reconcile and adopt)",
                       key, perm_id, extra={"fields": {"order": entry}})
         removed.append(entry)
     return removed
@@ -98,7 +103,8 @@ def _finished(order: dict, done: CompletedOrder | None, old_enough: bool, earlie
         return f"ended {done.status}" if applied >= round(done.filled) else None
     if earlier_day:
         return EXPIRED
-    if old_enough and not order.get("permId"):
+    # an execution applied to it proves it reached IB, whatever it lacks (its permId is learned from executions)
+    if old_enough and not order.get("permId") and not applied:
         return "never reached the broker"
     return None
 

@@ -73,8 +73,11 @@ def test_spymacdvixy_trades_a_crossover_on_the_last_bar(trading, direction, spy_
     assert plan["signals"]["details"]["crossover"] == direction
     spy_price, vixy_price = result["prices"][str(SPY)], result["prices"][str(VIXY)]
     assert spy_price == pytest.approx(pinned["price"], abs=0.05)
-    expected = {SPY: spy_sign * round_half_away(SPY_EXPOSURE / spy_price),
-                VIXY: vixy_sign * round_half_away(SPY_EXPOSURE / vixy_price)}
+    # weights adding up to more than 1 in absolute value share the strategy's exposure (bearish: half each)
+    gross = abs(spy_sign) + abs(vixy_sign)
+    expected = {SPY: spy_sign * round_half_away(SPY_EXPOSURE / gross / spy_price),
+                VIXY: vixy_sign * round_half_away(SPY_EXPOSURE / gross / vixy_price)}
+    assert plan["weightScale"] == 1 / gross
     assert plan["targetPositions"] == {str(SPY): expected[SPY], str(VIXY): expected[VIXY]}
     placed = {o["conId"]: (o["action"], o["quantity"]) for o in result["orders"]}
     assert placed == {con_id: ("BUY" if q > 0 else "SELL", abs(q)) for con_id, q in expected.items() if q}

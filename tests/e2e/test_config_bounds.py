@@ -49,3 +49,23 @@ def test_max_order_notional_is_checked_at_the_limit_price(trading):
     assert refused["notionalInBase"] > ceiling
     assert "at the limit price exceeds maxOrderNotional" in refused["refused"]
     assert result["orders"] == [] and t.broker_orders() == []
+
+
+def test_shares_adding_up_to_more_than_one_refuse_a_run_of_one_strategy_too(trading):
+    """Finding 4: dummy 0.5 run alone and spymacdvixy 0.9 run apart would use 1.4 x exposure.overall."""
+    t = trading(config={"exposure": {"overall": 0.9, "strategies": {"dummy": 0.5, "spymacdvixy": 0.9}}}, workers=1)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    status, answer = t.post("allocation", DUMMY)
+    assert status == 500, answer
+    assert "'exposure.strategies' must be shares adding up to at most 1 (they add up to 1.4)" in answer["error"]
+    assert t.broker_orders() == []
+
+
+def test_a_strategys_gross_exposure_stays_within_its_share(trading):
+    """Finding 4: spymacdvixy's bearish weights (SPY -1, VIXY +1) share its exposure instead of doubling it."""
+    t = trading(workers=1)
+    t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": crossover_closes("bearish")})
+    result = t.allocate(strategies=["spymacdvixy"])
+    plan = result["strategies"]["spymacdvixy"]
+    gross = sum(abs(trade["notionalInBase"]) for trade in result["consolidatedTrades"])
+    assert len(result["orders"]) == 2 and gross <= plan["exposure"] * 1.01, (gross, plan)

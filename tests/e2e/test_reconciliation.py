@@ -155,7 +155,7 @@ def test_close_all_leaves_the_account_flat_and_the_ledger_empty(trading):
 
     status, body = t.post("close-all")
     assert status == 200, body
-    assert body["warnings"] == []
+    assert body["unconfirmed"] == {}
     assert {o["conId"]: (1 if o["action"] == "BUY" else -1) * o["quantity"] for o in body["orders"]} == \
         {con_id: -q for con_id, q in expected.items()}
     t.wait_filled({})

@@ -8,7 +8,7 @@ import pytest
 from ib_async import AccountValue, Future as IBFuture, Stock as IBStock
 from ib_async.wrapper import RequestError
 
-from intents.allocation import Allocation, BrokerInputs, Priced, fetch_inputs, fetch_prices
+from intents.allocation import Allocation, BrokerInputs, EveryStrategyFailed, Priced, fetch_inputs, fetch_prices
 from intents.close_all import CloseAll, closing_trades
 from lib.broker import market_data
 from lib.broker.instruments import ByConId, PriceUnavailable
@@ -96,11 +96,12 @@ def test_holdings_and_quantities_in_flight_are_subtracted_from_the_target(store)
     assert plan["trades"] == {} and result["consolidatedTrades"] == []
 
 
-def test_a_strategy_without_a_price_fails_alone(store):
-    result = allocate(store, Broker(mnq_price=PriceUnavailable("no quotes for MNQZ6")),
-                      strategies=["dummy"], strategyParams={"dummy": {"seed": SHORT_SEED}})
-    assert result["errors"]["dummy"].startswith(f"no price for conId {MNQ.conId}")
-    assert result["consolidatedTrades"] == [] and result["status"] == "dryRun"
+def test_a_run_whose_only_strategy_has_no_price_fails_naming_it(store):
+    with pytest.raises(EveryStrategyFailed) as failed:
+        allocate(store, Broker(mnq_price=PriceUnavailable("no quotes for MNQZ6")),
+                 strategies=["dummy"], strategyParams={"dummy": {"seed": SHORT_SEED}})
+    assert failed.value.errors["dummy"].startswith(f"no price for conId {MNQ.conId}")
+    assert str(failed.value).startswith("every strategy failed, nothing placed: dummy: no price")
 
 
 def test_a_refused_history_fails_only_the_strategy_that_needed_it(store):
@@ -141,14 +142,16 @@ def test_close_all_dry_run_plans_from_the_ledger_and_sends_nothing(store):
     intent = CloseAll(bridge=bridge, store=store, settings=Settings(), clock=lambda: NOW + timedelta(hours=1))
     result = intent.run({"dryRun": True})
     assert result["closingTrades"] == [{"conId": MNQ.conId, "quantity": 2, "source": {"dummy": 2},
-                                        "localSymbol": "MNQZ6", "action": "BUY"}]
-    assert result["warnings"] == [] and result["orders"] == []
+                                        "localSymbol": "MNQZ6", "action": "BUY", "notionalInBase": None,
+                                        "refused": None}]
+    assert result["unconfirmed"] == {} and result["orders"] == []
     assert bridge.reads == ["broker_snapshot", "resolve"]
 
 
-def test_close_all_warns_when_ledger_and_broker_differ(store):
+def test_close_all_does_not_close_a_contract_ib_does_not_confirm(store):
     store.set("positions/paper/holdings/dummy", {str(MNQ.conId): -2})
     result = CloseAll(bridge=Broker(positions={MNQ.conId: -3}).bridge(), store=store, settings=Settings(),
                       clock=lambda: datetime.now(NOW.tzinfo)).run({"dryRun": True})
-    assert result["warnings"] == [{"ledgerBrokerDifferences": {"MNQZ6": {"conId": MNQ.conId, "ledger": -2,
-                                                                         "broker": -3}}}]
+    assert result["unconfirmed"] == {str(MNQ.conId): {"localSymbol": "MNQZ6", "ledger": -2, "broker": -3}}
+    [trade] = result["closingTrades"]
+    assert trade["quantity"] == 2 and "IB's position -3" in trade["refused"]

@@ -91,12 +91,14 @@ def test_config_within_bounds_loads():
     assert TradingConfig.load(_Docs({"config/paper": values}), "paper").number("exposure.overall") == 1.8
 
 
-def test_shares_of_strategies_run_together_add_up_to_at_most_one():
-    config = TradingConfig.load(_Docs({"config/paper": {"exposure": {"strategies": {"a": 0.6, "b": 0.5, "c": 0.4}}}}),
-                                "paper")
-    assert config.strategy_shares(["a", "c", "missing"]) == {"a": 0.6, "c": 0.4}
-    with pytest.raises(InvalidConfig, match="exposure.strategies"):
-        config.strategy_shares(["a", "b"])
+def test_the_shares_of_all_strategies_add_up_to_at_most_one():
+    """Each run checks its own strategies: shares of 0.5 and 0.9 run apart would use 1.4 x exposure.overall."""
+    with pytest.raises(InvalidConfig, match=r"'exposure.strategies' must be shares adding up to at most 1 \(they "
+                                            r"add up to 1.4\)"):
+        TradingConfig.load(_Docs({"config/paper": {"exposure": {"strategies": {"dummy": 0.5, "spymacdvixy": 0.9}}}}),
+                           "paper")
+    config = TradingConfig.load(_Docs({"config/paper": {"exposure": {"strategies": {"a": 0.6, "c": 0.4}}}}), "paper")
+    assert config.number("exposure.strategies.a") == 0.6
 
 
 def test_live_orders_need_max_order_notional():

@@ -8,7 +8,8 @@ from ib_async import AccountValue, Future as IBFuture
 
 from intents.allocation import Allocation, BrokerInputs, Priced, fetch_inputs, fetch_prices
 from lib.broker.instruments import ByConId
-from lib.broker.parsing import ExecutionFill
+from lib.broker.parsing import BrokerOrder, BrokerSnapshot, ExecutionFill
+from lib.broker.snapshots import broker_snapshot
 from lib.config import Settings
 from lib.store.port import StoreError
 from lib.seed import seed
@@ -100,7 +101,11 @@ def test_a_fill_applied_while_allocation_reads_the_ledger_counts_once(tmp_path):
     Ledger(store, "paper").record_pending([{"orderId": 41, "clientId": 7, "conId": MNQ.conId,
                                             "orderRef": "allocation-earlier", "quantity": 2, "source": {"dummy": 2},
                                             "placedAt": NOW.isoformat()}])
-    bridge = FakeBridge({fetch_inputs: inputs, fetch_prices: prices})
+    # IB lists the order as working and no position yet: the catch-up before planning changes nothing
+    working = BrokerSnapshot(executions=[], open_orders=[BrokerOrder(0, 7, 41, "MNQZ6", "BUY", 2.0, "Submitted",
+                                                                  "allocation-earlier")],
+                             completed={}, positions=[], account_values=[])
+    bridge = FakeBridge({fetch_inputs: inputs, fetch_prices: prices, broker_snapshot: lambda: working})
     result = Allocation(bridge=bridge, store=store, settings=Settings(), clock=lambda: NOW).run(
         {"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": LONG_SEED}}, "dryRun": True})
     plan = result["strategies"]["dummy"]

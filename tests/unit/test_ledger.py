@@ -1,4 +1,6 @@
 """Holdings ledger: exactly-once execution application and the cumulative split rule."""
+from datetime import datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -6,6 +8,7 @@ from hypothesis import strategies as st
 from lib.broker.parsing import ExecutionFill
 from lib.store.memory import MemoryStore
 from lib.trading.ledger import Ledger, cumulative_split
+from lib.trading.reconciliation import clear_finished_orders
 
 
 def fill(exec_id, shares, side="BOT", perm_id=900, order_id=7, con_id=756733, order_ref="run-1"):
@@ -93,6 +96,34 @@ def test_a_pending_order_matches_by_order_id_before_ib_gave_a_perm_id():
     assert ledger.open_orders()[0]["status"] == "PendingSubmit"
     assert ledger.in_flight("b") == {756733: 10}
     assert ledger.apply(fill("e1", 30, perm_id=555)) == {"a": 20, "b": 10}
+
+
+def test_an_execution_teaches_a_record_without_a_perm_id_its_perm_id():
+    ledger = Ledger(MemoryStore(), "paper")
+    ledger.record_pending([pending(7, 30, {"a": 20, "b": 10})])
+    assert ledger.apply(fill("e1", 10, perm_id=555)) == {"a": 7, "b": 3}
+    [record] = ledger.open_orders()
+    assert record["permId"] == 555 and record["filled"] == 10
+
+
+def test_a_record_with_applied_executions_is_never_classed_as_never_sent():
+    """No permId (the confirmation timed out) and an execution applied: IB no longer listing it as working two
+    minutes on does not make it an order that never reached IB; its later executions still match it."""
+    ledger = Ledger(MemoryStore(), "paper")
+    ledger.record_pending([pending(7, 30, {"a": 20, "b": 10})])
+    ledger.apply(fill("e1", 10, perm_id=0))
+    later = datetime.fromisoformat("2026-11-24T15:10:00+00:00")
+    assert clear_finished_orders(ledger, [], {}, later) == []
+    assert ledger.apply(fill("e2", 20, perm_id=0)) == {"a": 13, "b": 7}
+    assert ledger.open_orders() == []
+
+
+def test_a_record_without_executions_or_perm_id_never_reached_ib():
+    ledger = Ledger(MemoryStore(), "paper")
+    ledger.record_pending([pending(7, 30, {"a": 20, "b": 10})])
+    later = datetime.fromisoformat("2026-11-24T15:10:00+00:00")
+    [removed] = clear_finished_orders(ledger, [], {}, later)
+    assert removed["reason"] == "never reached the broker" and ledger.open_orders() == []
 
 
 def test_fallback_match_by_order_id_and_conid(ledger):

@@ -21,11 +21,22 @@ def plan(strategy, weights, holdings=None, exposure=100_000.0):
 
 
 def test_targets_and_trades_follow_price_multiplier_and_holdings():
-    p = plan("a", {SPY.con_id: 1.0, MNQ.con_id: -1.0}, holdings={SPY.con_id: 50})
+    p = plan("a", {SPY.con_id: 0.5, MNQ.con_id: -0.5}, holdings={SPY.con_id: 50}, exposure=200_000.0)
     size(p, PRICES, MULTIPLIERS, FX)
     # MNQ: 100,000 / (20,000 x 2) = 2.5 contracts, rounded half away from zero
     assert p.targets == {1: -3, SPY.con_id: 200}
     assert p.trades == {1: -3, SPY.con_id: 150}
+    assert p.weight_scale == 1.0
+
+
+def test_weights_adding_up_to_more_than_one_are_scaled_to_the_strategys_exposure():
+    """SPY -1 and MNQ +1 would hold twice the strategy's exposure: each gets half of it."""
+    p = plan("a", {SPY.con_id: -1.0, MNQ.con_id: 1.0}, exposure=200_000.0)
+    size(p, PRICES, MULTIPLIERS, FX)
+    assert p.weight_scale == 0.5 and p.report()["weightScale"] == 0.5
+    assert p.targets == {1: 3, SPY.con_id: -200}
+    gross = abs(p.targets[1]) * 20_000 * 2 + abs(p.targets[SPY.con_id]) * 500
+    assert gross <= 200_000 * 1.1
 
 
 def test_a_missing_price_is_that_strategys_error():
@@ -42,7 +53,7 @@ def test_held_signals_trade_nothing():
 
 
 def test_netting_keeps_shares_and_refuses_orders_above_the_limit():
-    a, b = plan("a", {SPY.con_id: 1.0}), plan("b", {SPY.con_id: -0.5, MNQ.con_id: 1.0})
+    a, b = plan("a", {SPY.con_id: 1.0}), plan("b", {SPY.con_id: -0.25, MNQ.con_id: 0.5}, exposure=200_000.0)
     for p in (a, b):
         size(p, PRICES, MULTIPLIERS, FX)
     orders = net_orders([a, b], CONTRACTS, PRICES, FX, max_order_notional=60_000)

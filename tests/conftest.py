@@ -91,3 +91,13 @@ def pubsub_topic(pubsub_emulator, monkeypatch):
     topic = Topic()
     yield topic
     topic.close()
+
+
+@pytest.fixture
+def webhook_server(request):
+    """A local chat webhook (tests/support/webhook_server.py) on a free loopback port, stopped after the test."""
+    from tests.support.webhook_server import WebhookServer
+
+    server = WebhookServer(**getattr(request, "param", {}))
+    request.addfinalizer(server.stop)
+    return server.start()

@@ -31,7 +31,8 @@ def _difference(d: dict) -> str:
 
 
 def _rejected(d: dict) -> str:
-    return (f"Order {d.get('action', '')} {d.get('quantity', '')} {d.get('localSymbol', '')} was rejected by IB: "
+    return (f"Order {d.get('action', '')} {abs(d.get('quantity', 0))} {d.get('localSymbol') or d.get('conId')} was "
+            "rejected by IB: "
             f"{d.get('error') or d.get('status')}. Check the contract, trading permissions and funds.")
 
 
@@ -58,12 +59,18 @@ _TEXT = {"risk.alert": _risk, "run.failed": _run_failed, "ledger.difference": _d
          "daily.report": _daily}
 
 
+def _run_of_order(order_ref: str) -> str | None:
+    """The activity id in an order's orderRef (`{intent}-{activityId}`, as the intents that place orders set it)."""
+    tail = order_ref.rsplit("-", 1)[-1]
+    return tail if len(tail) == 20 and tail.isalnum() else None
+
+
 def text(event: Event, dashboard_url: str) -> str:
     """One short message; the link goes to the run's page when the event came from a run."""
     describe = _TEXT.get(event.kind)
     body = describe(event.data) if describe else f"{event.kind}: {event.data}"
     mode = f"[{event.mode}] " if event.mode else ""
-    activity_id = event.data.get("activityId")
+    activity_id = event.data.get("activityId") or _run_of_order(event.data.get("orderRef", ""))
     if dashboard_url:
         link = f"{dashboard_url}/dashboard/runs/{activity_id}" if activity_id else f"{dashboard_url}/dashboard"
         return f"{mode}{body} {link}"

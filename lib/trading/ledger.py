@@ -153,7 +153,7 @@ class Ledger:
         self.store.run_transaction(write)
 
     def settle(self, *, client_id: int, order_id: int, perm_id: int, status: str, fills: list[ExecutionFill],
-               done: bool, error: str = "", at: str = "") -> dict[str, int]:
+               done: bool, error: str = "", local_symbol: str = "", at: str = "") -> dict[str, int]:
         """What IB said of a recorded order: its permId and status, its executions applied exactly once, in one
         transaction. A `done` order (final at the broker) is removed with its unfilled part once every one of
         its executions is applied; so is one whose executions fill it completely.
@@ -171,18 +171,19 @@ class Ledger:
             order = {**order, "permId": perm_id or order.get("permId", 0), "status": status}
             changes = self._apply_in(tx, path, order, fills, done=done)
             if done:
-                self._emit_end(tx, order, fills, error, at or order["placedAt"])
+                self._emit_end(tx, order, fills, error, local_symbol, at or order["placedAt"])
             return changes
 
         return self.store.run_transaction(work)
 
-    def _emit_end(self, tx, order: dict, fills: list[ExecutionFill], error: str, at: str) -> None:
+    def _emit_end(self, tx, order: dict, fills: list[ExecutionFill], error: str, local_symbol: str, at: str) -> None:
         filled = sum(fill.shares for fill in fills)
         rejected = not filled and status_rejected(order["status"]) and bool(error)
         key = order_key(order["clientId"], order["orderId"])
         outbox.emit(tx, "order.rejected" if rejected else "order.ended",
                     outbox.stable_id("order-end", self.mode, key, order["placedAt"]),
-                    {"orderKey": key, "permId": order["permId"], "conId": order["conId"], "quantity": order["quantity"],
+                    {"orderKey": key, "permId": order["permId"], "conId": order["conId"], "localSymbol": local_symbol,
+                     "action": "BUY" if order["quantity"] > 0 else "SELL", "quantity": order["quantity"],
                      "source": order["source"], "status": order["status"], "filled": filled, "error": error,
                      "orderRef": order.get("orderRef", "")}, at=at, mode=self.mode)
 

@@ -22,7 +22,8 @@ SERVICE_URL = "https://ib-trading-x7k2q-ew.a.run.app"
 VALUES = {"SERVICE": "ib-trading", "REGION": "europe-west1", "PROJECT_ID": "trading-p1", "TRADING_MODE": "paper",
           "IMAGE": "europe-west1-docker.pkg.dev/trading-p1/ib-trading/ib-trading:b1", "CREDENTIALS_VERSION": "3",
           "SERVICE_URL": SERVICE_URL}
-SCHEDULED = {"allocation", "trade-reconciliation", "risk-check", "eod-check", "cash-balancer", "collect-market-data"}
+SCHEDULED = {"allocation", "trade-reconciliation", "risk-check", "eod-check", "cash-balancer", "collect-market-data",
+             "daily-report"}
 CLOUD_RUN_STARTUP_CAP_S = 240  # failureThreshold x periodSeconds of a service's startup probe
 IB_SECOND_FACTOR_PROMPT_S = 180  # IBC config.ini: SecondFactorAuthenticationTimeout, "imposed by IB"
 SCHEDULER_MAX_DEADLINE_S = 1800  # Cloud Scheduler's limit for HTTP targets

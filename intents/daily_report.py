@@ -1,8 +1,6 @@
 """`daily-report`: after the day's last session closed, what the day did to the account and to each strategy."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from intents.base import Intent, IntentParams, Seconds
 from lib.broker.account import net_liquidation
 from lib.broker.parsing import execution_fill
@@ -59,14 +57,9 @@ class DailyReport(Intent):
         if start is None or start.day != day:
             raise PreconditionFailed(f"no start-of-day NetLiquidation for {day.isoformat()}")
         close, currency = net_liquidation(values, account)
-        # execution times are IB's: the day's are those of the gateway's trading day
-        since = (gateway_now - timedelta(days=2)).isoformat()
-        marks = [doc.data | {"execId": doc.id} for doc in self.store.query(
-            f"positions/{mode}/executions", where=[("time", ">=", since)])
-            if trading_date(datetime.fromisoformat(doc.data["time"])) == day]
+        marks = daily_report.day_marks(self.store, mode, gateway_now)
         strategies = daily_report.strategy_pnl(marks, ledger.cost_bases(), prices, multipliers, commissions)
-        failures = [doc.id for doc in self.store.query("activity", where=[("status", "==", "failed")])
-                    if doc.data.get("startedAt", "") >= start.recorded_at]
+        failures = daily_report.failed_runs(self.store, start.recorded_at)
         report = {
             "day": day.isoformat(), "currency": currency, "activityId": self.activity_id,
             "netLiquidationOpen": start.net_liquidation, "netLiquidationClose": close,

@@ -4,9 +4,26 @@ PnL from its own cost basis, the day's fills and commissions, failed runs and le
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta
 
 from lib.events import outbox
 from lib.trading import cost_basis
+from lib.trading.market_calendar import trading_date
+
+
+def day_marks(store, mode: str, gateway_now: datetime) -> list[dict]:
+    """The execution marks of the gateway's trading day (execution times are IB's), each with its execId."""
+    day = trading_date(gateway_now)
+    since = (gateway_now - timedelta(days=2)).isoformat()
+    return [doc.data | {"execId": doc.id}
+            for doc in store.query(f"positions/{mode}/executions", where=[("time", ">=", since)])
+            if trading_date(datetime.fromisoformat(doc.data["time"])) == day]
+
+
+def failed_runs(store, since: str) -> list[str]:
+    """The activity ids of the runs that failed since `since` (the service's clock)."""
+    return [doc.id for doc in store.query("activity", where=[("status", "==", "failed")])
+            if doc.data.get("startedAt", "") >= since]
 
 
 def strategy_pnl(marks: list[dict], bases: dict[str, dict], prices: dict[int, float],

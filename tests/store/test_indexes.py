@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from lib.dashboard import store_view
+from lib.events import outbox
 from lib.broker.parsing import ExecutionFill
 from lib.store import port
 from lib.store.memory import MemoryStore
 from lib.store.port import build_query
-from lib.trading import net_liquidation_samples
+from lib.trading import daily_report, net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.run_claims import RunClaims, StrategyLocks
 from tests.support import REPO_ROOT
@@ -83,6 +84,10 @@ def run_every_service_query(store) -> None:
     StrategyLocks(store, "paper").acquire(["a"], "run-1", NOW, NOW - NOW)
     net_liquidation_samples.recent(store, "paper")
     store_view.read(store, "paper")
+    ledger.cost_bases()
+    outbox.claim(store, "pubsub", "paper", NOW, 20.0, 10)
+    daily_report.day_marks(store, "paper", NOW)
+    daily_report.failed_runs(store, NOW.isoformat())
 
 
 def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_indexes_json(recorded):
@@ -102,7 +107,9 @@ def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_ind
     # composite index
     shapes = {tuple((".".join(f.field), f.op) for f in query.filters) for _, query in recorded if query.filters}
     assert shapes == {(("permId", "=="),), (("orderId", "=="), ("conId", "=="), ("clientId", "==")),
-                      (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),), (("clientId", "=="),)}
+                      (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),), (("clientId", "=="),),
+                      # the outbox's claim, the daily report's executions and failed runs: no composite index
+                      (("mode", "=="), ("delivery.pubsub", "==")), (("time", ">="),), (("status", "=="),)}
 
 
 @pytest.mark.parametrize("kwargs, needed", [

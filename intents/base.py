@@ -224,6 +224,11 @@ class Intent:
                         event, at=outcome["finishedAt"], mode=self.settings.trading_mode)
 
         self.store.run_transaction(finish)
+        # the line deploy/monitoring's run-failed and run-succeeded metrics count
+        log.log(logging.ERROR if failed else logging.INFO, "%s run %s %s", self.name, self.activity_id,
+                outcome["status"], extra={"fields": {"event": "runFailed" if failed else "runFinished",
+                                                     "intent": self.name, "activityId": self.activity_id,
+                                                     "trigger": self.trigger}})
 
     def _execute_claimed(self, params: dict, config: TradingConfig, deadline: Deadline, may_place: bool) -> dict:
         """`execute`, under a duplicate-run claim when the run may place orders: an identical run inside

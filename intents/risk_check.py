@@ -67,7 +67,7 @@ class RiskCheck(Intent):
                   "maxDailyDrawdownPercent": limit, "startOfDayNetLiquidation": start_value,
                   "netLiquidation": now_value, "currency": currency, "openMorningOrders": morning_orders}
         if triggered:
-            log.error("daily drawdown %.2f%% exceeds %.2f%%", drawdown, limit, extra={"fields": {"riskCheck": result}})
+            log.error("daily drawdown %.2f%% exceeds %.2f%%", drawdown, limit, extra={"fields": {"event": "riskAlert", "riskCheck": result}})
             # one alert a trading day, however many checks see the drawdown
             outbox.record_once(self.store, "risk.alert", outbox.stable_id("risk-alert", mode, today.isoformat()),
                                {**result, "day": today.isoformat(), "activityId": self.activity_id},

@@ -40,7 +40,8 @@ class TradeReconciliation(Intent):
         result = {**settled.report, "openOrders": len(ledger.open_orders())}
         self.record_net_liquidation(settled.snapshot.account_values, account)
         if settled.differences:
-            log.error("ledger and broker positions differ", extra={"fields": {"differences": settled.differences}})
+            log.error("ledger and broker positions differ",
+                      extra={"fields": {"event": "ledgerDifference", "differences": settled.differences}})
             self._report_differences(settled)
             raise LedgerMismatch(settled.differences)
         return result

@@ -162,30 +162,37 @@ class Ledger:
 
         Returns the change of each strategy's holdings.
         """
-        path = self._open_order(order_key(client_id, order_id))
+        key = order_key(client_id, order_id)
+        path = self._open_order(key)
 
         def work(tx):
             order = tx.get(path)
             if order is None:
-                return {}
+                return {}, None
             order = {**order, "permId": perm_id or order.get("permId", 0), "status": status}
             changes = self._apply_in(tx, path, order, fills, done=done)
-            if done:
-                self._emit_end(tx, order, fills, error, local_symbol, at or order["placedAt"])
-            return changes
+            ended = self._emit_end(tx, order, fills, error, local_symbol, at or order["placedAt"]) if done else None
+            return changes, ended
 
-        return self.store.run_transaction(work)
+        changes, ended = self.store.run_transaction(work)
+        if ended == "order.rejected":
+            # the line deploy/monitoring's order-rejected metric counts, once: the order record is gone after it
+            log.error("order %s rejected: %s", key, error,
+                      extra={"fields": {"event": "orderRejected", "orderKey": key,
+                                        "permId": perm_id, "localSymbol": local_symbol, "error": error}})
+        return changes
 
-    def _emit_end(self, tx, order: dict, fills: list[ExecutionFill], error: str, local_symbol: str, at: str) -> None:
+    def _emit_end(self, tx, order: dict, fills: list[ExecutionFill], error: str, local_symbol: str, at: str) -> str:
         filled = sum(fill.shares for fill in fills)
         rejected = not filled and status_rejected(order["status"]) and bool(error)
         key = order_key(order["clientId"], order["orderId"])
-        outbox.emit(tx, "order.rejected" if rejected else "order.ended",
-                    outbox.stable_id("order-end", self.mode, key, order["placedAt"]),
+        kind = "order.rejected" if rejected else "order.ended"
+        outbox.emit(tx, kind, outbox.stable_id("order-end", self.mode, key, order["placedAt"]),
                     {"orderKey": key, "permId": order["permId"], "conId": order["conId"], "localSymbol": local_symbol,
                      "action": "BUY" if order["quantity"] > 0 else "SELL", "quantity": order["quantity"],
                      "source": order["source"], "status": order["status"], "filled": filled, "error": error,
                      "orderRef": order.get("orderRef", "")}, at=at, mode=self.mode)
+        return kind
 
     def remove_order(self, client_id: int, order_id: int) -> None:
         self.store.delete(self._open_order(order_key(client_id, order_id)))

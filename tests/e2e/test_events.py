@@ -9,6 +9,7 @@ from collections import Counter
 from ib_async import MarketOrder, Stock
 
 from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
+from tests.support.monitoring import counted
 from tests.support.service_process import free_port
 from tests.support.simulator_process import wait_until
 
@@ -52,6 +53,9 @@ def test_a_worker_killed_between_commit_and_publish_loses_no_event_and_duplicate
     [failed] = [m["data"] for m in received if m["attributes"]["kind"] == "run.failed"]
     assert failed["data"]["intent"] == "risk-check" and failed["data"]["trigger"]["kind"] == "scheduler"
     assert failed["data"]["exception"].startswith("PreconditionFailed")
+    # deploy/monitoring's failed-run metric counts the scheduled run's line, once
+    [line] = counted("run-failed", t.service.log_entries())
+    assert line["intent"] == "risk-check" and line["activityId"] == failed["data"]["activityId"]
 
 
 def test_each_alert_is_one_event_on_the_topic_and_one_message_at_the_webhook(
@@ -69,7 +73,9 @@ def test_each_alert_is_one_event_on_the_topic_and_one_message_at_the_webhook(
     t.simulator.admin("POST", "/price/move", {"symbol": "MNQ", "pct": -2})
     status, risk = t.post("risk-check")
     assert status == 200 and risk["alertTriggered"], risk
-    assert t.post("risk-check")[1]["alertTriggered"]  # seen again: still one alert
+    # seen again, by a scheduled run that succeeds: still one alert
+    status, again = t.service.request("POST", "/risk-check", {}, headers=SCHEDULER)
+    assert status == 200 and again["alertTriggered"], again
     # a rejected order
     t.simulator.admin("POST", "/reject-next", {"code": 201, "text": "Order rejected - reason:TEST REJECTION"})
     t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(-1)}})
@@ -106,3 +112,18 @@ def test_each_alert_is_one_event_on_the_topic_and_one_message_at_the_webhook(
     assert by_start["order.rejected"][0].endswith(f"{DASHBOARD}/dashboard/runs/{rejecting}")
     assert f"{DASHBOARD}/dashboard/runs/" in by_start["run.failed"][0]
     assert all(message["content"] == message["text"] for message in webhook_server.messages)
+
+    # each of deploy/monitoring's metrics counts a line the service wrote in its scenario, and only there
+    lines = t.service.log_entries()
+    seen = {metric: counted(metric, lines) for metric in (
+        "run-failed", "run-succeeded", "risk-alert", "order-rejected", "ledger-difference", "gateway-down",
+        "gateway-2fa")}
+    assert [line["intent"] for line in seen["run-failed"]] == ["risk-check"]
+    assert [line["intent"] for line in seen["run-succeeded"]] == ["risk-check"]
+    assert len(seen["risk-alert"]) == 2 and all(line["riskCheck"]["alertTriggered"] for line in seen["risk-alert"])
+    [rejected] = seen["order-rejected"]
+    assert "TEST REJECTION" in rejected["error"]
+    [difference] = seen["ledger-difference"]
+    assert difference["differences"] == next(e["data"]["differences"] for e in outbox(t)
+                                             if e["kind"] == "ledger.difference")
+    assert len(seen["gateway-down"]) == 1 and seen["gateway-2fa"] == []

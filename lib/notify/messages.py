@@ -5,7 +5,7 @@ from lib.events.outbox import Event
 
 # the events worth a message unless config `notifications.kinds` says otherwise
 DEFAULT_KINDS = ("risk.alert", "run.failed", "ledger.difference", "order.rejected", "gateway.down", "gateway.2fa",
-                 "daily.report")
+                 "gateway.failed", "daily.report")
 
 
 def _money(value) -> str:
@@ -47,6 +47,12 @@ def _second_factor(d: dict) -> str:
     return "IB Gateway's login waits for approval in IBKR Mobile: approve it on the phone, or no run can trade."
 
 
+def _gateway_failed(d: dict) -> str:
+    waiting = " while its login waited for IBKR Mobile" if d.get("waitingForSecondFactorSince") else ""
+    return (f"The container gave IB Gateway up{waiting} ({d.get('reason')}); Cloud Run starts a new instance. If it "
+            "keeps failing, read the gateway's log lines: the login, IB's server or the installation.")
+
+
 def _daily(d: dict) -> str:
     return (f"Daily report {d.get('day')}: NetLiquidation {_money(d.get('netLiquidationOpen'))} -> "
             f"{_money(d.get('netLiquidationClose'))}, PnL {_money(d.get('totalPnl'))} after commissions "
@@ -56,7 +62,7 @@ def _daily(d: dict) -> str:
 
 _TEXT = {"risk.alert": _risk, "run.failed": _run_failed, "ledger.difference": _difference,
          "order.rejected": _rejected, "gateway.down": _gateway_down, "gateway.2fa": _second_factor,
-         "daily.report": _daily}
+         "gateway.failed": _gateway_failed, "daily.report": _daily}
 
 
 def _run_of_order(order_ref: str) -> str | None:

@@ -60,6 +60,12 @@ def strategy_pnl(marks: list[dict], bases: dict[str, dict], prices: dict[int, fl
     return dict(report)
 
 
+def latest(store_, mode: str) -> dict | None:
+    """The latest day's report, or None before the first."""
+    found = store_.query(f"reports/{mode}/daily", order_by=[("day", "DESCENDING")], limit=1)
+    return found[0].data if found else None
+
+
 def store(store_, mode: str, report: dict, at: str) -> None:
     """Keep the day's report (a later run of the same day replaces it) and its event."""
     def work(tx):

@@ -88,6 +88,7 @@ def run_every_service_query(store) -> None:
     outbox.claim(store, "pubsub", "paper", NOW, 20.0, 10)
     daily_report.day_marks(store, "paper", NOW)
     daily_report.failed_runs(store, NOW.isoformat())
+    daily_report.latest(store, "paper")
 
 
 def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_indexes_json(recorded):

@@ -8,7 +8,7 @@ PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test lint-container chromium bench readme smoke clean backtest config
+.PHONY: setup run test lint-container chromium pubsub-emulator bench readme smoke clean backtest config
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
@@ -35,8 +35,9 @@ run: $(PY_STAMP)
 # again through ib_insync 0.9.86 (tests/support/iblib.py), so that the paper gateway serves both libraries' users.
 CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulator/protocol
 
-# The tests marked `firestore` run on Google's Firestore emulator, which the test session starts itself.
-test: $(PY_STAMP) lint-container chromium
+# The tests marked `firestore` run on Google's Firestore emulator and the event publisher's on its Pub/Sub emulator;
+# the test session starts and stops both itself.
+test: $(PY_STAMP) lint-container chromium pubsub-emulator
 	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
 	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
 	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
@@ -57,6 +58,17 @@ chromium:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else \
 			echo "chromium is missing and cannot be installed here (needs root and apt-get): the browser test is skipped" >&2; \
+		fi; }
+
+# Google's Pub/Sub emulator (gcloud beta emulators pubsub), installed with apt-get where it is missing and this runs
+# as root (Google's apt repository, which installs gcloud itself), else the event tests say how to install it
+pubsub-emulator:
+	@gcloud beta emulators pubsub start --help >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				google-cloud-cli-pubsub-emulator >/dev/null; \
+		else \
+			echo "the Pub/Sub emulator is missing: gcloud components install beta pubsub-emulator" >&2; \
 		fi; }
 
 # README's intent, parameter, status and limit tables rewritten from GET /openapi.json

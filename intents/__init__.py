@@ -3,6 +3,7 @@ from intents.allocation import Allocation
 from intents.cash_balancer import CashBalancer
 from intents.close_all import CloseAll
 from intents.collect_market_data import CollectMarketData
+from intents.daily_report import DailyReport
 from intents.eod_check import EodCheck
 from intents.gateway_time import GatewayTime
 from intents.reconcile import Reconcile
@@ -11,4 +12,4 @@ from intents.summary import Summary
 from intents.trade_reconciliation import TradeReconciliation
 
 REGISTRY = {cls.name: cls for cls in (GatewayTime, Summary, Allocation, TradeReconciliation, Reconcile, CloseAll,
-                                      CashBalancer, RiskCheck, EodCheck, CollectMarketData)}
+                                      CashBalancer, RiskCheck, EodCheck, CollectMarketData, DailyReport)}

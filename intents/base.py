@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError
 from lib.config import Settings, TradingConfig, check_order_limits
 from lib.deadline import Deadline
 from lib.errors import TradingDisabled, orders_sent
+from lib.events import outbox
 from lib.gateway import ib_requests
 from lib.params import Flag, NumberText, ParamsModel, bad_request
 from lib.trading import net_liquidation_samples
@@ -202,19 +203,34 @@ class Intent:
             result = closed or self._execute_claimed(params, config, deadline, may_place)
         except Exception as exc:
             sent = orders_sent(exc)
-            self.store.update(f"activity/{activity_id}", {
-                "status": "failed",
-                "exception": f"{type(exc).__name__}: {exc}",
-                **({"ordersSent": len(sent), "orders": sent} if sent else {}),
-                "finishedAt": self.clock().isoformat(),
-            })
+            self._finish_recorded({"status": "failed", "exception": f"{type(exc).__name__}: {exc}",
+                                   **({"ordersSent": len(sent), "orders": sent} if sent else {}),
+                                   "finishedAt": self.clock().isoformat()})
             raise
-        self.store.update(f"activity/{activity_id}", {
-            "status": "done",
-            "result": result,
-            "finishedAt": self.clock().isoformat(),
-        })
+        self._finish_recorded({"status": "done", "result": result, "finishedAt": self.clock().isoformat()})
         return result
+
+    def _finish_recorded(self, outcome: dict) -> None:
+        """The run's end in its activity document and its `run.finished` / `run.failed` event, together."""
+        path = f"activity/{self.activity_id}"
+        failed = outcome["status"] == "failed"
+        result = outcome.get("result") if isinstance(outcome.get("result"), dict) else {}
+        event = {"activityId": self.activity_id, "intent": self.name, "trigger": self.trigger,
+                 "outcome": outcome["status"],
+                 **({"exception": outcome["exception"], "ordersSent": outcome.get("ordersSent", 0)} if failed else
+                    {"status": result.get("status", "done"), "ordersSent": len(result.get("orders", []))})}
+
+        def finish(tx):
+            tx.update(path, outcome)
+            outbox.emit(tx, "run.failed" if failed else "run.finished", outbox.stable_id("run", self.activity_id),
+                        event, at=outcome["finishedAt"], mode=self.settings.trading_mode)
+
+        self.store.run_transaction(finish)
+        # the line deploy/monitoring's run-failed and run-succeeded metrics count
+        log.log(logging.ERROR if failed else logging.INFO, "%s run %s %s", self.name, self.activity_id,
+                outcome["status"], extra={"fields": {"event": "runFailed" if failed else "runFinished",
+                                                     "intent": self.name, "activityId": self.activity_id,
+                                                     "trigger": self.trigger}})
 
     def _execute_claimed(self, params: dict, config: TradingConfig, deadline: Deadline, may_place: bool) -> dict:
         """`execute`, under a duplicate-run claim when the run may place orders: an identical run inside

@@ -9,6 +9,7 @@ from lib.broker.parsing import broker_orders
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import PreconditionFailed
+from lib.events import outbox
 from lib.gateway import ib_requests
 from lib.trading import start_of_day
 from lib.trading.ledger import Ledger
@@ -66,5 +67,9 @@ class RiskCheck(Intent):
                   "maxDailyDrawdownPercent": limit, "startOfDayNetLiquidation": start_value,
                   "netLiquidation": now_value, "currency": currency, "openMorningOrders": morning_orders}
         if triggered:
-            log.error("daily drawdown %.2f%% exceeds %.2f%%", drawdown, limit, extra={"fields": {"riskCheck": result}})
+            log.error("daily drawdown %.2f%% exceeds %.2f%%", drawdown, limit, extra={"fields": {"event": "riskAlert", "riskCheck": result}})
+            # one alert a trading day, however many checks see the drawdown
+            outbox.record_once(self.store, "risk.alert", outbox.stable_id("risk-alert", mode, today.isoformat()),
+                               {**result, "day": today.isoformat(), "activityId": self.activity_id},
+                               at=self.clock().isoformat(), mode=mode)
         return result

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from intents.base import Intent, IntentParams, Seconds
+from intents.base import Intent, IntentParams, Seconds, signature
 from lib.config import TradingConfig
 from lib.deadline import Deadline
+from lib.events import outbox
 from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import trading_date
 from lib.trading.reconciliation import LedgerMismatch, settled_differences
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,18 @@ class TradeReconciliation(Intent):
         result = {**settled.report, "openOrders": len(ledger.open_orders())}
         self.record_net_liquidation(settled.snapshot.account_values, account)
         if settled.differences:
-            log.error("ledger and broker positions differ", extra={"fields": {"differences": settled.differences}})
+            log.error("ledger and broker positions differ",
+                      extra={"fields": {"event": "ledgerDifference", "differences": settled.differences}})
+            self._report_differences(settled)
             raise LedgerMismatch(settled.differences)
         return result
+
+    def _report_differences(self, settled) -> None:
+        """One `ledger.difference` event a trading day for each distinct set of differences (a reconciliation every
+        few minutes that finds the same ones raises no new alert)."""
+        mode = self.settings.trading_mode
+        day = trading_date(settled.snapshot.gateway_now or self.clock()).isoformat()
+        digest = signature("ledger-difference", settled.differences)[:16]
+        outbox.record_once(self.store, "ledger.difference", outbox.stable_id("ledger-difference", mode, day, digest),
+                           {"differences": settled.differences, "day": day, "activityId": self.activity_id},
+                           at=self.clock().isoformat(), mode=mode)

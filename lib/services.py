@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Callable
 
 from lib.config import Settings
 from lib.errors import GatewayUnavailable
+from lib.events import settings as event_settings
+from lib.events.gateway_watch import GatewayWatch
+from lib.events.pubsub import PubSubPublisher, topic_path
+from lib.events.sender import OutboxSender
 from lib.gateway.bridge import IBBridge
 from lib.gateway.client_ids import worker_client_ids
+from lib.notify.webhook import WebhookNotifier
 from lib.store.factory import open_store
 from lib.trading.cancel_requests import CancelRequestServer
 
@@ -48,6 +54,7 @@ class Services:
         self._store_lock = threading.Lock()
         self._bridge = bridge
         self._cancel_server: CancelRequestServer | None = None
+        self._background: list = []
 
     @property
     def store(self):
@@ -84,10 +91,35 @@ class Services:
         if self._cancel_server is None:
             self._cancel_server = CancelRequestServer(lambda: self.store, self.settings.trading_mode, self._bridge)
             self._cancel_server.start()
+        self.start_events(event_settings.load(os.environ))
+
+    def start_events(self, events: event_settings.EventSettings) -> None:
+        """This worker's threads that deliver the outbox (to Pub/Sub when a topic is set, to the configured webhook)
+        and watch the gateway: their own threads, so no delivery blocks a run or the IB loop."""
+        if self._background:
+            return
+        mode = self.settings.trading_mode
+
+        def store():
+            return self.store  # opened on first use, in the thread
+
+        if events.topic:
+            publisher = PubSubPublisher(topic_path(events.topic, self.settings.project_id))
+            self._background.append(OutboxSender(store, "pubsub", mode, publisher))
+        notifier = WebhookNotifier(store, mode, events.dashboard_url)
+        self._background.append(OutboxSender(store, "webhook", mode, notifier, enabled=notifier.configured))
+        self._background.append(GatewayWatch(store, mode, self.status, events.gateway_alert_s))
+        for worker in self._background:
+            worker.start()
+        log.info("event delivery started", extra={"fields": {"eventsTopic": events.topic,
+                                                             "channels": [w.channel for w in self._background
+                                                                          if hasattr(w, "channel")]}})
 
     def stop(self) -> None:
         if self._cancel_server is not None:
             self._cancel_server.stop()
+        for worker in self._background:
+            worker.stop()
         if self._bridge is not None:
             self._bridge.stop()
         if self._store is not None:

@@ -61,3 +61,43 @@ def open_firestore(firestore_project):
     yield open_store
     for store in opened:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory):
+    """Google's Pub/Sub emulator, started for this test session on a free loopback port, always stopped."""
+    from tests.support.pubsub_emulator import PubSubEmulator
+
+    emulator = PubSubEmulator(tmp_path_factory.mktemp("pubsub-emulator") / "emulator.log")
+    problem = None
+    try:
+        emulator.start()
+    except EmulatorUnavailable as exc:
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(f"Google's Pub/Sub emulator is not available: {problem}", pytrace=False)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def pubsub_topic(pubsub_emulator, monkeypatch):
+    """A topic with one subscription on a project of its own, PUBSUB_EMULATOR_HOST set for this test."""
+    from tests.support.pubsub_emulator import Topic
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_emulator.address)
+    topic = Topic()
+    yield topic
+    topic.close()
+
+
+@pytest.fixture
+def webhook_server(request):
+    """A local chat webhook (tests/support/webhook_server.py) on a free loopback port, stopped after the test."""
+    from tests.support.webhook_server import WebhookServer
+
+    server = WebhookServer(**getattr(request, "param", {}))
+    request.addfinalizer(server.stop)
+    return server.start()

@@ -11,11 +11,13 @@ from typing import Mapping
 from deploy.entrypoint import ibc_files, ibc_layout
 from deploy.entrypoint import settings as entrypoint_settings
 from deploy.entrypoint.children import Child
+from deploy.entrypoint.gateway_events import GatewayEvents
 from deploy.entrypoint.settings import EntrypointSettings
 from deploy.entrypoint.supervisor import Supervisor
-from lib import logs
+from lib import config, logs
 from lib.config import CREDENTIAL_ENVIRONMENT, Credentials, SettingsError, load_credential_settings
 from lib.credentials import CredentialsError, load_login
+from lib.store.factory import open_store
 
 log = logging.getLogger("deploy.entrypoint")
 
@@ -52,8 +54,16 @@ def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in environ.items() if key not in CREDENTIAL_ENVIRONMENT}
 
 
-def build_children(settings: EntrypointSettings, login: Credentials | None, environ: Mapping[str, str]):
-    """The display, a factory of gateway Children, and gunicorn."""
+def gateway_events(settings: EntrypointSettings, environ: Mapping[str, str]) -> GatewayEvents:
+    """Events into the store the service uses (its settings from the same environment)."""
+    service = config.load(environ)
+    return GatewayEvents(settings.trading_mode, lambda: open_store(service.store_backend, path=service.store_path,
+                                                                    project_id=service.project_id))
+
+
+def build_children(settings: EntrypointSettings, login: Credentials | None, environ: Mapping[str, str],
+                   events: GatewayEvents | None = None):
+    """The display, a factory of gateway Children (whose lines go to `events`), and gunicorn."""
     base = child_environment(environ)
     base["IB_PORT"] = str(settings.ib_port)
     base["TRADING_MODE"] = settings.trading_mode
@@ -66,7 +76,8 @@ def build_children(settings: EntrypointSettings, login: Credentials | None, envi
         gateway_argv = [Template(part).safe_substitute(gateway_env) for part in settings.gateway_cmd]
 
     def new_gateway() -> Child:
-        return Child("gateway", gateway_argv, env=gateway_env, secrets=secrets)
+        return Child("gateway", gateway_argv, env=gateway_env, secrets=secrets,
+                     on_line=events.line if events is not None else None)
 
     gunicorn = Child("gunicorn", settings.gunicorn_cmd, env=base, cwd=settings.app_dir, forward_output=False,
                      terminate_group=False)
@@ -79,11 +90,13 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         settings = entrypoint_settings.load(environ)
         login = load_login(load_credential_settings(environ))
         prepare(settings, login)
+        events = gateway_events(settings, environ)
     except (SettingsError, CredentialsError, ibc_layout.InstallationError, OSError) as exc:
         log.error("the container cannot start: %s", exc, extra={"fields": {"event": "entrypointFailed"}})
         return EXIT_CANNOT_START
-    display, new_gateway, gunicorn = build_children(settings, login, environ)
-    return asyncio.run(Supervisor(settings, display=display, new_gateway=new_gateway, gunicorn=gunicorn).run())
+    display, new_gateway, gunicorn = build_children(settings, login, environ, events)
+    return asyncio.run(Supervisor(settings, display=display, new_gateway=new_gateway, gunicorn=gunicorn,
+                                  events=events).run())
 
 
 if __name__ == "__main__":

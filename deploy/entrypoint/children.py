@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import time
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 log = logging.getLogger("deploy.entrypoint")
 
@@ -59,10 +59,12 @@ class Child:
         secrets: texts redacted from forwarded lines.
         terminate_group: SIGTERM the whole group (False = only the process, which stops its own children, as
             gunicorn's master stops its workers gracefully).
+        on_line: also given each forwarded line (redacted), on the entrypoint's loop.
     """
 
     def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], cwd: str | None = None,
-                 forward_output: bool = True, secrets: Iterable[str] = (), terminate_group: bool = True):
+                 forward_output: bool = True, secrets: Iterable[str] = (), terminate_group: bool = True,
+                 on_line: Callable[[str], None] | None = None):
         self.name = name
         self.argv = list(argv)
         self._env = dict(env)
@@ -70,6 +72,7 @@ class Child:
         self._forward = forward_output
         self._secrets = tuple(secrets)
         self._terminate_group = terminate_group
+        self._on_line = on_line
         self.process: asyncio.subprocess.Process | None = None
         self.started_at: float | None = None
         self._pumps: list[asyncio.Task] = []
@@ -112,6 +115,8 @@ class Child:
             if line:
                 child_log.log(level, "%s", line, extra={"fields": {"source": self.name, "stream": stream_name,
                                                                    "childPid": self.pid}})
+                if self._on_line is not None:
+                    self._on_line(line)
 
     async def wait(self) -> int:
         """Wait for the process to end and its output to be forwarded; returns its exit code (-N for signal N)."""

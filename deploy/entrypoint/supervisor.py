@@ -10,6 +10,7 @@ import time
 from typing import Callable
 
 from deploy.entrypoint.children import Child
+from deploy.entrypoint.gateway_events import GatewayEvents
 from deploy.entrypoint.handshake import HandshakeFailed, api_handshake
 from deploy.entrypoint.restarts import RestartPolicy
 from deploy.entrypoint.settings import EntrypointSettings
@@ -30,15 +31,17 @@ class Supervisor:
         display: the virtual display server.
         new_gateway: builds a fresh gateway Child for each (re)start.
         gunicorn: the service.
+        events: records the gateway giving up (and, from its lines, a login waiting for 2FA) as events.
     """
 
     def __init__(self, settings: EntrypointSettings, *, display: Child, new_gateway: Callable[[], Child],
-                 gunicorn: Child):
+                 gunicorn: Child, events: GatewayEvents | None = None):
         self.settings = settings
         self.display = display
         self.new_gateway = new_gateway
         self.gateway: Child | None = None
         self.gunicorn = gunicorn
+        self.events = events
         self.restarts = RestartPolicy(initial_s=settings.restart_backoff_s, max_s=settings.restart_backoff_max_s,
                                       max_failures=settings.max_gateway_failures, stable_s=settings.gateway_stable_s)
         self._stopping = asyncio.Event()
@@ -58,6 +61,8 @@ class Supervisor:
         finally:
             self._stopping.set()
             await self._stop_all()
+            if self.events is not None:
+                await self.events.flush()
         log.info("entrypoint stopped (exit code %s, %.1f s after start)", code, time.monotonic() - started,
                  extra={"fields": {"event": "entrypointStopped", "exitCode": code}})
         return code
@@ -118,6 +123,7 @@ class Supervisor:
                 log.error("the gateway did not complete a TWS API handshake on port %s within %.0f s of the first "
                           "start (a login waiting for 2FA shows in the gateway's lines above)", self.settings.ib_port,
                           self.settings.gateway_ready_timeout_s, extra={"fields": {"event": "gatewayNotReady"}})
+                self._gave_up("no TWS API handshake within the first start's timeout", None)
                 return "failed"
             if not await self._restart_gateway():
                 return "stop" if self._stopping.is_set() else "failed"
@@ -153,6 +159,7 @@ class Supervisor:
             log.error("the gateway exited with code %s after %.0f s, %d short runs in a row: giving up so that Cloud "
                       "Run replaces the instance", code, uptime_s, self.restarts.failures,
                       extra={"fields": {"event": "gatewayGaveUp", "exitCode": code}})
+            self._gave_up(f"{self.restarts.failures} short runs in a row", code)
             return False
         log.warning("the gateway exited with code %s after %.0f s; restarting it in %.1f s", code, uptime_s, delay_s,
                     extra={"fields": {"event": "gatewayExited", "exitCode": code,
@@ -161,6 +168,10 @@ class Supervisor:
             return False
         await self._start_gateway()
         return True
+
+    def _gave_up(self, reason: str, exit_code: int | None) -> None:
+        if self.events is not None:
+            self.events.gave_up(reason, exit_code)
 
     async def _supervise(self) -> int:
         display_exit = asyncio.create_task(self.display.wait())

@@ -31,6 +31,8 @@ class ExecutionFill:
         shares: unsigned quantity of this execution.
         price: execution price in the contract's currency.
         time: ISO-8601 UTC time of the execution.
+        commission: IB's commission for it, when its commission report had arrived (IB sends the report after
+            the execution: EWrapper::commissionReport), else 0.
     """
 
     exec_id: str
@@ -43,6 +45,7 @@ class ExecutionFill:
     shares: float
     price: float
     time: str
+    commission: float = 0.0
 
     @property
     def signed_shares(self) -> int:
@@ -56,7 +59,15 @@ def execution_fill(fill) -> ExecutionFill:
     return ExecutionFill(
         exec_id=execution.execId, perm_id=execution.permId, order_id=execution.orderId,
         client_id=execution.clientId, con_id=fill.contract.conId, order_ref=execution.orderRef or "",
-        side=execution.side, shares=execution.shares, price=execution.price, time=execution.time.isoformat())
+        side=execution.side, shares=execution.shares, price=execution.price, time=execution.time.isoformat(),
+        commission=_commission(fill))
+
+
+def _commission(fill) -> float:
+    # before its report arrives the library's CommissionReport is empty (0); IB marks an unknown value as
+    # UNSET_DOUBLE (Double.MAX_VALUE)
+    commission = getattr(fill.commissionReport, "commission", 0.0) or 0.0
+    return commission if math.isfinite(commission) and abs(commission) < 1e300 else 0.0
 
 
 @dataclass

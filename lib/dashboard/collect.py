@@ -85,7 +85,9 @@ def collect(services, intents: Intents, now: datetime, url_of: Callable[[str], s
         degraded=broker is None, banner=None if broker else _banner(read_error, view.snapshot), account=account,
         net_liquidation=panels.net_liquidation(view.samples, view.start, view.config, today,
                                                _current(broker, account)),
-        strategies=panels.strategy_holdings(strategies, {line.con_id: line for line in portfolio}, names),
+        strategies=panels.strategy_holdings(strategies, {line.con_id: line for line in portfolio}, names,
+                                            view.cost_bases),
+        daily_report=panels.daily_report(view.daily_report, url_of),
         ledger_vs_broker=comparison, working_orders=orders,
         runs=panels.runs(view.activity, intents.recorded, url_of))
 

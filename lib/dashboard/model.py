@@ -72,8 +72,9 @@ class Holding(Data):
     market_price: float | None
     market_value: float | None = Field(description="the strategy's part of the broker's market value")
     unrealized_pnl: float | None = Field(alias="unrealizedPNL",
-                                         description="quantity x (market value per unit - the account's average "
-                                                     "cost per unit)")
+                                         description="the market value less the strategy's cost basis from its own "
+                                                     "fills; null when the broker's price is unknown or the basis "
+                                                     "does not cover the quantity (an adopted position)")
 
 
 class StrategyHoldings(Data):
@@ -81,6 +82,33 @@ class StrategyHoldings(Data):
     holdings: list[Holding]
     market_value: float | None = Field(description="the sum, when every holding has one")
     unrealized_pnl: float | None = Field(alias="unrealizedPNL")
+
+
+class StrategyDay(Data):
+    strategy: str
+    realized_pnl: float = Field(alias="realizedPNL")
+    unrealized_pnl: float = Field(alias="unrealizedPNL")
+    commissions: float
+    pnl: float = Field(description="realised + unrealised - commissions")
+    fills: int
+
+
+class DailyReport(Data):
+    """The latest `daily-report`: the day's NetLiquidation and what each strategy made of it."""
+
+    day: str
+    currency: str
+    net_liquidation_open: float
+    net_liquidation_close: float
+    net_liquidation_change: float
+    total_pnl: float = Field(description="the strategies' PnL after commissions")
+    commissions: float
+    fills: int
+    failures: int = Field(description="runs that failed during the day")
+    differences: int = Field(description="contracts where the ledger and the broker differed")
+    strategies: list[StrategyDay]
+    activity_id: str | None
+    url: str | None = Field(description="the report run's activity document")
 
 
 class Comparison(Data):
@@ -169,6 +197,7 @@ class Dashboard(Data):
     account: str
     net_liquidation: NetLiquidation
     strategies: list[StrategyHoldings]
+    daily_report: DailyReport | None = Field(description="the latest day's report, null before the first")
     ledger_vs_broker: LedgerVsBroker
     working_orders: WorkingOrders
     runs: Runs

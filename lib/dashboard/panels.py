@@ -62,12 +62,14 @@ def symbols(positions: Iterable[BrokerPosition], portfolio: Iterable[PortfolioLi
 
 
 def strategy_holdings(holdings: Mapping[str, Mapping[int, int]], portfolio: Mapping[int, PortfolioLine],
-                      names: Mapping[int, str]) -> list[model.StrategyHoldings]:
-    """Each strategy's holdings valued at the broker's price; the unrealised PnL is taken against the account's
-    average cost, since IB keeps one per contract for the whole account (the ledger keeps quantities only)."""
+                      names: Mapping[int, str], bases: Mapping[str, Mapping]) -> list[model.StrategyHoldings]:
+    """Each strategy's holdings valued at the broker's price; the unrealised PnL is taken against the strategy's
+    own cost basis (`positions/{mode}/costBasis/{strategy}`), not the account's average cost, which IB keeps per
+    contract for the whole account and so mixes every strategy's and a person's trades."""
     panels = []
     for strategy in sorted(holdings):
-        rows = [_holding(con_id, quantity, portfolio.get(con_id), names)
+        basis = bases.get(strategy, {})
+        rows = [_holding(con_id, quantity, portfolio.get(con_id), names, basis.get(str(con_id)))
                 for con_id, quantity in sorted(holdings[strategy].items()) if quantity]
         panels.append(model.StrategyHoldings(strategy=strategy, holdings=rows,
                                              market_value=_total(r.market_value for r in rows),
@@ -75,16 +77,38 @@ def strategy_holdings(holdings: Mapping[str, Mapping[int, int]], portfolio: Mapp
     return panels
 
 
-def _holding(con_id: int, quantity: int, line: PortfolioLine | None, names: Mapping[int, str]) -> model.Holding:
+def _holding(con_id: int, quantity: int, line: PortfolioLine | None, names: Mapping[int, str],
+             basis: Mapping | None) -> model.Holding:
     value = pnl = price = None
     if line is not None and line.position and line.market_value is not None:
         per_unit = line.market_value / line.position
         price = line.market_price
         value = round(quantity * per_unit, 2)
-        if line.average_cost is not None:
-            pnl = round(quantity * (per_unit - line.average_cost), 2)
+        # the basis is in price units; the market value per unit carries the contract's multiplier
+        if basis is not None and basis.get("quantity") == quantity and price:
+            pnl = round(quantity * per_unit - basis["cost"] * per_unit / price, 2)
     return model.Holding(con_id=con_id, local_symbol=names.get(con_id, str(con_id)), quantity=quantity,
                          market_price=price, market_value=value, unrealized_pnl=pnl)
+
+
+def daily_report(report: Mapping | None, url_of) -> model.DailyReport | None:
+    """The latest day's report as `daily-report` stored it.
+
+    Args:
+        url_of: activity id -> the URL of its document.
+    """
+    if not report:
+        return None
+    strategies = [model.StrategyDay(strategy=name, realized_pnl=day["realized"], unrealized_pnl=day["unrealized"],
+                                    commissions=day["commissions"], pnl=day["pnl"], fills=day["fills"])
+                  for name, day in sorted(report.get("strategies", {}).items())]
+    activity_id = report.get("activityId")
+    return model.DailyReport(
+        day=report["day"], currency=report.get("currency", ""), net_liquidation_open=report["netLiquidationOpen"],
+        net_liquidation_close=report["netLiquidationClose"], net_liquidation_change=report["netLiquidationChange"],
+        total_pnl=report["totalPnl"], commissions=report["commissions"], fills=report["fills"],
+        failures=report["failures"], differences=len(report.get("differences", {})), strategies=strategies,
+        activity_id=activity_id, url=url_of(activity_id) if activity_id else None)
 
 
 def _total(values: Iterable[float | None]) -> float | None:

@@ -8,6 +8,8 @@ from fractions import Fraction
 from typing import Iterable, Mapping
 
 from lib.broker.parsing import ExecutionFill
+from lib.events import outbox
+from lib.trading import cost_basis
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,9 @@ class Ledger:
     """Holdings per strategy and the orders still working for them, in the store.
 
     Paths: `positions/{mode}/holdings/{strategy}` ({conId: quantity}), `positions/{mode}/openOrders/{key}` (see
-    `record_pending`; key from `order_key`), `positions/{mode}/executions/{execId}` (the applied mark).
+    `record_pending`; key from `order_key`), `positions/{mode}/executions/{execId}` (the applied mark, with the PnL
+    each strategy realised), `positions/{mode}/costBasis/{strategy}` (`cost_basis`). Every execution applied and
+    every order placed or ended is an event (`lib.events.outbox`) of the same transaction.
 
     An order is recorded before it is sent, so an execution can always be traced to its strategies even when the
     connection drops between sending the order and hearing back from IB.
@@ -103,6 +107,7 @@ class Ledger:
 
     def __init__(self, store, mode: str):
         self.store = store
+        self.mode = mode
         self.root = f"positions/{mode}"
 
     def holdings(self, strategy: str) -> dict[int, int]:
@@ -148,30 +153,56 @@ class Ledger:
         """
         def write(tx):
             for order in orders:
-                tx.create(self._open_order(order_key(order["clientId"], order["orderId"])), {
+                key = order_key(order["clientId"], order["orderId"])
+                tx.create(self._open_order(key), {
                     **order, "permId": 0, "status": "PendingSubmit", "filled": 0,
                     "allocated": {strategy: 0 for strategy in order["source"]}})
+                outbox.emit(tx, "order.placed", outbox.stable_id("order-placed", self.mode, key, order["placedAt"]),
+                            {**order, "orderKey": key}, at=order["placedAt"], mode=self.mode)
 
         self.store.run_transaction(write)
 
     def settle(self, *, client_id: int, order_id: int, perm_id: int, status: str, fills: list[ExecutionFill],
-               done: bool) -> dict[str, int]:
+               done: bool, error: str = "", local_symbol: str = "", at: str = "") -> dict[str, int]:
         """What IB said of a recorded order: its permId and status, its executions applied exactly once, in one
         transaction. A `done` order (final at the broker) is removed with its unfilled part once every one of
         its executions is applied; so is one whose executions fill it completely.
 
+        A done order is an `order.ended` event, or `order.rejected` when it ended unfilled with IB's `error`.
+
         Returns the change of each strategy's holdings.
         """
-        path = self._open_order(order_key(client_id, order_id))
+        key = order_key(client_id, order_id)
+        path = self._open_order(key)
 
         def work(tx):
             order = tx.get(path)
             if order is None:
-                return {}
+                return {}, None
             order = {**order, "permId": perm_id or order.get("permId", 0), "status": status}
-            return self._apply_in(tx, path, order, fills, done=done)
+            changes = self._apply_in(tx, path, order, fills, done=done)
+            ended = self._emit_end(tx, order, fills, error, local_symbol, at or order["placedAt"]) if done else None
+            return changes, ended
 
-        return self.store.run_transaction(work)
+        changes, ended = self.store.run_transaction(work)
+        if ended == "order.rejected":
+            # the line deploy/monitoring's order-rejected metric counts, once: the order record is gone after it
+            log.error("order %s rejected: %s", key, error,
+                      extra={"fields": {"event": "orderRejected", "orderKey": key,
+                                        "permId": perm_id, "localSymbol": local_symbol, "error": error}})
+        return changes
+
+    def _emit_end(self, tx, order: dict, fills: list[ExecutionFill], error: str, local_symbol: str, at: str) -> str:
+        filled = sum(fill.shares for fill in fills)
+        rejected = not filled and status_rejected(order["status"]) and bool(error)
+        key = order_key(order["clientId"], order["orderId"])
+        kind = "order.rejected" if rejected else "order.ended"
+        outbox.emit(tx, kind, outbox.stable_id("order-end", self.mode, key, order["placedAt"]),
+                    {"orderKey": key, "permId": order["permId"], "conId": order["conId"], "localSymbol": local_symbol,
+                     "action": "BUY" if order["quantity"] > 0 else "SELL", "quantity": order["quantity"],
+                     "source": order["source"], "status": order["status"], "filled": filled, "error": error,
+                     "orderRef": order.get("orderRef", "")}, at=at, mode=self.mode)
+        return kind
 
     def remove_order(self, client_id: int, order_id: int) -> None:
         self.store.delete(self._open_order(order_key(client_id, order_id)))
@@ -241,6 +272,7 @@ class Ledger:
             order = {**order, "permId": learned}
         source = order["source"]
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in source}
+        bases = {strategy: dict(tx.get(self._basis(strategy)) or {}) for strategy in source}
         allocated = dict(order.get("allocated", {}))
         filled = applied_quantity(order)
         changes = {strategy: 0 for strategy in source}
@@ -255,14 +287,17 @@ class Ledger:
                 changes[strategy] += delta
             allocated = after
             parts = {s: _parts(earlier).get(s, 0) + split[s] for s in split} if earlier else split
-            marks.append((fill, split, parts, earlier))
+            realized = self._realize(bases, order["conId"], split, fill.price)
+            marks.append((fill, split, parts, earlier, realized))
             latest[base] = {"execId": fill.exec_id, "side": fill.side, "shares": fill.shares, "parts": parts}
         for strategy, delta in changes.items():
             if delta:
                 tx.set(self._holdings(strategy), _added(holdings[strategy], {order["conId"]: delta}))
-        for fill, split, parts, earlier in marks:
-            tx.create(self._mark(fill.exec_id), _mark_document(fill, path.rsplit("/", 1)[-1], order.get("permId", 0),
-                                                               split, parts, earlier))
+        self._write_bases(tx, bases, {strategy for _, split, _, _, _ in marks for strategy, q in split.items() if q})
+        for fill, split, parts, earlier, realized in marks:
+            mark = _mark_document(fill, path.rsplit("/", 1)[-1], order.get("permId", 0), split, parts, earlier)
+            tx.create(self._mark(fill.exec_id), {**mark, "realized": realized})
+            self._emit_fill(tx, fill, {**mark, "realized": realized})
         if done or filled == order["quantity"]:
             tx.delete(path)
         else:
@@ -286,12 +321,37 @@ class Ledger:
         parts = _rescaled(_parts(earlier), fill.signed_shares)
         delta = {strategy: parts[strategy] - _parts(earlier).get(strategy, 0) for strategy in parts}
         holdings = {strategy: dict(tx.get(self._holdings(strategy)) or {}) for strategy in delta}
+        bases = {strategy: dict(tx.get(self._basis(strategy)) or {}) for strategy in delta}
         for strategy, change in delta.items():
             if change:
                 tx.set(self._holdings(strategy), _added(holdings[strategy], {fill.con_id: change}))
-        tx.create(self._mark(fill.exec_id), _mark_document(fill, earlier.get("orderKey", ""), fill.perm_id, delta,
-                                                           parts, earlier))
+        realized = self._realize(bases, fill.con_id, delta, fill.price)
+        self._write_bases(tx, bases, {strategy for strategy, change in delta.items() if change})
+        mark = {**_mark_document(fill, earlier.get("orderKey", ""), fill.perm_id, delta, parts, earlier),
+                "realized": realized}
+        tx.create(self._mark(fill.exec_id), mark)
+        self._emit_fill(tx, fill, mark)
         return delta
+
+    @staticmethod
+    def _realize(bases: dict[str, dict], con_id: int, split: dict[str, int], price: float) -> dict[str, float]:
+        """Each strategy's part of a fill moved into its cost basis (`bases`, changed in place); the PnL realised."""
+        realized = {}
+        for strategy, delta in split.items():
+            if delta:
+                bases[strategy], realized[strategy] = cost_basis.apply_fill(bases[strategy], con_id, delta, price)
+        return realized
+
+    def _write_bases(self, tx, bases: dict[str, dict], strategies: set[str]) -> None:
+        for strategy in sorted(strategies):
+            tx.set(self._basis(strategy), bases[strategy])
+
+    def _emit_fill(self, tx, fill: ExecutionFill, mark: dict) -> None:
+        outbox.emit(tx, "fill", outbox.stable_id("fill", self.mode, fill.exec_id),
+                    {"execId": fill.exec_id, "orderKey": mark["orderKey"], "permId": mark["permId"],
+                     "conId": fill.con_id, "side": fill.side, "shares": fill.shares, "price": fill.price,
+                     "commission": fill.commission, "time": fill.time, "strategyParts": mark["split"],
+                     "realized": mark["realized"], "orderRef": fill.order_ref}, at=fill.time, mode=self.mode)
 
     def _find_order(self, tx, fill: ExecutionFill):
         # permId is IB's stable order key; orderId + conId + clientId and orderRef + conId are fallbacks for
@@ -322,8 +382,20 @@ class Ledger:
     def _holdings(self, strategy: str) -> str:
         return f"{self.root}/holdings/{strategy}"
 
+    def _basis(self, strategy: str) -> str:
+        return f"{self.root}/costBasis/{strategy}"
+
+    def cost_bases(self) -> dict[str, dict]:
+        """Every strategy's cost basis document (`cost_basis`)."""
+        return {doc.path.rsplit("/", 1)[-1]: doc.data for doc in self.store.query(f"{self.root}/costBasis")}
+
     def _open_order(self, key: str) -> str:
         return f"{self.root}/openOrders/{key}"
+
+
+def status_rejected(status: str) -> bool:
+    """An end that is not a fill and not the service's own cancel (ApiCancelled): IB refused or dropped the order."""
+    return status not in ("Filled", "ApiCancelled")
 
 
 def execution_base(exec_id: str) -> str:

@@ -203,7 +203,8 @@ def _settle(ledger: Ledger, orders: list[StrategyOrder], outcomes, client_id: in
         # IB reported the end and every execution is in hand: the unfilled rest will never fill
         done = outcome.ended and received >= outcome.filled
         changes = ledger.settle(client_id=client_id, order_id=outcome.order_id, perm_id=outcome.perm_id,
-                                status=outcome.status, fills=outcome.fills, done=done)
+                                status=outcome.status, fills=outcome.fills, done=done, error=outcome.error,
+                                local_symbol=outcome.local_symbol)
         report = outcome.to_dict()
         report["source"] = order.source
         report["holdingChanges"] = {s: q for s, q in changes.items() if q}

@@ -22,7 +22,8 @@ SERVICE_URL = "https://ib-trading-x7k2q-ew.a.run.app"
 VALUES = {"SERVICE": "ib-trading", "REGION": "europe-west1", "PROJECT_ID": "trading-p1", "TRADING_MODE": "paper",
           "IMAGE": "europe-west1-docker.pkg.dev/trading-p1/ib-trading/ib-trading:b1", "CREDENTIALS_VERSION": "3",
           "SERVICE_URL": SERVICE_URL}
-SCHEDULED = {"allocation", "trade-reconciliation", "risk-check", "eod-check", "cash-balancer", "collect-market-data"}
+SCHEDULED = {"allocation", "trade-reconciliation", "risk-check", "eod-check", "cash-balancer", "collect-market-data",
+             "daily-report"}
 CLOUD_RUN_STARTUP_CAP_S = 240  # failureThreshold x periodSeconds of a service's startup probe
 IB_SECOND_FACTOR_PROMPT_S = 180  # IBC config.ini: SecondFactorAuthenticationTimeout, "imposed by IB"
 SCHEDULER_MAX_DEADLINE_S = 1800  # Cloud Scheduler's limit for HTTP targets
@@ -171,11 +172,14 @@ def test_a_template_with_a_missing_or_empty_value_is_refused():
 def test_cloud_build_tests_then_builds_pushes_deploys_and_smoke_checks():
     build = yaml.safe_load((REPO_ROOT / "cloudbuild.yaml").read_text())
     steps = [step["id"] for step in build["steps"]]
-    assert steps == ["test", "build", "push", "deploy", "smoke", "scheduler"]
+    assert steps == ["test", "build", "push", "deploy", "smoke", "scheduler", "monitoring"]
     by_id = {step["id"]: step for step in build["steps"]}
     assert "make test" in by_id["test"]["args"][-1]
     assert "deploy.smoke" in by_id["smoke"]["args"][-1]
     assert "gcloud run services replace" in by_id["deploy"]["args"][-1]
+    monitoring = by_id["monitoring"]["args"][-1]
+    assert "-m deploy.monitoring --project=${PROJECT_ID} --service=${_SERVICE}" in monitoring
+    assert "--alert-email=${_ALERT_EMAIL}" in monitoring and "_ALERT_EMAIL" in build["substitutions"]
 
 
 def test_cloud_build_tags_every_build_in_artifact_registry():

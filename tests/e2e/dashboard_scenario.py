@@ -1,7 +1,7 @@
 """The account the dashboard tests look at, built over HTTP as an operator's day would build it: an allocation that
 fills, a reconcile started by Cloud Scheduler, an allocation whose limit orders rest, a person's trade that fills
 and a person's order that rests (through their own ib_async client), then a trade-reconciliation that fails on the
-person's position."""
+person's position, and the day's report."""
 from __future__ import annotations
 
 import sqlite3
@@ -27,6 +27,7 @@ class Scenario:
         resting: the second allocation's result (spymacdvixy, SPY limit orders that rest).
         person_perm_id: the permId of the person's resting SPY order.
         failure: the body of the failed trade-reconciliation (500).
+        report: daily-report's answer.
     """
 
     t: object
@@ -36,6 +37,7 @@ class Scenario:
     aapl: int
     person_perm_id: int
     failure: dict
+    report: dict
 
 
 def build(t, connect) -> Scenario:
@@ -61,8 +63,10 @@ def build(t, connect) -> Scenario:
 
     status, failure = t.post("trade-reconciliation")
     assert status == 500 and failure["error"].startswith("LedgerMismatch"), failure
+    status, report = t.post("daily-report")
+    assert status == 200 and report["differences"], report
     assert spy.conId == SPY
-    return Scenario(t, filled, resting, mnq, aapl.conId, trade.order.permId, failure)
+    return Scenario(t, filled, resting, mnq, aapl.conId, trade.order.permId, failure, report)
 
 
 def store_rows(path) -> list[tuple]:

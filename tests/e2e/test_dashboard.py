@@ -48,7 +48,14 @@ def test_the_numbers_match_the_broker_the_ledger_and_the_runs(scenario):
     broker_mnq = summary["portfolio"][mnq["localSymbol"]]
     assert (mnq["conId"], mnq["quantity"]) == (s.mnq, 2)
     assert mnq["marketValue"] == pytest.approx(broker_mnq["exposure"])
-    assert mnq["unrealizedPNL"] == pytest.approx(broker_mnq["unrealizedPNL"], abs=0.01)
+    # the strategy's own cost basis (its fill prices); IB's account average cost also holds the commissions, so the
+    # broker's PnL of this position, which only the strategy traded, is lower by them
+    dummy_day = s.report["strategies"]["dummy"]
+    assert dummy_day["commissions"] > 0 and dummy_day["realized"] == 0
+    assert mnq["unrealizedPNL"] == pytest.approx(broker_mnq["unrealizedPNL"] + dummy_day["commissions"], abs=0.01)
+    assert mnq["unrealizedPNL"] == pytest.approx(dummy_day["unrealized"], abs=0.01)
+    assert body["dailyReport"]["day"] == s.report["day"] and body["dailyReport"]["differences"] == 1
+    assert body["dailyReport"]["strategies"][0]["unrealizedPNL"] == dummy_day["unrealized"]
     assert holdings["spymacdvixy"]["holdings"] == []
 
     rows = {row["localSymbol"]: row for row in body["ledgerVsBroker"]["rows"]}

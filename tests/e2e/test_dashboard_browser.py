@@ -89,10 +89,17 @@ def check_the_page(browser, s) -> Path:
     expect(page.locator("#gateway")).to_contain_text("Gateway connected")
     expect(page.locator("#degraded-banner")).to_have_count(0)
 
-    held = page.locator(f'[data-strategy="dummy"] tr[data-con-id="{s.mnq}"]')
+    held = page.locator(f'#strategies [data-strategy="dummy"] tr[data-con-id="{s.mnq}"]')
     expect(held).to_contain_text("MNQ")
     expect(held.locator("td").nth(1)).to_have_text("2")
-    expect(page.locator('[data-strategy="spymacdvixy"]')).to_contain_text("holds nothing")
+    expect(page.locator('#strategies [data-strategy="spymacdvixy"]')).to_contain_text("holds nothing")
+    # the strategy's own cost basis values it (a position without one shows no PnL)
+    expect(held.locator("td").nth(4)).not_to_have_text("–")
+
+    report = page.locator("#daily-report")
+    expect(report).to_contain_text(s.report["day"])
+    expect(report).to_contain_text("1 ledger difference(s)")
+    expect(report.locator('tr[data-strategy="dummy"] td').nth(5)).to_have_text(str(s.report["strategies"]["dummy"]["fills"]))
 
     chart = page.locator("#net-liquidation-chart")
     assert chart.locator("circle.sample").count() == 4

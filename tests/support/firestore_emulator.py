@@ -47,6 +47,10 @@ class FirestoreEmulator:
         log_path: where the emulator's output goes (read it when it fails to start).
     """
 
+    name = "Firestore"
+    gcloud_args = ("emulators", "firestore", "start")
+    install_hint = INSTALL_HINT
+
     def __init__(self, log_path: Path):
         self.log_path = Path(log_path)
         self.host = "127.0.0.1"
@@ -66,10 +70,9 @@ class FirestoreEmulator:
         """
         missing = missing_tools()
         if missing:
-            raise EmulatorUnavailable(f"{' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
+            raise EmulatorUnavailable(f"{' and '.join(missing)} not found on PATH; {self.install_hint}")
         self.port = free_port()
-        command = [shutil.which("gcloud"), "emulators", "firestore", "start", f"--host-port={self.address}",
-                   "--quiet"]
+        command = [shutil.which("gcloud"), *self.gcloud_args, f"--host-port={self.address}", "--quiet"]
         with open(self.log_path, "ab") as log:
             # A session of its own: gcloud starts a shell script that starts the JVM, and stop() signals all three.
             self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -77,11 +80,11 @@ class FirestoreEmulator:
         deadline = time.monotonic() + timeout_s
         while not self._answers():
             if self._process.poll() is not None:
-                raise EmulatorUnavailable(f"the Firestore emulator exited with {self._process.returncode} "
-                                          f"({INSTALL_HINT}); its output:\n{self.log()}")
+                raise EmulatorUnavailable(f"the {self.name} emulator exited with {self._process.returncode} "
+                                          f"({self.install_hint}); its output:\n{self.log()}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise EmulatorUnavailable(f"the Firestore emulator did not answer on {self.address} within "
+                raise EmulatorUnavailable(f"the {self.name} emulator did not answer on {self.address} within "
                                           f"{timeout_s:g} s; its output:\n{self.log()}")
             time.sleep(0.1)
         return self

@@ -37,6 +37,14 @@ def store():
     store = MemoryStore()
     seed(store, ACCOUNT)
     store.set("positions/paper/holdings/spymacdvixy", {str(SPY): 10})
+    # bought at 585 by the strategy, while the account's average cost is 590
+    store.set("positions/paper/costBasis/spymacdvixy", {str(SPY): {"quantity": 10, "cost": 5850.0}})
+    store.set("reports/paper/daily/2026-11-23", {
+        "day": "2026-11-23", "currency": "USD", "activityId": "report1", "netLiquidationOpen": 999_000.0,
+        "netLiquidationClose": 1_000_000.0, "netLiquidationChange": 1_000.0, "totalPnl": 999.0, "commissions": 1.0,
+        "fills": 1, "failures": 0, "failedRuns": [], "differences": {},
+        "strategies": {"spymacdvixy": {"realized": 0.0, "unrealized": 1_000.0, "commissions": 1.0, "pnl": 999.0,
+                                       "fills": 1}}})
     start_of_day.record_once(store, "paper", start_of_day.StartOfDay(date(2026, 11, 24), 1_000_000.0, "USD",
                                                                       "2026-11-24T14:45:00+00:00", "a1"))
     for minute, value in ((45, 1_000_000.0), (50, 1_000_050.0)):
@@ -72,7 +80,8 @@ def test_the_data_is_what_its_openapi_schema_says(client):
     schema_of(client).validate(body)
     assert body["degraded"] is False and body["gateway"]["brokerTime"] == BROKER_TIME.isoformat()
     [holding] = [s for s in body["strategies"] if s["strategy"] == "spymacdvixy"][0]["holdings"]
-    assert (holding["marketValue"], holding["unrealizedPNL"]) == (6000.0, 100.0)
+    assert (holding["marketValue"], holding["unrealizedPNL"]) == (6000.0, 150.0)
+    assert body["dailyReport"]["day"] == "2026-11-23" and body["dailyReport"]["strategies"][0]["pnl"] == 999.0
     [row] = body["ledgerVsBroker"]["rows"]
     assert (row["ledger"], row["broker"], row["differs"]) == (10, 12, True)
     [order] = body["workingOrders"]["orders"]

@@ -26,25 +26,53 @@ def order(perm_id, client_id, order_id, order_ref, account=ACCOUNT):
                         500.0, "DAY", order_ref)
 
 
-def test_each_strategy_gets_its_share_at_the_accounts_average_cost():
-    # one SPY line of the account: +100 held, 60 by one strategy and 40 by another; MNQ short by a third
-    portfolio = {SPY: line(SPY, "SPY", 100, 60_000.0, 590.0), MNQ: line(MNQ, "MNQZ6", -2, -84_000.0, -42_010.0)}
+def test_each_strategy_gets_its_share_at_its_own_cost_basis():
+    # one SPY line of the account: +100 held, 60 bought by one strategy at 580 and 40 by another at 595, while IB's
+    # average cost for the account says 590; MNQ (multiplier 2) sold short at 21005 by a third
+    portfolio = {SPY: line(SPY, "SPY", 100, 60_000.0, 590.0),
+                 MNQ: PortfolioLine(ACCOUNT, MNQ, "MNQZ6", -2, 21_000.0, -84_000.0, 42_010.0, 20.0)}
+    bases = {"a": {str(SPY): {"quantity": 60, "cost": 34_800.0}}, "b": {str(SPY): {"quantity": 40, "cost": 23_800.0}},
+             "c": {str(MNQ): {"quantity": -2, "cost": -42_010.0}}}
     result = panels.strategy_holdings({"a": {SPY: 60}, "b": {SPY: 40}, "c": {MNQ: -2}, "d": {}}, portfolio,
-                                      {SPY: "SPY", MNQ: "MNQZ6"})
+                                      {SPY: "SPY", MNQ: "MNQZ6"}, bases)
     by = {p.strategy: p for p in result}
     [a], [b], [c] = by["a"].holdings, by["b"].holdings, by["c"].holdings
-    assert (a.market_value, a.unrealized_pnl, a.market_price) == (36_000.0, 600.0, 600.0)
-    assert (b.market_value, b.unrealized_pnl) == (24_000.0, 400.0)
-    assert a.unrealized_pnl + b.unrealized_pnl == portfolio[SPY].unrealized_pnl
-    assert (c.market_value, c.unrealized_pnl) == (-84_000.0, pytest.approx(portfolio[MNQ].unrealized_pnl))
+    assert (a.market_value, a.unrealized_pnl, a.market_price) == (36_000.0, 1_200.0, 600.0)
+    assert (b.market_value, b.unrealized_pnl) == (24_000.0, 200.0)
+    assert a.unrealized_pnl + b.unrealized_pnl != portfolio[SPY].unrealized_pnl
+    assert (c.market_value, c.unrealized_pnl) == (-84_000.0, 20.0)
     assert by["d"].holdings == [] and by["d"].market_value == 0
 
 
+def test_a_holding_its_cost_basis_does_not_cover_has_no_pnl():
+    # an adopted position (no fills of the strategy's own) and one the basis counts differently
+    portfolio = {SPY: line(SPY, "SPY", 100, 60_000.0, 590.0)}
+    result = panels.strategy_holdings({"adopted": {SPY: 30}, "a": {SPY: 70}}, portfolio, {},
+                                      {"a": {str(SPY): {"quantity": 60, "cost": 34_800.0}}})
+    assert [(p.strategy, p.holdings[0].market_value, p.holdings[0].unrealized_pnl, p.unrealized_pnl)
+            for p in result] == [("a", 42_000.0, None, None), ("adopted", 18_000.0, None, None)]
+
+
 def test_a_holding_the_broker_does_not_value_has_no_value():
-    [strategy] = panels.strategy_holdings({"a": {SPY: 5}}, {}, {})
+    [strategy] = panels.strategy_holdings({"a": {SPY: 5}}, {}, {}, {"a": {str(SPY): {"quantity": 5, "cost": 5.0}}})
     [holding] = strategy.holdings
     assert (holding.local_symbol, holding.market_value, holding.unrealized_pnl) == (str(SPY), None, None)
     assert strategy.market_value is None
+
+
+def test_the_daily_report_panel_shows_the_stored_report():
+    assert panels.daily_report(None, lambda activity: activity) is None
+    report = {"day": "2026-12-04", "currency": "USD", "activityId": "act1", "netLiquidationOpen": 1_000_000.0,
+              "netLiquidationClose": 1_000_120.5, "netLiquidationChange": 120.5, "totalPnl": 120.49,
+              "commissions": 2.5, "fills": 3, "failures": 1, "failedRuns": ["x"],
+              "differences": {"AAPL": {"ledger": 0, "broker": 7}},
+              "strategies": {"b": {"realized": 0.0, "unrealized": -10.0, "commissions": 1.0, "pnl": -11.0, "fills": 1},
+                             "a": {"realized": 100.0, "unrealized": 33.0, "commissions": 1.5, "pnl": 131.5,
+                                   "fills": 2}}}
+    panel = panels.daily_report(report, lambda activity: f"/dashboard/runs/{activity}")
+    assert [(s.strategy, s.pnl) for s in panel.strategies] == [("a", 131.5), ("b", -11.0)]
+    assert (panel.differences, panel.failures, panel.url) == (1, 1, "/dashboard/runs/act1")
+    assert panel.model_dump()["strategies"][0]["realizedPNL"] == 100.0
 
 
 def test_ledger_vs_broker_lists_every_contract_and_marks_the_differences():

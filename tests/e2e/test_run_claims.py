@@ -96,6 +96,7 @@ def test_eod_check_that_flattens_is_claimed_too(trading, tmp_path, request):
     result = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}})
     t.wait_filled({mnq_con_id(result): 2})
 
+    t.step_into_eod_window()
     answers = at_once([t.service, second], "/eod-check", {})
     assert sorted(body["status"] if "status" in body else "done" for _, body in answers) == ["done", "duplicate"], \
         answers

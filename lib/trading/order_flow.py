@@ -157,7 +157,7 @@ def _record_and_send(bridge, ledger: Ledger, orders: list[StrategyOrder], style:
         client_id, order_ids, gateway_now = bridge.run(
             partial(reserve_order_ids, count=len(orders), above=max(recorded)), timeout_s=deadline.remaining_s())
     placed_at = now()
-    claim.expect_orders(len(orders))
+    claim.expect_orders(len(orders), style.order_ref)
     try:
         ledger.record_pending([
             {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,

@@ -6,19 +6,22 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Annotated, Any, Callable, ClassVar
 
 from pydantic import Field, ValidationError
 
 from lib.config import Settings, TradingConfig, check_order_limits
 from lib.deadline import Deadline
-from lib.errors import TradingDisabled, orders_sent
+from lib.broker import order_refs
+from lib.errors import PreconditionFailed, TradingDisabled, orders_sent
 from lib.events import outbox
 from lib.gateway import ib_requests
 from lib.params import Flag, NumberText, ParamsModel, bad_request
 from lib.trading import net_liquidation_samples
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, trading_date
-from lib.trading.run_claims import RunClaim, RunClaims, duplicate_result
+from lib.trading.ledger import Ledger
+from lib.trading.run_claims import RunClaim, RunClaims, ambiguous, duplicate_result, in_progress
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +235,31 @@ class Intent:
                                                      "intent": self.name, "activityId": self.activity_id,
                                                      "trigger": self.trigger}})
 
+    def _settle_by_broker(self, claims: RunClaims, earlier: dict, window: timedelta,
+                          deadline: Deadline) -> dict | None:
+        """An identical run died with orders that may have reached IB: IB's own lists settle it. Orders IB has
+        under the dead run's orderRef make this run a duplicate (reconciliation applies their executions to the
+        records the dead run left); none mean they never left: its records are forgotten, its claim is void and this
+        run takes it over (None)."""
+        order_ref = earlier.get("orderRef")
+        found = self.bridge.run(partial(order_refs.orders_with_ref, order_ref=order_ref),
+                                timeout_s=deadline.remaining_s()) if order_ref else None
+        if found is None or found > 0:
+            claims.mark_settled(self.signature, earlier, found or earlier.get("ordersPlaced", 0))
+            log.info("%s: run %s died after sending; IB lists %s of its orders", self.name, earlier["activityId"],
+                     found)
+            return {**duplicate_result(self.name, earlier, window), "settledByBroker": {
+                "orderRef": order_ref, "ordersAtIb": found,
+                "reason": f"run {earlier['activityId']} died with orders possibly sent; IB lists {found} order(s) "
+                          f"under {order_ref!r}, so nothing is placed again"}}
+        forgotten = Ledger(self.store, self.settings.trading_mode).forget_unsent(order_ref)
+        log.warning("%s: run %s died before its %d order(s) reached IB (none under %r); its claim is void and this "
+                    "run trades", self.name, earlier["activityId"], len(forgotten), order_ref)
+        self.claim = claims.take_over(self.signature, earlier, self.activity_id, self.clock(), deadline.budget_s)
+        if self.claim is None:
+            raise PreconditionFailed(f"another retry of {self.name} took over run {earlier['activityId']}'s claim")
+        return None
+
     def _execute_claimed(self, params: dict, config: TradingConfig, deadline: Deadline, may_place: bool) -> dict:
         """`execute`, under a duplicate-run claim when the run may place orders: an identical run inside
         `retryCheckMinutes` answers `duplicate` instead; the claim is kept only when orders may have left."""
@@ -239,8 +267,19 @@ class Intent:
             return self.execute(params, config, deadline)
         window = timedelta(minutes=config.number("retryCheckMinutes"))
         claims = RunClaims(self.store, self.settings.trading_mode, self.name)
-        self.claim, earlier = claims.claim(self.signature, self.activity_id, self.clock(), window, deadline.budget_s)
-        if earlier is not None:
+        now = self.clock()
+        self.claim, earlier = claims.claim(self.signature, self.activity_id, now, window, deadline.budget_s)
+        if earlier is not None and ambiguous(earlier, now):
+            settled = self._settle_by_broker(claims, earlier, window, deadline)
+            if settled is not None:
+                return settled
+        elif earlier is not None and in_progress(earlier, now):
+            # its outcome is not known yet: a 409 (which Cloud Scheduler retries) rather than a 200 that would end
+            # the retries of a run that may die before its orders leave
+            raise PreconditionFailed(
+                f"an identical {self.name} (run {earlier['activityId']}, started {earlier['claimedAt']}) is still "
+                f"running and may not have sent its orders yet; try again after {earlier['runUntil']}")
+        elif earlier is not None:
             log.info("%s is a duplicate of run %s", self.name, earlier["activityId"])
             return duplicate_result(self.name, earlier, window)
         try:

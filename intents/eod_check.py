@@ -1,18 +1,31 @@
 """`eod-check`: the end-of-day picture (ledger against broker, orders still open) and, with config
-`enforceFlatEod: true`, everything closed through `close-all`."""
+`enforceFlatEod: true`, everything closed through `close-all`, inside a window before the day's actual close.
+
+The close is the calendar's (`marketCalendar`, XNYS by default), early closes included: 13:00 New York the day
+after Thanksgiving and on Christmas Eve, when a run at 15:50 would send DAY orders that wait for the next session
+and leave the account open over the long weekend. So the job fires before each possible close (12:40, 12:50,
+15:40, 15:50) and a run acts only from `WINDOW_OPENS` before the close until `WINDOW_CLOSES` before it, leaving its
+closing orders time to fill; outside the window it answers what the window is and does nothing.
+"""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from intents.base import Intent, OrderParams, Seconds
 from intents.close_all import ClosingRun, close_strategies
 from lib.config import TradingConfig
 from lib.deadline import Deadline
 from lib.errors import InvalidConfig
+from lib.gateway import ib_requests
 from lib.trading.ledger import Ledger
+from lib.trading.market_calendar import DEFAULT_CALENDAR, MARKET_ZONE, session_close, trading_date
 from lib.trading.reconciliation import settled_differences
 
 log = logging.getLogger(__name__)
+
+WINDOW_OPENS = timedelta(minutes=20)
+WINDOW_CLOSES = timedelta(minutes=5)
 
 
 def _enforce_flat(config: TradingConfig) -> bool:
@@ -28,8 +41,10 @@ class EodCheckParams(OrderParams):
 
 class EodCheck(Intent):
     name = "eod-check"
-    description = ("a catch-up of the ledger before the close, ledger against broker and the orders still open; with "
-                   "config `enforceFlatEod: true` it runs `close-all`")
+    description = ("from 20 to 5 minutes before the day's close by the calendar (early closes included): a catch-up "
+                   "of the ledger, ledger against broker and the orders still open; with config "
+                   "`enforceFlatEod: true` it runs `close-all`; outside that window it does nothing and says when "
+                   "it acts")
     Params = EodCheckParams
     places_orders = True
     conflicts = "another run is trading the strategies it would close"
@@ -38,6 +53,9 @@ class EodCheck(Intent):
         return _enforce_flat(config)
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
+        outside = self._outside_window(config, deadline)
+        if outside is not None:
+            return outside
         account = config.get("account", "")
         ledger = Ledger(self.store, self.settings.trading_mode)
         # IB reports executions and completed orders of the current day only, so fills not applied before the day
@@ -59,3 +77,20 @@ class EodCheck(Intent):
                              self.claim)
             result["closeAll"] = close_strategies(run, config, deadline, None, dry_run=False)
         return result
+
+    def _outside_window(self, config: TradingConfig, deadline: Deadline) -> dict | None:
+        """What the window is, when the gateway's clock is outside it; None inside it."""
+        calendar = config.get("marketCalendar", DEFAULT_CALENDAR)
+        now = self.bridge.run(ib_requests.current_time, timeout_s=deadline.remaining_s())
+        close = session_close(trading_date(now), calendar)
+        if close is None:
+            return None   # no session today: the run's market-closed check answers first, or force: true runs it
+        opens, closes = close - WINDOW_OPENS, close - WINDOW_CLOSES
+        if opens <= now < closes:
+            return None
+        local = {name: moment.astimezone(MARKET_ZONE).strftime("%H:%M") for name, moment in
+                 (("close", close), ("opens", opens), ("closes", closes))}
+        log.info("eod-check outside its window: %s closes at %s New York today", calendar, local["close"])
+        return {"status": "outside the window", "gatewayTime": now.isoformat(), "closesAt": close.isoformat(),
+                "reason": f"{calendar} closes at {local['close']} New York today; eod-check acts from "
+                          f"{local['opens']} until {local['closes']}, before the close, and did nothing"}

@@ -207,6 +207,19 @@ class Ledger:
     def remove_order(self, client_id: int, order_id: int) -> None:
         self.store.delete(self._open_order(order_key(client_id, order_id)))
 
+    def forget_unsent(self, order_ref: str) -> list[dict]:
+        """Remove the records sent under `order_ref` that IB never received (it lists no order of that orderRef:
+        a run died between recording and sending), in one transaction; returns them. A record with executions
+        applied is kept: IB has that order."""
+        def forget(tx):
+            records = [doc for doc in tx.query(f"{self.root}/openOrders", where=[("orderRef", "==", order_ref)])
+                       if not doc.data.get("filled")]
+            for doc in records:
+                tx.delete(doc.path)
+            return [doc.data for doc in records]
+
+        return self.store.run_transaction(forget)
+
     def remove_orders(self, client_id: int, order_ids: list[int]) -> None:
         """Remove the records of orders that were never sent, in one transaction."""
         def remove(tx):

@@ -25,14 +25,30 @@ def _calendar(name: str, year: int):
     return exchange_calendars.get_calendar(name, start=f"{year}-01-01", end=f"{year}-12-31")
 
 
+def _sessions(calendar: str, year: int):
+    try:
+        return _calendar(calendar, year)
+    except exchange_calendars.errors.InvalidCalendarName:
+        raise InvalidConfig("marketCalendar", "an exchange-calendars name such as XNYS", calendar) from None
+
+
 def is_trading_day(day: date, calendar: str = DEFAULT_CALENDAR) -> bool:
     """Whether `calendar` (an ISO MIC such as XNYS or XCME) has a session on `day`.
 
     Raises:
         InvalidConfig: the calendar name is unknown.
     """
-    try:
-        sessions = _calendar(calendar, day.year)
-    except exchange_calendars.errors.InvalidCalendarName:
-        raise InvalidConfig("marketCalendar", "an exchange-calendars name such as XNYS", calendar) from None
-    return sessions.is_session(day.isoformat())
+    return _sessions(calendar, day.year).is_session(day.isoformat())
+
+
+def session_close(day: date, calendar: str = DEFAULT_CALENDAR) -> datetime | None:
+    """When `calendar`'s session on `day` closes (aware, UTC), early closes included (XNYS closes at 13:00 New
+    York the day after Thanksgiving and on Christmas Eve); None when it has no session that day.
+
+    Raises:
+        InvalidConfig: the calendar name is unknown.
+    """
+    sessions = _sessions(calendar, day.year)
+    if not sessions.is_session(day.isoformat()):
+        return None
+    return sessions.session_close(day.isoformat()).to_pydatetime()

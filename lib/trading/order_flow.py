@@ -39,6 +39,20 @@ class SendAbandoned(GatewayUnavailable):
     """The caller gave up before the IB loop started sending: nothing was sent."""
 
 
+class IdsSuperseded(GatewayUnavailable):
+    """Between reserving the orderIds and sending, the connection saw an order under an id as high: IB would
+    refuse the orders (103). Nothing was sent; the run reserves new ids and records the orders again."""
+
+    def __init__(self, floor: int):
+        super().__init__(f"an order under id {floor} reached the connection before the orders were sent; "
+                         "nothing was sent")
+        self.floor = floor
+
+
+# attempts at reserving, recording and sending orders whose ids something superseded in between
+ID_ATTEMPTS = 3
+
+
 class SendGate:
     """Decides, once and for both threads, whether the orders left: the IB loop opens it just before the first
     placeOrder, the request thread closes it when the send failed. Whichever comes first wins, so a request
@@ -120,7 +134,21 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
     """
     if not orders:
         return result
-    client_id, order_ids, gateway_now = bridge.run(partial(reserve_order_ids, count=len(orders)),
+    above = 0
+    for attempt in range(1, ID_ATTEMPTS + 1):
+        try:
+            return _record_and_send(bridge, ledger, orders, style, deadline, now, result, claim, above)
+        except IdsSuperseded as exc:
+            if attempt == ID_ATTEMPTS:
+                raise
+            log.warning("orderIds superseded before sending (attempt %d): %s; reserving new ones", attempt, exc)
+            above = exc.floor
+    return result
+
+
+def _record_and_send(bridge, ledger: Ledger, orders: list[StrategyOrder], style: OrderStyle, deadline: Deadline,
+                     now: Callable[[], str], result: SendResult, claim: RunClaim, above: int) -> SendResult:
+    client_id, order_ids, gateway_now = bridge.run(partial(reserve_order_ids, count=len(orders), above=above),
                                                    timeout_s=deadline.remaining_s())
     recorded = ledger.recorded_order_ids(client_id)
     if recorded & set(order_ids):
@@ -129,7 +157,7 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
         client_id, order_ids, gateway_now = bridge.run(
             partial(reserve_order_ids, count=len(orders), above=max(recorded)), timeout_s=deadline.remaining_s())
     placed_at = now()
-    claim.expect_orders(len(orders))
+    claim.expect_orders(len(orders), style.order_ref)
     try:
         ledger.record_pending([
             {"orderId": order_id, "clientId": client_id, "conId": order.contract.conId, "orderRef": style.order_ref,
@@ -166,11 +194,20 @@ def send_recorded(bridge, ledger: Ledger, orders: list[StrategyOrder], style: Or
 
 
 async def reserve_order_ids(ib: IB, count: int, above: int = 0) -> tuple[int, list[int], datetime]:
-    """This connection's clientId, `count` orderIds reserved on it (all above `above`), and the gateway's clock
-    (the trading day the orders belong to, as IB's day-long lists of executions and completed orders will)."""
-    ib.client.updateReqId(above + 1)
+    """This connection's clientId, `count` orderIds reserved on it (all above `above` and every orderId the
+    connection has seen), and the gateway's clock (the trading day the orders belong to, as IB's day-long lists of
+    executions and completed orders will)."""
+    ib.client.updateReqId(max(above, highest_order_id_seen(ib)) + 1)
     client_id, order_ids = ib.client.clientId, [ib.client.getReqId() for _ in range(count)]
     return client_id, order_ids, await ib_requests.current_time(ib)
+
+
+def highest_order_id_seen(ib: IB) -> int:
+    """The highest orderId among the orders this connection knows: its own and those IB listed to it (reqAll-
+    OpenOrders lists every client's; completed orders count too, which is only more careful). IB takes a new order
+    only under an id above every id the client used and every id returned to it in openOrder (TWS API, Placing
+    Orders, "The Next Valid Identifier"; 103 "Duplicate order id" otherwise). Call on the IB loop."""
+    return max((trade.order.orderId for trade in ib.wrapper.trades.values()), default=0)
 
 
 def _send(bridge, orders: list[StrategyOrder], order_ids: list[int], client_id: int, style: OrderStyle,
@@ -180,6 +217,11 @@ def _send(bridge, orders: list[StrategyOrder], order_ids: list[int], client_id: 
     async def send(ib: IB):
         if ib.client.clientId != client_id:
             raise ConnectionChanged("the gateway connection changed before the orders were sent; nothing was sent")
+        # another send on this connection, or an order another client placed that IB listed meanwhile, may have
+        # taken the ids above these; checked here, with no message between the check and the placeOrders below
+        floor = highest_order_id_seen(ib)
+        if floor >= min(order_ids):
+            raise IdsSuperseded(floor)
         if not gate.open():
             raise SendAbandoned("the run gave up before the orders were sent; nothing was sent")
         pairs = [(order.contract, ib_order) for order, ib_order in zip(orders, ib_orders)]

@@ -37,25 +37,26 @@ class RunClaim:
         self.path = path
         self.activity_id = activity_id
 
-    def expect_orders(self, count: int) -> None:
-        """Count `count` orders about to be recorded and sent; call before recording them.
+    def expect_orders(self, count: int, order_ref: str) -> None:
+        """Count `count` orders about to be recorded and sent under `order_ref`; call before recording them. The
+        orderRef is what a later run asks IB for should this one die with orders possibly sent.
 
         Raises:
             ClaimLost: another run holds the claim now; nothing may be sent.
         """
-        self._add(count)
+        self._add(count, {"orderRef": order_ref})
 
     def withdraw_orders(self, count: int) -> None:
         """Orders counted by `expect_orders` that certainly never reached the broker."""
         self._add(-count)
 
-    def _add(self, count: int) -> None:
+    def _add(self, count: int, extra: dict | None = None) -> None:
         def add(tx):
             claim = tx.get(self.path)
             if claim is None or claim["activityId"] != self.activity_id:
                 raise ClaimLost(f"the duplicate-run claim {self.path} is no longer held by run {self.activity_id}; "
                                 "nothing sent")
-            tx.update(self.path, {"ordersPlaced": max(0, claim.get("ordersPlaced", 0) + count)})
+            tx.update(self.path, {"ordersPlaced": max(0, claim.get("ordersPlaced", 0) + count), **(extra or {})})
 
         self.store.run_transaction(add)
 
@@ -99,13 +100,58 @@ class RunClaims:
             existing = tx.get(path)
             if existing is not None and _holds(existing, now, window):
                 return existing
-            tx.set(path, {"activityId": activity_id, "claimedAt": now.isoformat(), "status": "running",
-                          "runUntil": (now + timedelta(seconds=budget_s + LOCK_MARGIN_S)).isoformat(),
-                          "ordersPlaced": 0})
+            tx.set(path, _new_claim(activity_id, now, budget_s))
             return None
 
         earlier = self.store.run_transaction(take)
         return (None, earlier) if earlier is not None else (RunClaim(self.store, path, activity_id), None)
+
+    def take_over(self, signature: str, earlier: dict, activity_id: str, now: datetime,
+                  budget_s: float) -> RunClaim | None:
+        """Take the claim of a run that died with orders that IB says never reached it; None when the claim
+        changed meanwhile (another run took it over first)."""
+        path = f"{self.collection}/{signature}"
+
+        def take(tx):
+            current = tx.get(path)
+            if current is None or current["activityId"] != earlier["activityId"]:
+                return False
+            tx.set(path, _new_claim(activity_id, now, budget_s))
+            return True
+
+        return RunClaim(self.store, path, activity_id) if self.store.run_transaction(take) else None
+
+    def mark_settled(self, signature: str, earlier: dict, found: int) -> None:
+        """Record that IB holds `found` orders of a run that died: later identical runs are plain duplicates."""
+        path = f"{self.collection}/{signature}"
+
+        def mark(tx):
+            current = tx.get(path)
+            if current is not None and current["activityId"] == earlier["activityId"]:
+                tx.update(path, {"status": "settled by the broker", "ordersPlaced": found})
+
+        self.store.run_transaction(mark)
+
+
+def _new_claim(activity_id: str, now: datetime, budget_s: float) -> dict:
+    return {"activityId": activity_id, "claimedAt": now.isoformat(), "status": "running",
+            "runUntil": (now + timedelta(seconds=budget_s + LOCK_MARGIN_S)).isoformat(), "ordersPlaced": 0}
+
+
+def in_progress(claim: dict, now: datetime) -> bool:
+    """The run holding `claim` is still within its time budget (plus margin) and has not finished: its outcome is
+    not known yet."""
+    run_until = claim.get("runUntil")
+    return claim["status"] == "running" and (run_until is None or now < datetime.fromisoformat(run_until))
+
+
+def ambiguous(claim: dict, now: datetime) -> bool:
+    """The run holding `claim` counted orders that may have reached IB and then failed (the connection dropped
+    while sending, its budget ran out) or died (its budget and margin passed without it finishing): only IB can
+    tell whether they did."""
+    if not claim.get("ordersPlaced"):
+        return False
+    return claim["status"] == "failed" or (claim["status"] == "running" and not in_progress(claim, now))
 
 
 def _holds(claim: dict, now: datetime, window: timedelta) -> bool:

@@ -5,9 +5,12 @@ A module runs on both backends with `pytestmark = BOTH_BACKENDS`; the default is
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from lib.seed import seed
+from lib.trading.market_calendar import session_close, trading_date
 from lib.store.sqlite import SqliteStore
 from tests.support.service_process import ServiceProcess
 from tests.support.simulator_process import SimulatorProcess
@@ -99,6 +102,15 @@ class Trading:
     def another_service(self, **options) -> ServiceProcess:
         """A second gunicorn on the same store and gateway (its workers are certainly other processes)."""
         return self._start_service(self.simulator, log_name="second-service.log", **options)
+
+    def step_into_eod_window(self) -> None:
+        """Move the simulator's clock to 15 minutes before today's close (inside eod-check's window) unless it is
+        already later in the day."""
+        now = datetime.fromisoformat(self.simulator.state()["clock"]["now"])
+        close = session_close(trading_date(now))
+        target = close - timedelta(minutes=15) if close is not None else now
+        if target > now:
+            self.simulator.admin("POST", "/clock/step", {"seconds": (target - now).total_seconds()})
 
     def post(self, intent: str, body: dict | None = None) -> tuple[int, dict]:
         return self.service.request("POST", f"/{intent}", body or {})

@@ -44,6 +44,7 @@ def test_eod_check_enforcing_flat_leaves_an_unconfirmed_contract_alone(trading):
     mnq = dummy_holds_two_mnq(t)
     person_sells_in_tws(t, mnq, 1)
 
+    t.step_into_eod_window()
     status, body = t.post("eod-check")
     assert status == 200, body
     assert body["closeAll"]["orders"] == [] and t.broker_positions() == {mnq: 1}

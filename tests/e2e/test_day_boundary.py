@@ -44,6 +44,7 @@ def test_eod_check_applies_the_days_fills_before_the_lists_roll_over(trading):
     # the resting order fills after allocation answered, and nothing reconciles until the end of the day
     t.simulator.admin("POST", "/price/move", {"symbol": "MNQ", "pct": -2})
     t.wait_filled({mnq: 2})
+    t.step_into_eod_window()
     status, report = t.post("eod-check")
     assert status == 200, report
     assert [a["split"] for a in report["applied"]] == [{"dummy": 2}] and report["ledgerBrokerDifferences"] == {}

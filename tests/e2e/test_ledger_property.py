@@ -250,6 +250,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.steps["day boundary"] += 1
         t = self.env
         self._settle_fills()
+        t.step_into_eod_window()
         status, report = t.post("eod-check")
         assert status == 200, report
         # the clock is shared by every example; past MAX_DAYS the day ends without moving it on

@@ -94,6 +94,7 @@ def test_eod_check_reports_and_with_enforce_flat_closes_everything(trading):
     mnq = mnq_con_id(result)
     t.wait_filled({mnq: 2})
 
+    t.step_into_eod_window()
     status, report = t.post("eod-check")
     assert status == 200, report
     assert report["ledgerBrokerDifferences"] == {} and report["openOrders"] == []

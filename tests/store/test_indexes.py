@@ -83,6 +83,7 @@ def run_every_service_query(store) -> None:
     ledger.view()
     ledger.recorded_order_ids(1)
     ledger.adopt("manual", {756733: (1, 2)})
+    ledger.forget_unsent("run-1")
     RunClaims(store, "paper", "allocation").claim("sig", "run-1", NOW, NOW - NOW, 60.0)
     StrategyLocks(store, "paper").acquire(["a"], "run-1", NOW, NOW - NOW)
     net_liquidation_samples.recent(store, "paper")
@@ -114,7 +115,7 @@ def test_every_query_the_service_makes_has_the_indexes_it_needs_in_firestore_ind
     shapes = {tuple((".".join(f.field), f.op) for f in query.filters) for _, query in recorded if query.filters}
     assert shapes == {(("permId", "=="),), (("orderId", "=="), ("conId", "=="), ("clientId", "==")),
                       (("orderRef", "=="), ("conId", "==")), (("execBase", "=="),), (("clientId", "=="),),
-                      (("clientId", "=="), ("state", "==")),
+                      (("clientId", "=="), ("state", "==")), (("orderRef", "=="),),
                       # the outbox's claim, the daily report's executions and failed runs: no composite index
                       (("mode", "=="), ("delivery.pubsub", "==")), (("time", ">="),), (("status", "=="),)}
 

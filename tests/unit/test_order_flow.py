@@ -57,6 +57,9 @@ class _Connection:
     class client:
         clientId = 7
 
+    class wrapper:
+        trades: dict = {}
+
     def placeOrder(self, contract, order):
         raise Placed()
 

@@ -1,13 +1,13 @@
 """Duplicate-run claims and strategy locks on the stores with real transactions: SQLite, and Firestore on Google's
 emulator (which locks what a transaction reads, so simultaneous claims contend as they do in production)."""
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 import threading
 
 import pytest
 
 from lib.store.sqlite import SqliteStore
-from lib.trading.run_claims import LOCK_MARGIN_S, ClaimLost, RunClaims, StrategyLocks
+from lib.trading.run_claims import LOCK_MARGIN_S, ClaimLost, RunClaims, StrategyLocks, ambiguous, in_progress
 from tests.support.clock import NOW
 
 WINDOW = timedelta(minutes=60)
@@ -44,7 +44,7 @@ def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_
     first, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
     first.finish("done")
     second, _ = claims.claim("sig", "run-2", NOW, WINDOW, BUDGET_S)
-    second.expect_orders(3)
+    second.expect_orders(3, "allocation-run")
     second.finish("done")
     _, held = claims.claim("sig", "run-3", NOW + timedelta(minutes=59), WINDOW, BUDGET_S)
     assert held["activityId"] == "run-2" and held["ordersPlaced"] == 3 and held["status"] == "done"
@@ -55,7 +55,7 @@ def test_a_claim_without_orders_is_given_back_and_one_with_orders_holds_for_the_
 def test_orders_withdrawn_before_sending_give_the_claim_back(store):
     claims = RunClaims(store, "paper", "allocation")
     claim, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
-    claim.expect_orders(2)
+    claim.expect_orders(2, "allocation-run")
     claim.withdraw_orders(2)
     claim.finish("failed")
     assert store.get("runs/paper/allocation/sig") is None
@@ -70,7 +70,7 @@ def test_a_run_that_died_before_sending_is_taken_over_after_its_budget(store):
     retry, _ = claims.claim("sig", "run-2", over, WINDOW, BUDGET_S)
     assert retry is not None
     with pytest.raises(ClaimLost):
-        dead.expect_orders(1)    # the overrunning run may no longer send
+        dead.expect_orders(1, "allocation-run")    # the overrunning run may no longer send
     dead.finish("failed")        # nor give back a claim that is not its own
     assert store.get("runs/paper/allocation/sig")["activityId"] == "run-2"
 
@@ -78,7 +78,7 @@ def test_a_run_that_died_before_sending_is_taken_over_after_its_budget(store):
 def test_a_run_that_died_after_counting_orders_keeps_its_claim_for_the_window(store):
     claims = RunClaims(store, "paper", "allocation")
     dead, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
-    dead.expect_orders(1)
+    dead.expect_orders(1, "allocation-run")
     _, earlier = claims.claim("sig", "run-2", NOW + timedelta(minutes=59), WINDOW, BUDGET_S)
     assert earlier["activityId"] == "run-1" and earlier["ordersPlaced"] == 1
 
@@ -108,3 +108,19 @@ def test_only_one_of_simultaneous_lockers_wins(store):
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lock, range(6)))
     assert [r == {} for r in results].count(True) == 1
+
+
+def test_which_earlier_runs_only_ib_can_settle():
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+    later = (now + timedelta(minutes=3)).isoformat()
+    earlier = (now - timedelta(seconds=1)).isoformat()
+
+    def claim(status, orders, run_until):
+        return {"status": status, "ordersPlaced": orders, "runUntil": run_until, "claimedAt": now.isoformat()}
+
+    assert in_progress(claim("running", 1, later), now) and not ambiguous(claim("running", 1, later), now)
+    assert ambiguous(claim("running", 1, earlier), now)            # died with orders counted
+    assert ambiguous(claim("failed", 2, later), now)               # failed after sending
+    assert not ambiguous(claim("done", 2, later), now)             # finished: IB's answers are in the ledger
+    assert not ambiguous(claim("running", 0, earlier), now)        # died before counting any: taken over as before
+    assert not in_progress(claim("done", 0, later), now)

@@ -8,7 +8,7 @@ from typing import ClassVar, Protocol
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from lib.http.request import JSON_MEDIA_TYPE, MAX_BODY_BYTES, MAX_JSON_DEPTH
+from lib.http.request import JSON_MEDIA_TYPE, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_REQUEST_LINE_BYTES
 
 OPENAPI_VERSION = "3.1.0"
 _SCHEMAS = "#/components/schemas/"
@@ -24,6 +24,8 @@ ERRORS = {
            "another run is trading the same strategies (each intent says when)",
     "405": "a method other than GET or POST (the Allow header lists the accepted ones)",
     "413": f"the request body is larger than {MAX_BODY_BYTES} bytes",
+    "414": f"the request line (the path with its query string) is longer than {MAX_REQUEST_LINE_BYTES} bytes "
+           "(gunicorn's limit_request_line)",
     "415": f"the request body is not {JSON_MEDIA_TYPE} in UTF-8",
     "500": "the intent failed: `{\"error\": \"ExceptionClass: message\"}`, never a stack trace",
     "503": ("IB Gateway is not connected (after a short grace period for a reconnect in progress), or a store "
@@ -34,6 +36,7 @@ ERRORS = {
 
 LIMITS = (
     ("request body", f"{MAX_BODY_BYTES} bytes", "413"),
+    ("request line (a GET's query string included)", f"{MAX_REQUEST_LINE_BYTES} bytes", "414"),
     ("JSON nesting (body, and JSON text in the query string)", f"{MAX_JSON_DEPTH} levels", "400"),
     ("Content-Type of a body", f"{JSON_MEDIA_TYPE} (or none), UTF-8", "415"),
     ("methods", "GET, POST", "405"),
@@ -124,13 +127,18 @@ def _responses(intent: IntentLike, method: str) -> dict:
     statuses = ["400", "413", "500", "503", "504"]
     if method == "post":
         statuses.append("415")
+    else:
+        statuses.append("414")
     if intent.places_orders:
         statuses.append("403")
     responses = {"200": {"description": "the intent's result plus `utcTimestamp`",
                          "content": {JSON_MEDIA_TYPE: {"schema": {"$ref": _SCHEMAS + "Result"}}}}}
     responses.update({status: {"$ref": _RESPONSES + status} for status in sorted(statuses)})
-    if intent.conflicts:
-        responses["409"] = _error(intent.conflicts)
+    conflicts = [intent.conflicts] if intent.conflicts else []
+    if intent.places_orders:
+        conflicts.append("an identical run is still running and its outcome is not known yet (retry later)")
+    if conflicts:
+        responses["409"] = _error("; or ".join(conflicts))
     return dict(sorted(responses.items()))
 
 

@@ -14,6 +14,8 @@ from lib import strict_json
 from lib.errors import BadRequest
 
 MAX_BODY_BYTES = 64 * 1024
+# gunicorn answers 414 itself past its limit_request_line (4094 bytes, its default, which gunicorn.conf.py keeps)
+MAX_REQUEST_LINE_BYTES = 4094
 MAX_JSON_DEPTH = strict_json.MAX_DEPTH
 JSON_MEDIA_TYPE = "application/json"
 

@@ -16,7 +16,7 @@ COPY_ID = "dummycopy"
 def test_a_copy_of_dummy_under_another_id_is_tradeable(trading, tmp_path):
     write_package(tmp_path / "site", "mystrategies", {"copied": copy_of_dummy(COPY_ID)})
     path = os.pathsep.join([str(tmp_path / "site"), str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
-    t = trading(config={"exposure": {"overall": 0.9, "strategies": {COPY_ID: 0.1}}},
+    t = trading(config={"exposure": {"overall": 0.9, "strategies": {COPY_ID: 0.1, "spymacdvixy": 0.8}}},
                 env={"PYTHONPATH": path}, workers=1)
     status, document = t.service.request("GET", "/openapi.json")
     assert status == 200
@@ -32,3 +32,20 @@ def test_a_copy_of_dummy_under_another_id_is_tradeable(trading, tmp_path):
     [trade] = result["consolidatedTrades"]
     assert (trade["action"], trade["quantity"], trade["source"]) == ("BUY", 2, {COPY_ID: 2})
     assert COPY_ID not in REGISTRY
+
+
+def test_a_copy_dropped_into_the_strategies_folder_is_tradeable(trading, request):
+    """The same, as a person adds a strategy: the file copied into strategies/ (removed after the test)."""
+    strategy_id = f"dummydrop{os.getpid()}"
+    dropped = REPO_ROOT / "strategies" / f"{strategy_id}.py"
+    request.addfinalizer(lambda: dropped.unlink(missing_ok=True))
+    dropped.write_text(copy_of_dummy(strategy_id))
+    # the shares of all strategies add up to at most 1
+    t = trading(config={"exposure": {"overall": 0.9, "strategies": {strategy_id: 0.1, "spymacdvixy": 0.8}}}, workers=1)
+
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    result = t.allocate(strategies=[strategy_id], strategyParams={strategy_id: {"seed": seed_for(1)}})
+
+    assert result["status"] == "done" and result["errors"] == {}
+    [order] = result["orders"]
+    assert order["source"] == {strategy_id: 2}

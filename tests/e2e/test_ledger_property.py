@@ -101,6 +101,9 @@ def _connected(client, simulator) -> bool:
     return True
 
 
+# the person's blocking requests give up after this (ib_async's IB.RequestTimeout)
+PERSON_REQUEST_TIMEOUT_S = 30
+
 class LedgerMachine(RuleBasedStateMachine):
     env = None          # set by the test: a Trading environment shared by every example
     person = None       # an ib_async client acting as a person at another terminal, with its own clientId
@@ -300,7 +303,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def person_acts(self, does, symbol, action):
         """The person at another terminal: a GTC order kept working, a trade the service adopts, or a trade in TWS
-        that reduces what a strategy holds."""
+        that reduces what a strategy holds. Like a person at TWS, they act once IB is reachable again after a
+        connectivity loss: a data request sent during one is never answered when IB restores it with 1101."""
+        self._wait_ready()
         try:
             if does == "trade":
                 self.person_trades_and_the_service_adopts_it()
@@ -463,6 +468,8 @@ def test_the_ledger_matches_the_broker_after_every_reconciliation(trading, conne
     catalogue = {kind["kind"] for kind in env.simulator.admin("GET", "/faults")["catalogue"]}
     LedgerMachine.env = env
     LedgerMachine.person = connect(env.simulator)
+    # a request IB never answers fails the example instead of hanging the suite
+    LedgerMachine.person.RequestTimeout = PERSON_REQUEST_TIMEOUT_S
     LedgerMachine.fault_kinds = sorted(catalogue & set(ORDER_FAULTS))
     LedgerMachine.person_orders, LedgerMachine.steps = {}, Counter()
     LedgerMachine.persons_trades, LedgerMachine.persons_contracts = set(), set()

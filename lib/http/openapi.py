@@ -13,6 +13,8 @@ from lib.http.request import JSON_MEDIA_TYPE, MAX_BODY_BYTES, MAX_JSON_DEPTH, MA
 OPENAPI_VERSION = "3.1.0"
 _SCHEMAS = "#/components/schemas/"
 _RESPONSES = "#/components/responses/"
+URI_TOO_LONG = (f"the request line (the path with its query string) is longer than {MAX_REQUEST_LINE_BYTES} bytes "
+                "(gunicorn's limit_request_line; its own HTML page)")
 
 # every answer but 200 carries {"error": "Class: message"}
 ERRORS = {
@@ -24,8 +26,6 @@ ERRORS = {
            "another run is trading the same strategies (each intent says when)",
     "405": "a method other than GET or POST (the Allow header lists the accepted ones)",
     "413": f"the request body is larger than {MAX_BODY_BYTES} bytes",
-    "414": f"the request line (the path with its query string) is longer than {MAX_REQUEST_LINE_BYTES} bytes "
-           "(gunicorn's limit_request_line)",
     "415": f"the request body is not {JSON_MEDIA_TYPE} in UTF-8",
     "500": "the intent failed: `{\"error\": \"ExceptionClass: message\"}`, never a stack trace",
     "503": ("IB Gateway is not connected (after a short grace period for a reconnect in progress), or a store "
@@ -87,7 +87,10 @@ def document(intents: Mapping[str, IntentLike], *, version: str) -> dict:
                  "description": f"{CONTRACT}\n\nLimits:\n{limits}",
                  "x-limits": [{"limit": what, "value": value, "status": status} for what, value, status in LIMITS]},
         "paths": paths,
-        "components": {"schemas": schemas, "responses": {status: _error(text) for status, text in ERRORS.items()}},
+        "components": {"schemas": schemas, "responses": {
+            **{status: _error(text) for status, text in ERRORS.items()},
+            # gunicorn answers it itself, before the app: an HTML page, not the service's JSON error
+            "414": {"description": URI_TOO_LONG, "content": {"text/html": {"schema": {"type": "string"}}}}}},
     }
 
 

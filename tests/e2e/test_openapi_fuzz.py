@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.support import REPO_ROOT
 
@@ -19,10 +20,13 @@ MAX_EXAMPLES = 8
 SEED = 15
 
 
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
 def run_schemathesis(url: str, cwd) -> subprocess.CompletedProcess:
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "schemathesis.cli", "run", url, "--checks", ",".join(CHECKS),
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", url, "--checks", ",".join(CHECKS),
                "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
                "--phases", "examples,coverage,fuzzing", "--request-timeout", "60", "--no-color"]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)

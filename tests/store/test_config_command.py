@@ -41,6 +41,10 @@ def config_command(env: dict, *args: str) -> tuple[int, object, str]:
 
 def test_set_get_show_and_unset_print_the_merged_config(backend):
     store, env = backend
+    # the shares of all strategies add up to at most 1: the seeded ones take all of it until one is lowered
+    code, _, error = config_command(env, "set", "exposure.strategies.sixtyforty", "0.05")
+    assert code != 0 and "adding up to at most 1" in error
+    assert config_command(env, "set", "exposure.strategies.spymacdvixy", "0.85")[0] == 0
     code, merged, _ = config_command(env, "set", "exposure.strategies.sixtyforty", "0.05")
     assert code == 0 and merged["exposure"]["strategies"]["sixtyforty"] == 0.05
     assert merged["exposure"]["overall"] == store.get("config/paper")["exposure"]["overall"]

@@ -22,7 +22,7 @@ from lib.errors import (BadRequest, GatewayTimeout, GatewayUnavailable, Precondi
 from lib.http import openapi, trigger
 from lib.http.request import MAX_BODY_BYTES, read_params
 from lib.services import Services
-from lib.store.port import Contention
+from lib.store.errors import Contention
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from lib.errors import InvalidConfig, MissingConfigKey
 from lib.store.factory import BACKENDS as STORE_BACKENDS
-from lib.store.port import merged
+from lib.store.writes import merged
 
 TRADING_MODES = ("paper", "live")
 DEFAULT_IB_PORTS = {"paper": 4002, "live": 4001}

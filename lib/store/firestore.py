@@ -15,10 +15,11 @@ from google.cloud.firestore_v1 import CollectionReference, FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from lib import deadline as deadlines
-from lib.store.port import (
-    AlreadyExists, Contention, Document, DocumentPath, DocumentStore, LimitExceeded, NotFound, Query, StoreError,
-    Transaction, Write,
-)
+from lib.store.errors import AlreadyExists, Contention, LimitExceeded, NotFound, StoreError
+from lib.store.limits import DocumentPath
+from lib.store.port import Document, DocumentStore, Transaction
+from lib.store.query import Query
+from lib.store.writes import Write
 
 log = logging.getLogger(__name__)
 

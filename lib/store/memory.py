@@ -7,9 +7,10 @@ import operator
 import threading
 from typing import Any, Callable, Iterable
 
-from lib.store.port import (
-    Document, DocumentPath, DocumentStore, Filter, Query, Transaction, Write, apply_write, auto_id, canonical_json,
-)
+from lib.store.limits import DocumentPath
+from lib.store.port import Document, DocumentStore, Transaction, auto_id, canonical_json
+from lib.store.query import Filter, Query
+from lib.store.writes import Write, apply_write
 
 _MISSING = object()
 _RANGE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}

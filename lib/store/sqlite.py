@@ -8,10 +8,11 @@ import sqlite3
 import threading
 from typing import Any, Callable, Iterator
 
-from lib.store.port import (
-    Contention, Document, DocumentPath, DocumentStore, Filter, Query, StoreError, Transaction, Write, apply_write,
-    auto_id, canonical_json,
-)
+from lib.store.errors import Contention, StoreError
+from lib.store.limits import DocumentPath
+from lib.store.port import Document, DocumentStore, Transaction, auto_id, canonical_json
+from lib.store.query import Filter, Query
+from lib.store.writes import Write, apply_write
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -231,7 +232,7 @@ def compile_query(query: Query) -> tuple[str, list]:
 
 
 def _json_path(field: tuple[str, ...]) -> str:
-    # Field names never contain '"' (lib.store.port.field_path refuses it); quote each one for names with dots or
+    # Field names never contain '"' (lib.store.limits.field_path refuses it); quote each one for names with dots or
     # spaces, and render the path as an SQL literal.
     path = "$" + "".join(f'."{name}"' for name in field)
     return "'" + path.replace("'", "''") + "'"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from lib.gateway.port import BridgePort
-from lib.store.port import NotFound
+from lib.store.errors import NotFound
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import pytest
 from google.api_core import exceptions as google_exceptions
 
 from lib.deadline import Deadline
-from lib.store.port import Contention, StoreError
+from lib.store.errors import Contention, StoreError
 from lib.store.sqlite import SqliteStore
 from tests.support import REPO_ROOT
 

@@ -20,7 +20,7 @@ from lib.events import outbox
 from lib.broker.parsing import ExecutionFill
 from lib.store import port
 from lib.store.memory import MemoryStore
-from lib.store.port import build_query
+from lib.store.query import build_query
 from lib.trading import daily_report, net_liquidation_samples
 from lib.trading.ledger import Ledger
 from lib.trading.cancel_requests import CancelRequestServer

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from lib.store.memory import MemoryStore
-from lib.store.port import StoreError
+from lib.store.errors import StoreError
 from lib.store.sqlite import SqliteStore
 from tests.support import REPO_ROOT
 

@@ -8,10 +8,11 @@ import string
 
 import pytest
 
-from lib.store.port import (
-    AUTO_ID_LENGTH, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_STRING_BYTES, MAX_TRANSACTION_WRITES, AlreadyExists,
-    LimitExceeded, NotFound, StoreError, document_path, document_size,
+from lib.store.errors import AlreadyExists, LimitExceeded, NotFound, StoreError
+from lib.store.limits import (
+    MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_STRING_BYTES, MAX_TRANSACTION_WRITES, document_path, document_size,
 )
+from lib.store.port import AUTO_ID_LENGTH
 
 ORDERS = "positions/paper/openOrders"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lib.store.port import Query
+from lib.store.query import Query
 
 EQUALITY = ("==", "in", "array-contains")
 

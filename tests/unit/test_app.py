@@ -9,7 +9,7 @@ from lib.config import Settings
 from lib.params import absent
 from lib.services import Services
 from lib.store.memory import MemoryStore
-from lib.store.port import Contention
+from lib.store.errors import Contention
 from main import create_app
 from tests.support.fake_bridge import FakeBridge
 

@@ -2,7 +2,7 @@
 import pytest
 
 from lib.config import Settings, SettingsError, TradingConfig, check_order_limits, load
-from lib.store.port import merged as merge_maps
+from lib.store.writes import merged as merge_maps
 from lib.errors import InvalidConfig, MissingConfigKey
 
 

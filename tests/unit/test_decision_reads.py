@@ -11,7 +11,7 @@ from lib.broker.instruments import ByConId
 from lib.broker.parsing import BrokerOrder, BrokerSnapshot, ExecutionFill
 from lib.broker.snapshots import broker_snapshot
 from lib.config import Settings
-from lib.store.port import StoreError
+from lib.store.errors import StoreError
 from lib.seed import seed
 from lib.store.sqlite import SqliteStore
 from lib.trading.ledger import Ledger

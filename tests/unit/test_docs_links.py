@@ -31,7 +31,8 @@ def anchors(path: Path) -> set[str]:
     """Every heading's anchor, a repeated heading numbered `-1`, `-2` ... as GitHub numbers it."""
     seen: dict[str, int] = {}
     found = set()
-    for heading in HEADING.findall(without_code(path.read_text())):
+    # inline code stays: a heading such as ## `close-all` keeps its words in the anchor
+    for heading in HEADING.findall(FENCE.sub("", path.read_text())):
         base = slug(heading)
         count = seen.get(base, 0)
         seen[base] = count + 1
@@ -105,9 +106,9 @@ def test_slugs_follow_githubs_rules():
 
 
 def test_a_broken_link_a_missing_anchor_and_an_unknown_command_are_found(tmp_path):
-    (tmp_path / "other.md").write_text("# Other\n\n## A section\n")
+    (tmp_path / "other.md").write_text("# Other\n\n## A section\n\n## `close-all`\n")
     page = tmp_path / "page.md"
-    page.write_text("# Page\n\n[fine](other.md#a-section) [gone](missing.md) [no anchor](other.md#nowhere) "
+    page.write_text("# Page\n\n[fine](other.md#a-section) [code](other.md#close-all) [gone](missing.md) [no anchor](other.md#nowhere) "
                     "[here](#page) [not here](#elsewhere)\n\n```sh\nmake run\nmake no-such-target PORT=1\n"
                     ".venv/bin/python -m lib.config show\npython -m no_such.module\n```\n")
     assert broken_links(page) == [f"missing.md: no file {tmp_path / 'missing.md'}",

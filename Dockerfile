@@ -2,8 +2,8 @@
 # the supervising entrypoint (python -m deploy.entrypoint) under tini.
 # IB Gateway and IBC are downloaded here, at build time on Cloud Build, and checked against pinned SHA-256 sums;
 # nothing is fetched at run time. The build fails while a version or a sum below is empty or a download does not
-# match its sum: fill them from IB's and IBC's release pages before the first build (README, "Pinning IB Gateway
-# and IBC"), or pass them as --build-arg (cloudbuild.yaml does, from its substitutions).
+# match its sum: fill them from IB's and IBC's release pages before the first build (docs/deployment.md,
+# "Pinning IB Gateway and IBC"), or pass them as --build-arg (cloudbuild.yaml does, from its substitutions).
 FROM python:3.11-slim
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -40,7 +40,7 @@ RUN apt-get update \
  && useradd --create-home --home-dir /home/trader --uid 1000 --user-group trader
 
 RUN if [ -z "${IB_GATEWAY_VERSION}" ] || [ -z "${IB_GATEWAY_SHA256}" ] || [ -z "${IBC_SHA256}" ]; then \
-      echo "IB_GATEWAY_VERSION, IB_GATEWAY_SHA256 and IBC_SHA256 must be set (README: Pinning IB Gateway and IBC)" >&2; \
+      echo "IB_GATEWAY_VERSION, IB_GATEWAY_SHA256 and IBC_SHA256 must be set (docs/deployment.md: Pinning IB Gateway and IBC)" >&2; \
       exit 1; \
     fi \
  && curl -fsSL -o /tmp/ibgateway.sh "${IB_GATEWAY_URL}" \

@@ -10,7 +10,7 @@ PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
 
-.PHONY: setup run test test-fast lint-container chromium pubsub-emulator bench readme smoke clean backtest config
+.PHONY: setup run test test-fast lint-container chromium pubsub-emulator bench api-docs smoke clean backtest config
 
 # Every shell script, found by its first line (shellcheck reads the dialect from it too).
 SHELL_SCRIPTS = $(shell find . \( -name .git -o -name .venv -o -name node_modules -o -name var -o -name .hypothesis \) \
@@ -84,9 +84,9 @@ pubsub-emulator:
 			echo "the Pub/Sub emulator is missing: gcloud components install beta pubsub-emulator" >&2; \
 		fi; }
 
-# README's intent, parameter, status and limit tables rewritten from GET /openapi.json
-readme: $(DEV_STAMP)
-	UPDATE_README=1 $(PY) -m pytest -q tests/unit/test_readme_tables.py
+# docs/http-api.md's intent, parameter, status and limit tables rewritten from GET /openapi.json
+api-docs: $(DEV_STAMP)
+	UPDATE_API_DOCS=1 $(PY) -m pytest -q tests/unit/test_http_api_doc.py
 
 bench: $(DEV_STAMP)
 	$(PY) -m tests.bench.summary_latency

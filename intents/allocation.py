@@ -32,6 +32,10 @@ from strategies.plan import (PlannedOrder, StrategyPlan, at_limit_prices, net_or
 
 log = logging.getLogger(__name__)
 
+# the status of a run, not a dry run, that sent no order; `reasons` says why per strategy
+NOTHING_TO_TRADE = "nothing to trade"
+
+
 class EveryStrategyFailed(ServiceError):
     """No strategy of the run could be planned, so it placed nothing (HTTP 500, so alerting fires and Cloud
     Scheduler retries); the message names each strategy and its error."""
@@ -71,7 +75,8 @@ class Allocation(Intent):
     """
 
     name = "allocation"
-    description = "runs the listed strategies, sizes and nets their trades, places and confirms the orders"
+    description = ("runs the listed strategies, sizes and nets their trades, places and confirms the orders; a run "
+                   "that places none answers `status: \"nothing to trade\"` with each strategy's reason (`reasons`)")
     Params = AllocationParams
     places_orders = True
     conflicts = "another run is trading the same strategies"
@@ -125,6 +130,9 @@ class Allocation(Intent):
         sendable = [order for order in planned if order.refused is None]
         result["orders"] = self._place(sendable, ib_contracts, params["orderProperties"], config, ledger,
                                        inputs.gateway_now, deadline, sent)
+        if not result["orders"]:
+            result["status"] = NOTHING_TO_TRADE
+            result["reasons"] = nothing_traded(plans, planned, contracts)
         return result
 
     def _place(self, planned: list[PlannedOrder], ib_contracts: dict[int, Contract], properties: dict,
@@ -209,6 +217,43 @@ def unconfirmed_refused(planned: list[PlannedOrder], confirmed: Confirmed) -> li
     """The orders, those in a contract whose ledger total IB does not confirm refused (the others go on)."""
     return [replace(order, refused=confirmed.refusal(order.trade.con_id))
             if order.refused is None and confirmed.refusal(order.trade.con_id) else order for order in planned]
+
+
+def nothing_traded(plans: list[StrategyPlan], planned: list[PlannedOrder],
+                   contracts: dict[int, ContractInfo]) -> dict[str, str]:
+    """Why each strategy of a run that sent no order traded nothing, by strategy id: its error, its decision to
+    keep its holdings, a target it already holds (weight 0 with nothing held among them), a target that rounds to
+    no whole share or contract, its orders refused (maxOrderNotional, a contract IB does not confirm, a limit that
+    cannot be priced), or trades that net out against other strategies' in the same contracts."""
+    by_con_id = {order.trade.con_id: order for order in planned}
+    reasons = {}
+    for plan in plans:
+        if plan.error is not None:
+            reasons[plan.strategy] = f"strategy error: {plan.error}"
+        elif plan.signals is None or plan.signals.hold:
+            why = plan.signals.details.get("reason") if plan.signals is not None else None
+            reasons[plan.strategy] = "the strategy keeps its holdings" + (f": {why}" if why else "")
+        elif plan.trades:
+            refused = [f"{contracts[c].local_symbol}: {by_con_id[c].refused}" for c in plan.trades
+                       if c in by_con_id and by_con_id[c].refused]
+            reasons[plan.strategy] = ("order refused: " + "; ".join(refused) if refused
+                                      else "its trades net out against other strategies' trades in the same contracts")
+        else:
+            reasons[plan.strategy] = _no_trade(plan, contracts)
+    return reasons
+
+
+def _no_trade(plan: StrategyPlan, contracts: dict[int, ContractInfo]) -> str:
+    """Why a plan sized to no trade: its targets equal what it holds and has in flight."""
+    weights = plan.signals.weights or {}
+    rounded = [contracts[c].local_symbol for c, weight in weights.items()
+               if weight and not (plan.targets or {}).get(c) and not plan.holdings.get(c) and not plan.in_flight.get(c)]
+    if rounded:
+        return (f"the trade rounds to zero shares or contracts: exposure {plan.exposure:,.2f} x weight buys less than "
+                f"one of {', '.join(rounded)}")
+    if weights and not any(weights.values()) and not plan.holdings and not plan.in_flight:
+        return "weight 0: no position wanted, and none held"
+    return "the target positions equal the holdings (with the orders in flight)"
 
 
 def _report(params: dict, gateway_now: datetime, net_liquidation: float, base: str, plans: list[StrategyPlan],

@@ -2,7 +2,7 @@
 field types accept, and pydantic's validation errors turned into one BadRequest naming each parameter at fault.
 
 A model is the single source of a parameter's type, bounds, default and description: it validates the request
-and it is what the OpenAPI document and README's tables are generated from.
+and it is what the OpenAPI document and docs/http-api.md's tables are generated from.
 
 Values come from a JSON body (typed) or a query string (text). The models are strict, so a JSON value of the
 wrong type is refused rather than converted, and each field type says which query-string text it accepts:

@@ -42,7 +42,7 @@ def _registered(strategy_id: str) -> str:
     return strategy_id
 
 
-# marked so README's generated tables describe these types without listing the strategies (lib.http.readme_tables)
+# marked so docs/http-api.md's generated tables describe these types without listing the strategies (lib.http.doc_tables)
 REGISTRY_MARK = {"x-registry": "strategies"}
 
 StrategyId = Annotated[str, AfterValidator(_registered),

@@ -48,4 +48,4 @@ class SpyMacdVixy(Strategy):
             return Signals.target({spy.con_id: 1.0, vixy.con_id: 0.0}, **details)
         if direction == "bearish":
             return Signals.target({spy.con_id: -1.0, vixy.con_id: 1.0}, **details)
-        return Signals.keep(**details)
+        return Signals.keep(reason="no MACD crossover on the last bar", **details)

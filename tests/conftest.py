@@ -12,7 +12,7 @@ def pytest_report_header(config) -> str:
     missing = missing_tools()
     if missing:
         return (f"firestore: {' and '.join(missing)} not found: tests marked `firestore` will fail "
-                "(see README, Tests; `-m 'not firestore'` skips them)")
+                "(see docs/development.md, Tests; `-m 'not firestore'` skips them)")
     return "firestore: tests marked `firestore` run on Google's Cloud Firestore emulator (gcloud, started on first use)"
 
 

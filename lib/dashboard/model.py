@@ -166,8 +166,8 @@ class Run(Data):
     id: str
     intent: str
     status: str = Field(description="running, done or failed")
-    outcome: str | None = Field(description="the result's own status (dryRun, duplicate, market closed, ...) or "
-                                            "alert for a risk-check past its limit")
+    outcome: str | None = Field(description="the result's own status (dryRun, duplicate, market closed, nothing to "
+                                            "trade, ...) or alert for a risk-check past its limit")
     started_at: str
     finished_at: str | None
     duration_seconds: float | None

@@ -19,7 +19,7 @@ from ib_async import IB
 # ib_async's default, 45 messages per 1 s window, lets 45 leave at once and then holds every message for the rest
 # of that second, and shared reads queued behind such a stall are what make a slow tail under load. Windows of
 # 2/45 s keep the same rate (at most 46 in any second, under IB's 50) while no message waits much longer than one
-# window; README's Benchmark shows both.
+# window; docs/development.md's Benchmark shows both.
 PACING_MESSAGES = 2
 PACING_WINDOW_S = 2 / 45
 

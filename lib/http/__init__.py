@@ -1,1 +1,1 @@
-"""The HTTP surface's mechanics: request parameters read within limits, the OpenAPI document, README's tables."""
+"""The HTTP surface's mechanics: request parameters read within limits, the OpenAPI document, docs/http-api.md's tables."""

@@ -177,7 +177,8 @@ _BODIES = {
                                                        "quantity, orderRef, source)"}}},
     "Result": {"type": "object", "required": ["utcTimestamp"],
                "properties": {"utcTimestamp": {"type": "string", "format": "date-time"}},
-               "description": "the intent's result (its members are described with each intent in README)"},
+               "description": "the intent's result (its members are described with each intent in "
+                              "docs/architecture.md and docs/http-api.md)"},
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "alive"}}},
     "Readiness": {"type": "object", "required": ["ready", "connected", "pid"], "properties": {
         "ready": {"type": "boolean"}, "connected": {"type": "boolean"},

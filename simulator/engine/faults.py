@@ -31,7 +31,7 @@ class Parameter:
             "number" (positive), "code" or "choice" (one of `choices`), "text", "symbol" (a symbol or conId),
             "flag" (true/false).
         default: used when the parameter is not given (None: not set, or required when `required`).
-        meaning: what it does, for GET /faults and README.
+        meaning: what it does, for GET /faults and docs/paper-gateway.md.
         choices: allowed values of a "code" or "choice" parameter.
         required: the fault cannot be armed without it.
     """

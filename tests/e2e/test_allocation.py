@@ -175,8 +175,41 @@ def test_different_requests_for_the_same_strategy_do_not_trade_it_twice(trading)
 def test_a_run_that_placed_nothing_can_run_again(trading):
     t = trading()
     t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": no_crossover_closes()})
-    assert t.allocate(strategies=["spymacdvixy"])["status"] == "done"
-    assert t.allocate(strategies=["spymacdvixy"])["status"] == "done"
+    assert t.allocate(strategies=["spymacdvixy"])["status"] == "nothing to trade"
+    assert t.allocate(strategies=["spymacdvixy"])["status"] == "nothing to trade"
+
+
+def test_a_run_that_places_nothing_says_why_per_strategy(trading):
+    t = trading()
+    t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": no_crossover_closes()})
+    result = t.allocate(strategies=["dummy", "spymacdvixy"], strategyParams={"dummy": {"seed": seed_for(0)}})
+
+    assert result["status"] == "nothing to trade" and result["orders"] == [] and result["errors"] == {}
+    assert result["reasons"] == {"dummy": "weight 0: no position wanted, and none held",
+                                 "spymacdvixy": "the strategy keeps its holdings: no MACD crossover on the last bar"}
+    assert t.broker_orders() == []
+    [activity] = t.activity("allocation")
+    assert activity["status"] == "done" and activity["result"]["status"] == "nothing to trade"
+
+    # the same target once it is held (another seed drawing weight 1, so not a duplicate of the run that bought it)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    mnq = mnq_con_id(t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1)}}))
+    t.wait_filled({mnq: 2})
+    assert t.post("trade-reconciliation")[0] == 200
+    again = t.allocate(strategies=["dummy"], strategyParams={"dummy": {"seed": seed_for(1, after=seed_for(1))}})
+    assert again["status"] == "nothing to trade"
+    assert again["reasons"] == {"dummy": "the target positions equal the holdings (with the orders in flight)"}
+
+
+def test_a_run_that_trades_answers_done_even_when_a_strategy_places_nothing(trading):
+    t = trading()
+    t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": no_crossover_closes()})
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    result = t.allocate(strategies=["dummy", "spymacdvixy"], strategyParams={"dummy": {"seed": seed_for(1)}})
+
+    assert result["status"] == "done" and "reasons" not in result
+    [order] = result["orders"]
+    assert order["source"] == {"dummy": 2}
 
 
 @BOTH_BACKENDS

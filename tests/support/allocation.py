@@ -9,9 +9,9 @@ MNQ_PRICE = 21000.0
 SPY = 756733
 
 
-def seed_for(weight: int) -> int:
-    """A `dummy` strategy seed whose random weight is `weight`."""
-    return next(seed for seed in range(100) if random.Random(seed).choice(WEIGHTS) == weight)
+def seed_for(weight: int, after: int = -1) -> int:
+    """A `dummy` strategy seed whose random weight is `weight`: the first one above `after`."""
+    return next(seed for seed in range(after + 1, after + 101) if random.Random(seed).choice(WEIGHTS) == weight)
 
 
 def mnq_con_id(result: dict) -> int:

@@ -1,31 +1,31 @@
-"""README's intent, parameter and limit tables rendered from the OpenAPI document, so README says what the spec
-says. Each table sits between two markers in README; `update` replaces what is between them."""
+"""docs/http-api.md's intent, parameter, status and limit tables rendered from the OpenAPI document, so the document
+says what the spec says. Each table sits between two markers in it; `update` replaces what is between them."""
 from __future__ import annotations
 
 import json
 import re
 
 RUN_CONTROLS = ("timeoutSeconds", "force")
-# Schemas built from the strategy registry carry this mark: README describes them without listing the strategies,
-# so adding a strategy leaves README as it is (GET /openapi.json lists them).
+# Schemas built from the strategy registry carry this mark: the tables describe them without listing the strategies,
+# so adding a strategy leaves docs/http-api.md as it is (GET /openapi.json lists them).
 REGISTRY_MARK = "x-registry"
 _BEGIN = "<!-- generated from GET /openapi.json: {name} -->"
 _END = "<!-- end of {name} -->"
 
 
-def update(readme: str, document: dict) -> str:
-    """`readme` with every generated section replaced by its rendering of `document`.
+def update(text: str, document: dict) -> str:
+    """`text` with every generated section replaced by its rendering of `document`.
 
     Raises:
         ValueError: a section's markers are missing.
     """
-    for name, text in render(document).items():
+    for name, table in render(document).items():
         begin, end = _BEGIN.format(name=name), _END.format(name=name)
         pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
-        if not pattern.search(readme):
-            raise ValueError(f"README lacks the markers {begin} ... {end}")
-        readme = pattern.sub(lambda _: f"{begin}\n{text}\n{end}", readme, count=1)
-    return readme
+        if not pattern.search(text):
+            raise ValueError(f"the document lacks the markers {begin} ... {end}")
+        text = pattern.sub(lambda _: f"{begin}\n{table}\n{end}", text, count=1)
+    return text
 
 
 def render(document: dict) -> dict[str, str]:

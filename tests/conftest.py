@@ -8,6 +8,13 @@ from tests.support.firestore_emulator import EmulatorUnavailable, FirestoreEmula
 pytest_plugins = ("tests.support.fixtures",)
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Files with a `slow` test go first: pytest-xdist hands out whole files in this order, so the longest ones
+    start at once instead of running alone at the end."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 def pytest_report_header(config) -> str:
     missing = missing_tools()
     if missing:

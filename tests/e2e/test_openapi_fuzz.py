@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import REPO_ROOT
 
 CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance",
@@ -32,6 +34,7 @@ def run_schemathesis(url: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_failure_and_nothing_trades(start_simulator, start_service, tmp_path):
     simulator = start_simulator()
     service = start_service(simulator, config={"tradingEnabled": False})

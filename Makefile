@@ -39,7 +39,11 @@ run: $(RUN_STAMP)
 
 # The simulator's tests that speak through a client library run through ib_async with the rest of the suite, then
 # again through ib_insync 0.9.86 (tests/support/iblib.py), so that the paper gateway serves both libraries' users.
-CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulator/protocol
+# The files that speak through IB's own ibapi, raw sockets or the command line only would run the same twice.
+CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulator/protocol \
+	$(addprefix --ignore=tests/simulator/,gateway/test_fanout.py \
+	gateway/test_protocol_faults.py gateway/test_protocol_hours.py gateway/test_protocol_ibapi.py \
+	gateway/test_protocol_ibapi_order_types.py protocol/test_paper_gateway_doc.py)
 # pytest-xdist processes (most tests wait on sockets and other processes); a test file stays in one process
 TEST_WORKERS ?= 2
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile

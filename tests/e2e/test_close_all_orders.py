@@ -58,7 +58,7 @@ def test_close_all_reaches_the_resting_orders_of_both_workers_and_leaves_a_perso
     resting = {"limitOffsetPercent": -1}
     runs = [{"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}, "orderProperties": resting},
             {"strategies": ["spymacdvixy"], "orderProperties": resting}]
-    workers = t.service.connections_to_each_worker()
+    workers = list(t.service.connections_to_each_worker().values())
     try:
         with ThreadPoolExecutor(len(workers)) as pool:
             answers = list(pool.map(lambda pair: pair[0].request("POST", "/allocation", pair[1]), zip(workers, runs)))

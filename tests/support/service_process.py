@@ -124,10 +124,10 @@ class ServiceProcess:
 
         self.poll(all_workers_ready, timeout_s, f"all {self.workers} workers to connect to the gateway")
 
-    def connections_to_each_worker(self, *, timeout_s: float = 10) -> list[WorkerConnection]:
-        """One keep-alive connection per worker (which worker accepts a connection is the kernel's choice, so
-        connections are opened until every worker has one). Use them within gunicorn's keepalive (5 s), or the
-        worker closes them; the caller closes them."""
+    def connections_to_each_worker(self, *, timeout_s: float = 10) -> dict[int, WorkerConnection]:
+        """A keep-alive connection to each worker, by its pid (which worker accepts a connection is the kernel's
+        choice, so connections are opened until every worker has one). Use them within gunicorn's keepalive (5 s),
+        or the worker closes them; the caller closes them."""
         by_pid: dict[int, WorkerConnection] = {}
 
         def every_worker_reached():
@@ -140,7 +140,7 @@ class ServiceProcess:
             return len(by_pid) == self.workers
 
         self.poll(every_worker_reached, timeout_s, f"a connection to each of the {self.workers} workers")
-        return list(by_pid.values())
+        return by_pid
 
     def reconnects(self) -> int:
         """How many times the worker answering /readyz has reconnected (meaningful with one worker)."""

@@ -645,19 +645,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self._wait_ready()
 
     def _wait_ready(self):
-        """Every worker connected to IB, each asked on a connection of its own (which worker answers a new
-        connection is the kernel's choice)."""
+        """Every worker connected to IB, each one asked."""
         t = self.env
-
-        def every_worker_ready():
-            connections = t.service.connections_to_each_worker()
-            try:
-                return all(c.request("GET", "/readyz")[0] == 200 for c in connections.values())
-            finally:
-                for connection in connections.values():
-                    connection.close()
-
-        wait_until(every_worker_ready, timeout_s=20, what="the workers to be ready")
+        wait_until(lambda: all(t.service.readiness_of_each_worker().values()), timeout_s=20,
+                   what="the workers to be ready")
 
     def _no_strategy_crossed_zero_without_its_target(self):
         now = holdings(self.env.store)

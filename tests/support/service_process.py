@@ -142,6 +142,19 @@ class ServiceProcess:
         self.poll(every_worker_reached, timeout_s, f"a connection to each of the {self.workers} workers")
         return by_pid
 
+    def readiness_of_each_worker(self, *, timeout_s: float = 10) -> dict[int, bool]:
+        """Whether each worker is ready (its /readyz), by pid: asked on new connections until every worker has
+        answered (which worker accepts a connection is the kernel's choice)."""
+        ready: dict[int, bool] = {}
+
+        def every_worker_answered():
+            status, body = self.request("GET", "/readyz", timeout_s=5)
+            ready[body["pid"]] = status == 200
+            return len(ready) >= self.workers
+
+        self.poll(every_worker_answered, timeout_s, f"an answer from each of the {self.workers} workers")
+        return ready
+
     def reconnects(self) -> int:
         """How many times the worker answering /readyz has reconnected (meaningful with one worker)."""
         return self.request("GET", "/readyz", timeout_s=5)[1]["reconnects"]

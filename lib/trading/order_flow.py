@@ -185,6 +185,11 @@ def _record_and_send(bridge, ledger: Ledger, orders: list[StrategyOrder], style:
             note_orders_sent(exc, left)
         raise
     result.sent = len(orders)
+    # IB's answers before they are recorded: should the process die while recording them, the log still says
+    # what IB answered for the orderRef that a retry will settle the run by
+    log.info("%d order(s) under %s answered by IB: %s", len(outcomes), style.order_ref,
+             ", ".join(f"{o.order_id} {o.status}" for o in outcomes),
+             extra={"fields": {"event": "ordersAnswered", "orderRef": style.order_ref}})
     try:
         _settle(ledger, orders, outcomes, client_id, result)
     except Exception as exc:

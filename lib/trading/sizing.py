@@ -75,14 +75,24 @@ def strategy_trades(targets: Mapping[int, int], holdings: Mapping[int, int],
     Every conId in any of the three maps counts. A conId held (or in flight) but absent from `targets` has target
     0, so the strategy closes it: a strategy that stops naming a contract (e.g. after a futures rollover) exits it.
     `in_flight` is this strategy's share of its orders still working at the broker, so a rerun does not
-    buy the same quantity again.
+    buy the same quantity again. A trade against orders in flight stops at zero, though, when it would take the
+    strategy to the side neither its target nor its holding is on: those orders may never fill (a held order
+    waiting for its time, a DAY order expiring), and the strategy would be left with a position it never wanted.
     """
     trades = {}
     for con_id in sorted({*targets, *holdings, *in_flight}):
-        quantity = targets.get(con_id, 0) - holdings.get(con_id, 0) - in_flight.get(con_id, 0)
+        target, held = targets.get(con_id, 0), holdings.get(con_id, 0)
+        quantity = target - held - in_flight.get(con_id, 0)
+        unfilled = held + quantity      # where the trade leaves the strategy if nothing in flight fills
+        if unfilled and _sign(unfilled) not in (_sign(target), _sign(held)):
+            quantity = -held
         if quantity:
             trades[con_id] = quantity
     return trades
+
+
+def _sign(quantity: int) -> int:
+    return (quantity > 0) - (quantity < 0)
 
 
 @dataclass(frozen=True)

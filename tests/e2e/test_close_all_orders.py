@@ -2,9 +2,12 @@
 strategy past zero because of an order it could not cancel."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ib_async import LimitOrder, Stock
 
-from tests.support.allocation import MNQ_PRICE, mnq_con_id, seed_for
+from tests.support.allocation import MNQ_PRICE, SPY, mnq_con_id, seed_for
+from tests.support.macd_series import crossover_closes
 from tests.support.service_process import ServiceProcess
 
 
@@ -43,6 +46,41 @@ def test_close_all_without_strategies_leaves_a_persons_gtc_order_alone(trading, 
     assert [c["orderId"] for c in body["cancelled"]] == [working["orderId"]]
     assert body["leftWorking"] == [] and body["orders"] == []
     assert t.open_order_records() == []
+
+
+def test_close_all_reaches_the_resting_orders_of_both_workers_and_leaves_a_persons_gtc_order(trading, connect):
+    """Two workers of one gunicorn, each with a resting order it placed under its own clientId, and a person's GTC
+    order on the account: close-all answers done, no order of the service is left working at IB (the other
+    worker's order cancelled through that worker), and the person's order is as it was."""
+    t = trading(workers=2)
+    t.simulator.admin("POST", "/price", {"symbol": "MNQ", "price": MNQ_PRICE})
+    t.simulator.admin("POST", "/history", {"symbol": "SPY", "closes": crossover_closes("bullish")})
+    resting = {"limitOffsetPercent": -1}
+    runs = [{"strategies": ["dummy"], "strategyParams": {"dummy": {"seed": seed_for(1)}}, "orderProperties": resting},
+            {"strategies": ["spymacdvixy"], "orderProperties": resting}]
+    workers = list(t.service.connections_to_each_worker().values())
+    try:
+        with ThreadPoolExecutor(len(workers)) as pool:
+            answers = list(pool.map(lambda pair: pair[0].request("POST", "/allocation", pair[1]), zip(workers, runs)))
+    finally:
+        for worker in workers:
+            worker.close()
+    for status, result in answers:
+        assert status == 200 and [o["status"] for o in result["orders"]] in (["PreSubmitted"], ["Submitted"]), result
+    services = [o for o in t.simulator.state()["open_orders"] if o["request"]["order_ref"].startswith("allocation-")]
+    assert {o["contract"]["con_id"] for o in services} == {mnq_con_id(answers[0][1]), SPY}
+    assert len({o["client_id"] for o in services}) == 2, services
+    gtc = person_holds_a_gtc_order(connect(t.simulator))
+
+    status, body = t.post("close-all")
+
+    assert status == 200 and body["status"] == "done", body
+    assert sorted(c["orderId"] for c in body["cancelled"]) == sorted(o["order_id"] for o in services)
+    assert body["leftWorking"] == [] and body["orders"] == []
+    assert [o["perm_id"] for o in t.simulator.state()["open_orders"]] == [gtc["perm_id"]]
+    assert broker_view(t, gtc["perm_id"]) == gtc
+    assert t.post("trade-reconciliation")[0] == 200
+    assert t.open_order_records() == [] and t.broker_positions() == {}
 
 
 def holding_and_a_resting_sell_of_the_other_worker(t, other_worker):

@@ -53,6 +53,31 @@ def fires_on(schedule: str, day: date) -> list[time]:
     return [time(h, m) for h in sorted(field_values(hour, 0, 23)) for m in sorted(field_values(minute, 0, 59))]
 
 
+def job(intent: str) -> dict:
+    """The job of `deploy/scheduler-jobs` that calls `intent`."""
+    [found] = [j for j in scheduler_jobs() if j["httpTarget"]["uri"].rsplit("/", 1)[-1] == intent]
+    return found
+
+
+def seconds(duration: str) -> float:
+    """A Cloud Scheduler duration ("60s") in seconds."""
+    assert duration.endswith("s"), duration
+    return float(duration[:-1])
+
+
+def retry_delays(job_: dict) -> list[float]:
+    """The seconds Cloud Scheduler waits before each retry of a failed attempt, by the job's retryConfig: from
+    minBackoffDuration, doubled maxDoublings times, then growing by the last doubled interval, capped at
+    maxBackoffDuration (Cloud Scheduler's RetryConfig: with 10 s, 300 s and 3 doublings, 10, 20, 40, 80, 160, 240,
+    300, 300 s)."""
+    retry = job_["retryConfig"]
+    low, high = seconds(retry["minBackoffDuration"]), seconds(retry["maxBackoffDuration"])
+    doublings = retry.get("maxDoublings", 5)
+    delays = [low * 2 ** min(i, doublings) + low * 2 ** doublings * max(0, i - doublings)
+              for i in range(retry["retryCount"])]
+    return [min(delay, high) for delay in delays]
+
+
 def day_of_firings(day: date) -> list[Firing]:
     """Every job's firings on `day`, in time order (jobs firing together in file order)."""
     firings = []

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPConnection
 from pathlib import Path
 
 from tests.support import REPO_ROOT, json_lines, stop_process
@@ -34,6 +35,32 @@ def http(method: str, url: str, body=None, *, raw: bytes | None = None, timeout_
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+class WorkerConnection:
+    """One keep-alive HTTP connection to gunicorn: every request on it is served by the worker that accepted it
+    (gunicorn's gthread keeps a connection on its worker), so a test can send a request to a chosen worker.
+
+    Args:
+        port: gunicorn's port.
+        timeout_s: per request.
+    """
+
+    def __init__(self, port: int, timeout_s: float = 30):
+        self._connection = HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+
+    def request(self, method: str, path: str, body=None) -> tuple[int, dict]:
+        self._connection.request(method, path, None if body is None else json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+        response = self._connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+
+    def pid(self) -> int:
+        """The worker serving this connection (its /readyz says)."""
+        return self.request("GET", "/readyz")[1]["pid"]
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class ServiceProcess:
@@ -96,6 +123,37 @@ class ServiceProcess:
             return len(ready) >= self.workers and self.request("GET", "/readyz", timeout_s=5)[0] == 200
 
         self.poll(all_workers_ready, timeout_s, f"all {self.workers} workers to connect to the gateway")
+
+    def connections_to_each_worker(self, *, timeout_s: float = 10) -> dict[int, WorkerConnection]:
+        """A keep-alive connection to each worker, by its pid (which worker accepts a connection is the kernel's
+        choice, so connections are opened until every worker has one). Use them within gunicorn's keepalive (5 s),
+        or the worker closes them; the caller closes them."""
+        by_pid: dict[int, WorkerConnection] = {}
+
+        def every_worker_reached():
+            connection = WorkerConnection(self.port)
+            pid = connection.pid()
+            if pid in by_pid:
+                connection.close()
+            else:
+                by_pid[pid] = connection
+            return len(by_pid) == self.workers
+
+        self.poll(every_worker_reached, timeout_s, f"a connection to each of the {self.workers} workers")
+        return by_pid
+
+    def readiness_of_each_worker(self, *, timeout_s: float = 10) -> dict[int, bool]:
+        """Whether each worker is ready (its /readyz), by pid: asked on new connections until every worker has
+        answered (which worker accepts a connection is the kernel's choice)."""
+        ready: dict[int, bool] = {}
+
+        def every_worker_answered():
+            status, body = self.request("GET", "/readyz", timeout_s=5)
+            ready[body["pid"]] = status == 200
+            return len(ready) >= self.workers
+
+        self.poll(every_worker_answered, timeout_s, f"an answer from each of the {self.workers} workers")
+        return ready
 
     def reconnects(self) -> int:
         """How many times the worker answering /readyz has reconnected (meaningful with one worker)."""

@@ -71,7 +71,12 @@ def test_target_positions_sizes_each_weight_and_names_missing_data():
     ({1: 200}, {1: 150}, {1: 30}, {1: 20}),
     ({2: 3}, {1: 2}, {}, {1: -2, 2: 3}),                  # held, no longer targeted: closed (rollover)
     ({1: 0}, {1: -4}, {}, {1: 4}),                        # explicit flat
-    ({}, {}, {1: 5}, {1: -5}),                            # a working buy the strategy no longer wants
+    # a working buy the strategy no longer wants is not sold against: should it never fill, the strategy would be
+    # short; nor a holding sold past zero to offset it
+    ({}, {}, {1: 5}, {}),
+    ({1: 0}, {1: 3}, {1: 5}, {1: -3}),
+    ({1: -5}, {}, {1: 5}, {1: -10}),                      # short is the target: the sell goes ahead
+    ({1: 2}, {1: 5}, {1: -4}, {1: 1}),                    # a working sell the strategy wants less of
     ({1: 0, 2: 0}, {1: 0}, {}, {}),
 ])
 def test_strategy_trades(targets, holdings, in_flight, expected):

@@ -206,8 +206,9 @@ class LedgerMachine(RuleBasedStateMachine):
             "EveryStrategyFailed")), result
         if status != 200:
             return False
-        assert result["status"] in ("done", "duplicate"), result
-        if result["status"] != "done":
+        # "nothing to trade" is a run done with no order to send: its targets count like those of any done run
+        assert result["status"] in ("done", "nothing to trade", "duplicate"), result
+        if result["status"] == "duplicate":
             return False
         for strategy, plan in result["strategies"].items():
             for con_id, target in (plan["targetPositions"] or {}).items():
@@ -514,7 +515,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 "timeoutSeconds": SILENT_RUN_TIMEOUT_S}
         status, result = t.post("allocation", body)
         assert status in (200, 409, 503), result
-        if status == 200 and result["status"] == "done":
+        if status == 200 and result["status"] in ("done", "nothing to trade"):
             for con_id, target in (result["strategies"]["dummy"]["targetPositions"] or {}).items():
                 self._target(("dummy", int(con_id)), sign(target))
         # a run that placed nothing leaves the fault armed for someone else's order: disarm it
@@ -685,6 +686,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert abs(record.get("filled", sum(record["allocated"].values()))) <= abs(record["quantity"])
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 # exchange_calendars (the trading days the clock moves to) trips a pandas deprecation
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")

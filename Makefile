@@ -44,8 +44,9 @@ CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulat
 	$(addprefix --ignore=tests/simulator/,gateway/test_fanout.py \
 	gateway/test_protocol_faults.py gateway/test_protocol_hours.py gateway/test_protocol_ibapi.py \
 	gateway/test_protocol_ibapi_order_types.py protocol/test_paper_gateway_doc.py)
-# pytest-xdist processes (most tests wait on sockets and other processes); a test file stays in one process
-TEST_WORKERS ?= 2
+# pytest-xdist processes, one more than the two cores CI has: many tests wait on sockets, claims and other
+# processes; a test file stays in one process
+TEST_WORKERS ?= 3
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 
 # The tests marked `firestore` run on Google's Firestore emulator and the event publisher's on its Pub/Sub emulator;

@@ -23,21 +23,27 @@ def pytest_report_header(config) -> str:
     return "firestore: tests marked `firestore` run on Google's Cloud Firestore emulator (gcloud, started on first use)"
 
 
-@pytest.fixture(scope="session")
-def firestore_emulator(tmp_path_factory) -> FirestoreEmulator:
-    """Google's Cloud Firestore emulator, started for this test session on a free loopback port."""
-    emulator = FirestoreEmulator(tmp_path_factory.mktemp("firestore-emulator") / "emulator.log")
+def _running(emulator, name: str):
+    """Start one of Google's emulators for a fixture to yield, failing the test that needs it with the reason it
+    cannot start; always stopped."""
     problem = None
     try:
         emulator.start()
     except EmulatorUnavailable as exc:
         problem = str(exc)
     if problem is not None:
-        pytest.fail(f"Google's Firestore emulator is not available: {problem}", pytrace=False)
+        pytest.fail(f"Google's {name} emulator is not available: {problem}", pytrace=False)
     try:
         yield emulator
     finally:
         emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory) -> FirestoreEmulator:
+    """Google's Cloud Firestore emulator, started for this test session on a free loopback port."""
+    yield from _running(FirestoreEmulator(tmp_path_factory.mktemp("firestore-emulator") / "emulator.log"),
+                        "Firestore")
 
 
 @pytest.fixture
@@ -75,18 +81,7 @@ def pubsub_emulator(tmp_path_factory):
     """Google's Pub/Sub emulator, started for this test session on a free loopback port, always stopped."""
     from tests.support.pubsub_emulator import PubSubEmulator
 
-    emulator = PubSubEmulator(tmp_path_factory.mktemp("pubsub-emulator") / "emulator.log")
-    problem = None
-    try:
-        emulator.start()
-    except EmulatorUnavailable as exc:
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(f"Google's Pub/Sub emulator is not available: {problem}", pytrace=False)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+    yield from _running(PubSubEmulator(tmp_path_factory.mktemp("pubsub-emulator") / "emulator.log"), "Pub/Sub")
 
 
 @pytest.fixture

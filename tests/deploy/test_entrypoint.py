@@ -8,27 +8,13 @@ from pathlib import Path
 import javaproperties
 import pytest
 
-from tests.deploy.entrypoint_process import EntrypointProcess, start_time
-from tests.support.seeding import seed_sqlite
+from tests.deploy.entrypoint_process import start_time
 
 VERSION = "projects/p1/secrets/ib-credentials-paper/versions/4"
 USERNAME = "trader-login-7"
 # every character IBC's Java-properties reading could mangle, and one outside Latin-1
 PASSWORD = "a\\b #c=d%e:f!gé€"
 CLOUD_RUN_GRACE_S = 10
-
-
-@pytest.fixture
-def entrypoint(tmp_path, request):
-    """Factory: a seeded store and the entrypoint over it, stopped (with anything left of its tree) after the test."""
-
-    def start(**options) -> EntrypointProcess:
-        seed_sqlite(tmp_path / "store.sqlite3")
-        process = EntrypointProcess(tmp_path, **options)
-        request.addfinalizer(process.stop)
-        return process.start()
-
-    return start
 
 
 def environ_of(pid: int) -> bytes:

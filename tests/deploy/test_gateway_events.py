@@ -10,9 +10,7 @@ from lib.events.outbox import Event
 from lib.notify import messages
 from lib.store.factory import open_store
 from lib.store.memory import MemoryStore
-from tests.deploy.entrypoint_process import EntrypointProcess
 from tests.support.monitoring import counted
-from tests.support.seeding import seed_sqlite
 
 IBC = "2026-12-04 17:00:00:001 IBC: "
 
@@ -77,17 +75,6 @@ def test_a_store_that_fails_loses_the_event_but_not_the_log_line(caplog):
     asyncio.run(feed())
     fields = [getattr(r, "fields", {}).get("event") for r in caplog.records]
     assert fields == ["gateway2fa", "gatewayEventFailed"]
-
-
-@pytest.fixture
-def entrypoint(tmp_path, request):
-    def start(**options) -> EntrypointProcess:
-        seed_sqlite(tmp_path / "store.sqlite3")
-        process = EntrypointProcess(tmp_path, **options)
-        request.addfinalizer(process.stop)
-        return process.start()
-
-    return start
 
 
 def test_an_unapproved_login_is_one_2fa_event_and_the_give_up_one_more(entrypoint, tmp_path):

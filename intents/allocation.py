@@ -87,7 +87,7 @@ class Allocation(Intent):
         sent = SendResult()
         if params["dryRun"]:
             return self._allocate(strategies, params, config, deadline, sent)
-        locks = StrategyLocks(self.store, self.settings.trading_mode)
+        locks = StrategyLocks(self.store, self.settings.trading_mode, self.settings.claim_margin_s)
         with locks.holding([s.id for s in strategies], self.activity_id, self.clock(), deadline.remaining_s()):
             return self._allocate(strategies, params, config, deadline, sent)
 

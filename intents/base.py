@@ -266,7 +266,7 @@ class Intent:
         if not may_place:
             return self.execute(params, config, deadline)
         window = timedelta(minutes=config.number("retryCheckMinutes"))
-        claims = RunClaims(self.store, self.settings.trading_mode, self.name)
+        claims = RunClaims(self.store, self.settings.trading_mode, self.name, self.settings.claim_margin_s)
         now = self.clock()
         self.claim, earlier = claims.claim(self.signature, self.activity_id, now, window, deadline.budget_s)
         if earlier is not None and ambiguous(earlier, now):

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ClosingRun:
     """Who closes: the collaborators of the run, its activity id (which names its orders) and its duplicate-run
-    claim (None for a dry run)."""
+    claim (None for a dry run), and how long its strategy locks outlive its budget."""
 
     bridge: BridgePort
     store: DocumentStore
@@ -48,6 +48,7 @@ class ClosingRun:
     clock: Callable[[], datetime]
     run_id: str | None
     claim: RunClaim | None
+    claim_margin_s: float
 
 
 def close_strategies(run: ClosingRun, config: TradingConfig, deadline: Deadline, strategies: list[str] | None, *,
@@ -59,7 +60,8 @@ def close_strategies(run: ClosingRun, config: TradingConfig, deadline: Deadline,
     ledger = Ledger(run.store, run.mode)
     locked = strategies or sorted(
         set(ledger.all_holdings()) | {s for order in ledger.open_orders() for s in order["source"]})
-    with StrategyLocks(run.store, run.mode).holding(locked, run.run_id, run.clock(), deadline.remaining_s()):
+    locks = StrategyLocks(run.store, run.mode, run.claim_margin_s)
+    with locks.holding(locked, run.run_id, run.clock(), deadline.remaining_s()):
         return _close(run, config, deadline, strategies, dry_run)
 
 
@@ -208,5 +210,5 @@ class CloseAll(Intent):
 
     def execute(self, params: dict, config: TradingConfig, deadline: Deadline) -> dict:
         run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id,
-                         self.claim)
+                         self.claim, self.settings.claim_margin_s)
         return close_strategies(run, config, deadline, params.get("strategies"), dry_run=params["dryRun"])

@@ -74,7 +74,7 @@ class EodCheck(Intent):
                   "enforceFlatEod": _enforce_flat(config), "closeAll": None}
         if result["enforceFlatEod"]:
             run = ClosingRun(self.bridge, self.store, self.settings.trading_mode, self.clock, self.activity_id,
-                             self.claim)
+                             self.claim, self.settings.claim_margin_s)
             result["closeAll"] = close_strategies(run, config, deadline, None, dry_run=False)
         return result
 

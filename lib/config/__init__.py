@@ -13,6 +13,9 @@ from lib.store.writes import merged
 
 TRADING_MODES = ("paper", "live")
 DEFAULT_IB_PORTS = {"paper": 4002, "live": 4001}
+# a run checks its claim before it sends: the margin covers the moments between the two, and a clock or a store
+# slower than the run expected
+DEFAULT_CLAIM_MARGIN_S = 60.0
 
 
 class SettingsError(ValueError):
@@ -36,6 +39,8 @@ class Settings:
         service_revision: deployed revision (Cloud Run's K_REVISION), part of activity signatures.
         ib_connect_timeout_s: time allowed for one connect + initial sync.
         ready_wait_s: how long a request waits for a reconnecting gateway before answering 503.
+        claim_margin_s: how long a run's duplicate-run claim and strategy locks outlive its time budget; a run that
+            died is taken over only after it.
     """
 
     trading_mode: str = "paper"
@@ -51,6 +56,7 @@ class Settings:
     service_revision: str = "local"
     ib_connect_timeout_s: float = 10.0
     ready_wait_s: float = 2.0
+    claim_margin_s: float = DEFAULT_CLAIM_MARGIN_S
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -106,6 +112,7 @@ def load(environ: Mapping[str, str]) -> Settings:
         service_revision=environ.get("K_REVISION", "local"),
         ib_connect_timeout_s=_float(environ, "IB_CONNECT_TIMEOUT_S", 10.0),
         ready_wait_s=_float(environ, "IB_READY_WAIT_S", 2.0),
+        claim_margin_s=_float(environ, "CLAIM_MARGIN_S", DEFAULT_CLAIM_MARGIN_S),
     )
 
 

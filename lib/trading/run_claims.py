@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from lib.config import DEFAULT_CLAIM_MARGIN_S
 from lib.errors import PreconditionFailed, ServiceError
 
-# a claim or lock outlives its run's time budget by this much before another run may take it over
-LOCK_MARGIN_S = 60.0
 
 
 class ClaimLost(ServiceError):
@@ -81,11 +80,13 @@ class RunClaims:
         store: a DocumentStore.
         mode: trading mode.
         intent: the intent's name.
+        margin_s: how long a claim outlives its run's budget (the CLAIM_MARGIN_S setting).
     """
 
-    def __init__(self, store, mode: str, intent: str):
+    def __init__(self, store, mode: str, intent: str, margin_s: float = DEFAULT_CLAIM_MARGIN_S):
         self.store = store
         self.collection = f"runs/{mode}/{intent}"
+        self.margin_s = margin_s
 
     def claim(self, signature: str, activity_id: str, now: datetime, window: timedelta,
               budget_s: float) -> tuple[RunClaim | None, dict | None]:
@@ -100,7 +101,7 @@ class RunClaims:
             existing = tx.get(path)
             if existing is not None and _holds(existing, now, window):
                 return existing
-            tx.set(path, _new_claim(activity_id, now, budget_s))
+            tx.set(path, _new_claim(activity_id, now, budget_s + self.margin_s))
             return None
 
         earlier = self.store.run_transaction(take)
@@ -116,7 +117,7 @@ class RunClaims:
             current = tx.get(path)
             if current is None or current["activityId"] != earlier["activityId"]:
                 return False
-            tx.set(path, _new_claim(activity_id, now, budget_s))
+            tx.set(path, _new_claim(activity_id, now, budget_s + self.margin_s))
             return True
 
         return RunClaim(self.store, path, activity_id) if self.store.run_transaction(take) else None
@@ -133,9 +134,9 @@ class RunClaims:
         self.store.run_transaction(mark)
 
 
-def _new_claim(activity_id: str, now: datetime, budget_s: float) -> dict:
+def _new_claim(activity_id: str, now: datetime, lasts_s: float) -> dict:
     return {"activityId": activity_id, "claimedAt": now.isoformat(), "status": "running",
-            "runUntil": (now + timedelta(seconds=budget_s + LOCK_MARGIN_S)).isoformat(), "ordersPlaced": 0}
+            "runUntil": (now + timedelta(seconds=lasts_s)).isoformat(), "ordersPlaced": 0}
 
 
 def in_progress(claim: dict, now: datetime) -> bool:
@@ -178,12 +179,14 @@ class StrategyLocks:
 
     Two different requests naming the same strategy (Cloud Scheduler's and an operator's, say) would otherwise both
     read the same holdings and orders in flight, and both send the strategy's trades. Locks live under
-    `runs/{mode}/strategyLocks/{strategy}`; a lock whose run died expires after its time-to-live.
+    `runs/{mode}/strategyLocks/{strategy}`; a lock whose run died expires after its time-to-live (the run's budget
+    and `margin_s`).
     """
 
-    def __init__(self, store, mode: str):
+    def __init__(self, store, mode: str, margin_s: float = DEFAULT_CLAIM_MARGIN_S):
         self.store = store
         self.collection = f"runs/{mode}/strategyLocks"
+        self.margin_s = margin_s
 
     def acquire(self, strategies: list[str], holder: str, now: datetime, ttl: timedelta) -> dict[str, dict]:
         """Lock every strategy for `holder`, or none; returns the locks other runs hold (empty on success)."""
@@ -209,7 +212,7 @@ class StrategyLocks:
         Raises:
             PreconditionFailed: another run holds one of them (HTTP 409); nothing is locked.
         """
-        busy = self.acquire(strategies, holder, now, timedelta(seconds=budget_s + LOCK_MARGIN_S))
+        busy = self.acquire(strategies, holder, now, timedelta(seconds=budget_s + self.margin_s))
         if busy:
             raise PreconditionFailed(busy_message(busy))
         try:

@@ -16,11 +16,17 @@ def test_live_mode_defaults_to_the_live_port():
     assert load({"TRADING_MODE": "LIVE"}).ib_port == 4001
 
 
+def test_a_dead_runs_claims_outlive_its_budget_by_a_minute_unless_set():
+    assert load({}).claim_margin_s == 60
+    assert load({"CLAIM_MARGIN_S": "5"}).claim_margin_s == 5
+
+
 @pytest.mark.parametrize("environ, named", [
     ({"TRADING_MODE": "demo"}, "TRADING_MODE"),
     ({"STORE_BACKEND": "postgres"}, "STORE_BACKEND"),
     ({"IB_PORT": "forty"}, "IB_PORT"),
     ({"IB_CONNECT_TIMEOUT_S": "-1"}, "IB_CONNECT_TIMEOUT_S"),
+    ({"CLAIM_MARGIN_S": "0"}, "CLAIM_MARGIN_S"),
     ({"STORE_BACKEND": "firestore"}, "PROJECT_ID"),
 ])
 def test_invalid_environment_is_refused_naming_the_variable(environ, named):

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from lib.store.sqlite import SqliteStore
-from lib.trading.run_claims import LOCK_MARGIN_S, ClaimLost, RunClaims, StrategyLocks, ambiguous, in_progress
+from lib.config import DEFAULT_CLAIM_MARGIN_S
+from lib.trading.run_claims import ClaimLost, RunClaims, StrategyLocks, ambiguous, in_progress
 from tests.support.clock import NOW
 
 WINDOW = timedelta(minutes=60)
@@ -61,10 +62,11 @@ def test_orders_withdrawn_before_sending_give_the_claim_back(store):
     assert store.get("runs/paper/allocation/sig") is None
 
 
-def test_a_run_that_died_before_sending_is_taken_over_after_its_budget(store):
-    claims = RunClaims(store, "paper", "allocation")
+@pytest.mark.parametrize("margin_s", [DEFAULT_CLAIM_MARGIN_S, 5.0])
+def test_a_run_that_died_before_sending_is_taken_over_after_its_budget_and_margin(store, margin_s):
+    claims = RunClaims(store, "paper", "allocation", margin_s)
     dead, _ = claims.claim("sig", "run-1", NOW, WINDOW, BUDGET_S)
-    over = NOW + timedelta(seconds=BUDGET_S + LOCK_MARGIN_S)
+    over = NOW + timedelta(seconds=BUDGET_S + margin_s)
     _, earlier = claims.claim("sig", "run-2", over - timedelta(seconds=1), WINDOW, BUDGET_S)
     assert earlier["activityId"] == "run-1" and earlier["status"] == "running"
     retry, _ = claims.claim("sig", "run-2", over, WINDOW, BUDGET_S)
@@ -95,6 +97,14 @@ def test_strategy_locks_are_all_or_nothing_and_expire(store):
     locks.release(["dummy", "spymacdvixy"], "run-1")    # releases only what run-1 still holds
     assert store.get("runs/paper/strategyLocks/dummy")["holder"] == "run-3"
     assert store.get("runs/paper/strategyLocks/spymacdvixy") is None
+
+
+def test_a_runs_strategy_locks_last_its_budget_and_margin(store):
+    locks = StrategyLocks(store, "paper", margin_s=5.0)
+    expires = NOW + timedelta(seconds=BUDGET_S + 5.0)
+    with locks.holding(["dummy"], "run-1", NOW, BUDGET_S):
+        assert list(locks.acquire(["dummy"], "run-2", expires - timedelta(seconds=1), WINDOW)) == ["dummy"]
+        assert locks.acquire(["dummy"], "run-2", expires, WINDOW) == {}     # run-1 outlived them: taken over
 
 
 def test_only_one_of_simultaneous_lockers_wins(store):

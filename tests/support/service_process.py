@@ -1,12 +1,10 @@
-"""Runs the service under gunicorn as a subprocess on a free loopback port, for end-to-end tests."""
+"""Runs the service under gunicorn as a process of its own on a free loopback port, for end-to-end tests."""
 from __future__ import annotations
 
 import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +12,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 from tests.support import REPO_ROOT, json_lines, stop_process
+from tests.support.forked import ForkedProcess
 
 STOP_TIMEOUT_S = 15
 
@@ -94,7 +93,7 @@ class ServiceProcess:
             "IB_CONNECT_TIMEOUT_S": "5",
             **(env or {}),
         }
-        self._process: subprocess.Popen | None = None
+        self._process: ForkedProcess | None = None
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -104,11 +103,8 @@ class ServiceProcess:
 
     def start(self, *, timeout_s: float = 30) -> "ServiceProcess":
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = open(self.log_path, "ab")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "main:app"],
-            cwd=REPO_ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        self._process = ForkedProcess("gunicorn", ["-c", "gunicorn.conf.py", "main:app"], cwd=REPO_ROOT, env=self._env,
+                                     log_path=self.log_path, new_session=True)
         self.poll(lambda: self.request("GET", "/healthz", timeout_s=2)[0] == 200, timeout_s, "gunicorn /healthz")
         return self
 

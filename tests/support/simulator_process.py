@@ -1,17 +1,16 @@
-"""Runs the paper gateway (`python -m simulator`) as a subprocess on free loopback ports, for end-to-end tests."""
+"""Runs the paper gateway (`python -m simulator`) as a process of its own on free loopback ports, for end-to-end tests."""
 from __future__ import annotations
 
 import os
 import re
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 from tests.support import REPO_ROOT, stop_process
+from tests.support.forked import ForkedProcess
 from tests.support.service_process import http
 
 LISTENING = re.compile(r"simulator listening host=(?P<host>\S+) port=(?P<port>\d+) admin_port=(?P<admin_port>\d+|-) "
@@ -62,14 +61,14 @@ class SimulatorProcess:
         self.port: int | None = None
         self.admin_port: int | None = None
         self.account: str | None = None
-        self.process: subprocess.Popen | None = None
+        self.process: ForkedProcess | None = None
         self._log_offset = 0
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    def command(self, *, port: int = 0, admin_port: int | None = 0) -> list[str]:
-        command = [sys.executable, "-m", "simulator", "--host", self.host, "--port", str(port),
-                   "--seed", str(self.seed), *self._options]
+    def arguments(self, *, port: int = 0, admin_port: int | None = 0) -> list[str]:
+        """`python -m simulator`'s command line arguments."""
+        command = ["--host", self.host, "--port", str(port), "--seed", str(self.seed), *self._options]
         if admin_port is not None:
             command += ["--admin-port", str(admin_port)]
         if self.now is not None:
@@ -87,9 +86,8 @@ class SimulatorProcess:
         """Start the process without waiting (several can then start in parallel); see wait_listening()."""
         assert self.process is None or self.process.poll() is not None, "already running"
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command(port=port, admin_port=admin_port), cwd=REPO_ROOT,
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.process = ForkedProcess("simulator", self.arguments(port=port, admin_port=admin_port), cwd=REPO_ROOT,
+                                     env=dict(os.environ), log_path=self.log_path)
         return self
 
     def wait_listening(self, *, timeout_s: float = 20) -> "SimulatorProcess":

@@ -1,11 +1,22 @@
-"""Fixtures every test package may use: Google's Firestore emulator on loopback, started once per session."""
+"""Fixtures every test package may use: Google's Firestore and Pub/Sub emulators on loopback, started once per run."""
 from __future__ import annotations
 
 import pytest
 
+from tests.support import shared_emulators
 from tests.support.firestore_emulator import EmulatorUnavailable, FirestoreEmulator, missing_tools
 
 pytest_plugins = ("tests.support.fixtures",)
+
+
+def pytest_configure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        shared_emulators.open_run_directory()
+
+
+def pytest_unconfigure(config) -> None:
+    if not hasattr(config, "workerinput"):
+        shared_emulators.close_run_directory()
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -23,27 +34,19 @@ def pytest_report_header(config) -> str:
     return "firestore: tests marked `firestore` run on Google's Cloud Firestore emulator (gcloud, started on first use)"
 
 
-def _running(emulator, name: str):
-    """Start one of Google's emulators for a fixture to yield, failing the test that needs it with the reason it
-    cannot start; always stopped."""
-    problem = None
+def _shared(emulator_class, key: str, name: str):
+    """The run's emulator (tests.support.shared_emulators), failing the test that needs it with the reason it
+    cannot start."""
     try:
-        emulator.start()
+        return shared_emulators.shared(emulator_class, key)
     except EmulatorUnavailable as exc:
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(f"Google's {name} emulator is not available: {problem}", pytrace=False)
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+        pytest.fail(f"Google's {name} emulator is not available: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def firestore_emulator(tmp_path_factory) -> FirestoreEmulator:
-    """Google's Cloud Firestore emulator, started for this test session on a free loopback port."""
-    yield from _running(FirestoreEmulator(tmp_path_factory.mktemp("firestore-emulator") / "emulator.log"),
-                        "Firestore")
+def firestore_emulator() -> FirestoreEmulator:
+    """Google's Cloud Firestore emulator on a free loopback port, one for the whole run."""
+    return _shared(FirestoreEmulator, "firestore", "Firestore")
 
 
 @pytest.fixture
@@ -77,11 +80,11 @@ def open_firestore(firestore_project):
 
 
 @pytest.fixture(scope="session")
-def pubsub_emulator(tmp_path_factory):
-    """Google's Pub/Sub emulator, started for this test session on a free loopback port, always stopped."""
+def pubsub_emulator():
+    """Google's Pub/Sub emulator on a free loopback port, one for the whole run."""
     from tests.support.pubsub_emulator import PubSubEmulator
 
-    yield from _running(PubSubEmulator(tmp_path_factory.mktemp("pubsub-emulator") / "emulator.log"), "Pub/Sub")
+    return _shared(PubSubEmulator, "pubsub", "Pub/Sub")
 
 
 @pytest.fixture

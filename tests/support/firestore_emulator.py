@@ -57,6 +57,18 @@ class FirestoreEmulator:
         self.port: int | None = None
         self._process: subprocess.Popen | None = None
 
+    @classmethod
+    def running_at(cls, host: str, port: int, log_path: Path) -> "FirestoreEmulator":
+        """An emulator another process started and stops."""
+        emulator = cls(log_path)
+        emulator.host, emulator.port = host, port
+        return emulator
+
+    @property
+    def group(self) -> int | None:
+        """The process group of the emulator this object started (gcloud's pid), None once stopped."""
+        return None if self._process is None else self._process.pid
+
     @property
     def address(self) -> str:
         """host:port, the value of FIRESTORE_EMULATOR_HOST."""
@@ -90,17 +102,10 @@ class FirestoreEmulator:
         return self
 
     def stop(self) -> None:
-        """SIGTERM the whole process group, SIGKILL whatever is left after STOP_TIMEOUT_S."""
+        """Stop the emulator's process group (stop_group) and reap gcloud."""
         if self._process is None:
             return
-        group = self._process.pid
-        _signal_group(group, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while _group_alive(group) and time.monotonic() < deadline:
-            self._process.poll()  # reap gcloud itself so it does not linger as a zombie of the group
-            time.sleep(0.05)
-        if _group_alive(group):
-            _signal_group(group, signal.SIGKILL)
+        stop_group(self._process.pid)
         try:
             self._process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -125,6 +130,18 @@ class FirestoreEmulator:
             return False
 
 
+def stop_group(group: int) -> None:
+    """SIGTERM an emulator's process group (gcloud, its wrapper script and the JVM), SIGKILL what is left after
+    STOP_TIMEOUT_S. Members that are zombies count as gone: the script and the JVM are reparented, and whoever
+    stops the group need not be their parent."""
+    _signal_group(group, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _live_members(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _live_members(group):
+        _signal_group(group, signal.SIGKILL)
+
+
 def _signal_group(group: int, signum: int) -> None:
     try:
         os.killpg(group, signum)
@@ -132,12 +149,14 @@ def _signal_group(group: int, signum: int) -> None:
         pass
 
 
-def _group_alive(group: int) -> bool:
-    # A zombie still counts as a member until reaped; the JVM and the script are reparented and reaped by init.
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _live_members(group: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so read after the last ")"
+            state, _parent, process_group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if int(process_group) == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return members

@@ -43,7 +43,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from ib_async import LimitOrder, MarketOrder, Stock
 
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, session_close, trading_date
-from lib.trading.run_claims import LOCK_MARGIN_S
 from strategies.dummy import WEIGHTS
 from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.macd_series import crossover_closes, no_crossover_closes
@@ -90,9 +89,12 @@ SILENT_RUN_TIMEOUT_S = 5
 ADOPTER = "manual"
 # when a worker dies in a run: before it sends anything, while IB answers what it sent, or after its answer
 DEATHS = ["before sending", "while IB answers", "after its answer"]
-# the budget of a run whose worker dies (its claim then lasts this and LOCK_MARGIN_S), and the gateway's latency
+# the budget of a run whose worker dies (its claim then lasts this and CLAIM_MARGIN_S), and the gateway's latency
 # meanwhile, so that the run is still reading, or IB's answers still on their way, when the worker is killed
 DYING_RUN_TIMEOUT_S = 5
+# the service's CLAIM_MARGIN_S: production's minute would make every death a minute of waiting for the retries;
+# what a retry is answered depends on whether the dead run's claim has run out, not on how long it lasted
+CLAIM_MARGIN_S = 10
 DYING_RUN_LATENCY_MS = 150
 # how many times Cloud Scheduler retries an allocation (the close-all retried the same way)
 RETRY_COUNT = job("allocation")["retryConfig"]["retryCount"]
@@ -378,7 +380,7 @@ class LedgerMachine(RuleBasedStateMachine):
         status, result = self._close_all(body) if intent == "close-all" else self._allocation(body)
         if status in (409, 503):
             if retry < RETRY_COUNT:
-                due = datetime.now(timezone.utc) + timedelta(seconds=DYING_RUN_TIMEOUT_S + LOCK_MARGIN_S)
+                due = datetime.now(timezone.utc) + timedelta(seconds=DYING_RUN_TIMEOUT_S + CLAIM_MARGIN_S)
                 # a retry that failed after sending is one more run whose orders may be at IB
                 sent = frozenset(order["orderRef"] for order in result.get("orders", []))
                 LedgerMachine.pending_retries.append((due, intent, body, retry + 1, dead | sent))
@@ -396,7 +398,7 @@ class LedgerMachine(RuleBasedStateMachine):
             due, intent, body, retry, dead = pending
             if not wait and datetime.now(timezone.utc) < due:
                 return
-            wait_until(lambda: datetime.now(timezone.utc) >= due, timeout_s=LOCK_MARGIN_S + 30,
+            wait_until(lambda: datetime.now(timezone.utc) >= due, timeout_s=DYING_RUN_TIMEOUT_S + CLAIM_MARGIN_S + 30,
                        what="the dead run's claim to run out")
             LedgerMachine.pending_retries.remove(pending)
             self._retry(intent, body, retry, dead)
@@ -450,7 +452,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if flat and status == 409 and "another run is trading" in report["error"]:
             # closing needs the strategies' locks, which a run whose worker died holds until its budget has run
             # out: Cloud Scheduler's retry (a minute later, the simulator's clock still in the window) finds them free
-            wait_until(lambda: not self._locked_by_the_dead(), timeout_s=DYING_RUN_TIMEOUT_S + LOCK_MARGIN_S + 10,
+            wait_until(lambda: not self._locked_by_the_dead(), timeout_s=DYING_RUN_TIMEOUT_S + CLAIM_MARGIN_S + 10,
                        what="the dead run's strategy locks to expire")
             status, report = t.post("eod-check")
         assert status == 200, report
@@ -692,7 +694,8 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 @BOTH_BACKENDS
 def test_the_ledger_matches_the_broker_after_every_reconciliation(trading, connect, store_backend):
-    env = trading(workers=2, simulator_options={"fill_delay_ms": 3, "now": START})
+    env = trading(workers=2, simulator_options={"fill_delay_ms": 3, "now": START},
+                  env={"CLAIM_MARGIN_S": str(CLAIM_MARGIN_S)})
     catalogue = {kind["kind"] for kind in env.simulator.admin("GET", "/faults")["catalogue"]}
     LedgerMachine.env = env
     LedgerMachine.person = connect(env.simulator)

@@ -33,7 +33,7 @@ def scheduler_retries(t, intent: str, body: dict, died_at: datetime) -> list[tup
     """The job's retries of the attempt that died at `died_at`, until one is answered 200; returns every answer.
 
     What a retry is answered depends on whether it comes before the dead run's claim runs out (its budget and
-    LOCK_MARGIN_S: 409, the run may still send) or after (IB's lists settle the run), and not on how long after.
+    CLAIM_MARGIN_S: 409, the run may still send) or after (IB's lists settle the run), and not on how long after.
     So a retry due before that moment is sent at once, and one due after it as soon as the claim has run out,
     rather than minutes later at its due time (each is asserted to be inside the duplicate-run window, where its
     answer would still be the same).

@@ -6,6 +6,11 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
+# Bytecode caches are written (the __pycache__ folders git ignores) even where the environment asks Python not to:
+# the suite starts hundreds of Python processes, and each would otherwise compile the project's modules, and pytest
+# rewrite the tests' asserts, all over again
+unexport PYTHONDONTWRITEBYTECODE
+
 PORT ?= 8080
 SIM_PORT ?= 4002
 SIM_ADMIN_PORT ?= 4003
@@ -44,13 +49,14 @@ CLIENT_SUITES = tests/simulator/acceptance tests/simulator/gateway tests/simulat
 	$(addprefix --ignore=tests/simulator/,gateway/test_fanout.py \
 	gateway/test_protocol_faults.py gateway/test_protocol_hours.py gateway/test_protocol_ibapi.py \
 	gateway/test_protocol_ibapi_order_types.py protocol/test_paper_gateway_doc.py)
-# pytest-xdist processes, one more than the two cores CI has: many tests wait on sockets, claims and other
-# processes; a test file stays in one process
-TEST_WORKERS ?= 3
-PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
+# pytest-xdist processes, five on the two cores CI has: most tests spend their time waiting on sockets, claims and
+# the servers they start rather than computing. A test file stays in one process, and the files go out in
+# tests/conftest.py's order, longest first
+TEST_WORKERS ?= 5
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The tests marked `firestore` run on Google's Firestore emulator and the event publisher's on its Pub/Sub emulator;
-# the test session starts and stops both itself.
+# the test run starts each once, when a test first needs it, for all its processes, and stops it at the end.
 test: $(DEV_STAMP) lint-container chromium pubsub-emulator
 	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
 	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \

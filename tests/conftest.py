@@ -1,6 +1,9 @@
 """Fixtures every test package may use: Google's Firestore and Pub/Sub emulators on loopback, started once per run."""
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from tests.support import shared_emulators
@@ -19,11 +22,29 @@ def pytest_unconfigure(config) -> None:
         shared_emulators.close_run_directory()
 
 
+# where each test starts servers of its own (a simulator, gunicorn, the entrypoint): the files that take longest
+SERVER_TEST_DIRECTORIES = ("e2e", "deploy", "simulator/acceptance")
+
+
 def pytest_collection_modifyitems(items) -> None:
-    """Files with a `slow` test go first: pytest-xdist hands out whole files in this order, so the longest ones
-    start at once instead of running alone at the end."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+    """The files that take longest go first, since pytest-xdist hands out whole files in this order (the Makefile
+    keeps it with --no-loadscope-reorder) and a long one started last would run alone at the end: the files of
+    `slow` tests by the seconds their marks add up to, then those whose tests start servers, then the rest, each
+    the more tests the sooner."""
+    tests_root = Path(__file__).parent
+    slow_seconds, counts = Counter(), Counter()
+    for item in items:
+        counts[item.path] += 1
+        mark = item.get_closest_marker("slow")
+        if mark is not None:
+            slow_seconds[item.path] += mark.kwargs["seconds"]
+
+    def expected_length(item):
+        directory = item.path.parent.relative_to(tests_root).as_posix()
+        starts_servers = any(directory == d or directory.startswith(f"{d}/") for d in SERVER_TEST_DIRECTORIES)
+        return -slow_seconds[item.path], not starts_servers, -counts[item.path], str(item.path)
+
+    items.sort(key=expected_length)
 
 
 def pytest_report_header(config) -> str:

@@ -64,7 +64,7 @@ def answered_by_ib_before_it_is_recorded(t):
     return answered, after_the_crash
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("crash", [recorded_but_lost_on_the_way, at_ib_without_an_answer,
                                    answered_by_ib_before_it_is_recorded])

@@ -71,7 +71,6 @@ def open_page(browser, origin: str):
     return page, errors, foreign
 
 
-@pytest.mark.slow
 def test_the_dashboard_in_chromium(trading, connect, chromium, capsys):
     s = dashboard_scenario.build(trading(), connect)
     screenshot = in_browser(chromium, check_the_page, s)

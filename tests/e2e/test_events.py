@@ -27,7 +27,7 @@ def worker_pids(service) -> set[int]:
     return {entry["pid"] for entry in service.log_entries() if entry.get("event") == "gatewayReady"}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=17)
 def test_a_worker_killed_between_commit_and_publish_loses_no_event_and_duplicates_none(
         trading, start_service, pubsub_topic, pubsub_emulator):
     # the topic is configured but unreachable: every publish fails after the events are committed

@@ -688,7 +688,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert abs(record.get("filled", sum(record["allocated"].values()))) <= abs(record["quantity"])
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=65)
 @pytest.mark.timeout(600)
 # exchange_calendars (the trading days the clock moves to) trips a pandas deprecation
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")

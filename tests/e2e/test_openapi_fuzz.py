@@ -34,7 +34,7 @@ def run_schemathesis(url: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=50)
 def test_schemathesis_finds_no_failure_and_nothing_trades(start_simulator, start_service, tmp_path):
     simulator = start_simulator()
     service = start_service(simulator, config={"tradingEnabled": False})

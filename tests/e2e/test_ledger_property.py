@@ -21,7 +21,8 @@ fills after the last scheduled job of the day and the day boundary (the trade-re
 `enforceFlatEod` flattens before the calendar's 13:00 close, its closing orders filled before it), and records that
 lost their permId (an order IB works without a word about it).
 
-On SQLite and, with fewer examples (each store round trip is slower there), on Firestore (Google's emulator).
+On SQLite and, with fewer examples (each store round trip is slower there), on Firestore (Google's emulator), in
+test_ledger_property_firestore.py: a file of its own, which a parallel run takes up beside this one.
 """
 from __future__ import annotations
 
@@ -44,7 +45,6 @@ from ib_async import LimitOrder, MarketOrder, Stock
 
 from lib.trading.market_calendar import DEFAULT_CALENDAR, is_trading_day, session_close, trading_date
 from strategies.dummy import WEIGHTS
-from tests.e2e.conftest import BOTH_BACKENDS
 from tests.support.macd_series import crossover_closes, no_crossover_closes
 from tests.support.scheduled_jobs import day_of_firings, job
 from tests.support.simulator_process import wait_until
@@ -688,12 +688,17 @@ class LedgerMachine(RuleBasedStateMachine):
             assert abs(record.get("filled", sum(record["allocated"].values()))) <= abs(record["quantity"])
 
 
-@pytest.mark.slow(seconds=65)
+@pytest.mark.slow(seconds=100)
 @pytest.mark.timeout(600)
 # exchange_calendars (the trading days the clock moves to) trips a pandas deprecation
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
-@BOTH_BACKENDS
 def test_the_ledger_matches_the_broker_after_every_reconciliation(trading, connect, store_backend):
+    """On SQLite; test_ledger_property_firestore.py runs the same on Firestore."""
+    run_the_machine(trading, connect, store_backend)
+
+
+def run_the_machine(trading, connect, store_backend: str) -> None:
+    """The state machine's examples on one service and simulator over `store_backend`, then the checks once more."""
     env = trading(workers=2, simulator_options={"fill_delay_ms": 3, "now": START},
                   env={"CLAIM_MARGIN_S": str(CLAIM_MARGIN_S)})
     catalogue = {kind["kind"] for kind in env.simulator.admin("GET", "/faults")["catalogue"]}

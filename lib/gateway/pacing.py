@@ -84,7 +84,9 @@ class MessagePacer:
         self._prune(now)
         while self._queue and len(self._sent) < self.max_messages:
             self._send(self._queue.popleft())
-            self._sent.append(now)
+            # the window counts from after the hand-over, not from the clock read before it: a pause in between
+            # (the process descheduled) must not open the next window early
+            self._sent.append(loop.time())
             self.sent += 1
         if self._queue and self._timer is None:
             self._timer = loop.call_at(self._sent[0] + self.window_s, self._flush)

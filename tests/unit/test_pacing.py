@@ -1,5 +1,6 @@
 """The service's own message pacer: IB's rate limit kept without reading ib_async's private pacing fields."""
 import asyncio
+import time
 
 import pytest
 
@@ -35,6 +36,29 @@ def test_at_most_max_messages_leave_in_any_window_and_in_the_order_sent():
     times = [t for t, _ in sent]
     for i in range(len(times) - 3):
         assert times[i + 3] - times[i] >= 0.05 - 1e-6
+
+
+def test_a_pause_while_a_message_is_handed_over_does_not_open_the_next_window_early():
+    """The process descheduled between the pacer's clock read and the socket's send, as on a busy machine: the
+    window counts from when the message left."""
+    async def scenario():
+        socket = _Socket()
+        send = socket.send
+
+        def paused_send(msg):
+            if msg == "m0":
+                time.sleep(0.02)
+            send(msg)
+
+        pacer = MessagePacer(paused_send, lambda: True, max_messages=3, window_s=0.05)
+        for i in range(4):
+            pacer.send(f"m{i}")
+        while len(socket.sent) < 4:
+            await asyncio.sleep(0.01)
+        return socket.sent
+
+    times = [t for t, _ in _run(scenario())]
+    assert times[3] - times[0] >= 0.05 - 1e-6
 
 
 def test_wait_s_is_zero_while_the_window_has_room_and_counts_the_queue():

@@ -208,7 +208,8 @@ def test_losing_the_gateway_fails_calls_fast_and_it_comes_back_by_itself(simulat
     started = time.monotonic()
     with pytest.raises(GatewayUnavailable):
         bridge.call(lambda ib: ib.positions(), timeout_s=CALL_TIMEOUT_S)
-    assert time.monotonic() - started < 0.1
+    # at once, not after the call's timeout (a loaded machine may still pause the test a few hundred ms)
+    assert time.monotonic() - started < 1
     assert bridge.status()["connected"] is False and bridge.status()["lastError"]
 
     restarted = simulators.start(port=port)

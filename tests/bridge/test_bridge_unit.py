@@ -331,7 +331,8 @@ def test_calls_fail_fast_while_the_gateway_is_unreachable(make_bridge, refused_p
         started = time.monotonic()
         with pytest.raises(GatewayUnavailable, match="not ready"):
             method(lambda ib: None, timeout_s=10)
-        assert time.monotonic() - started < 0.1
+        # at once, not after the call's timeout (a loaded machine may still pause the test a few hundred ms)
+        assert time.monotonic() - started < 1
 
     status = bridge.status()
     assert "ConnectionRefusedError" in status["lastError"]

@@ -144,16 +144,17 @@ def test_garbage_handshake_does_not_hurt_the_gateway(gateway, connect):
 
 def test_latency_delays_replies(gateway, connect):
     ib = connect(8)
-    gateway.call("set_latency", 300)
+    # a second: after the latency is reset, a reply well inside it is told apart even on a busy machine
+    gateway.call("set_latency", 1000)
     try:
         started = time.monotonic()
         assert ib.reqCurrentTime() == NOW
-        assert time.monotonic() - started >= 0.3
+        assert time.monotonic() - started >= 1
     finally:
         gateway.call("set_latency", 0)
     started = time.monotonic()
     ib.reqCurrentTime()
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1
 
 
 def test_drop_connections_disconnects_clients(gateway, connect):

@@ -60,7 +60,7 @@ PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(DEV_STAMP) lint-container chromium pubsub-emulator
 	@for tool in gcloud java; do command -v $$tool >/dev/null || { echo "make test: $$tool not found. The \
 	Firestore tests need Google's emulator: gcloud components install cloud-firestore-emulator (or apt-get \
-	install google-cloud-cli-firestore-emulator) and Java 11+; see README, Tests." >&2; exit 1; }; done
+	install google-cloud-cli-firestore-emulator) and Java 11+; see docs/development.md, Tests." >&2; exit 1; }; done
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q $(PYTEST_PARALLEL)
 	IB_CLIENT=ib_insync $(PY) -m pytest -q $(PYTEST_PARALLEL) $(CLIENT_SUITES)

@@ -42,7 +42,8 @@ def _registered(strategy_id: str) -> str:
     return strategy_id
 
 
-# marked so docs/http-api.md's generated tables describe these types without listing the strategies (lib.http.doc_tables)
+# marked so docs/http-api.md's generated tables describe these types without listing the strategies
+# (lib.http.doc_tables)
 REGISTRY_MARK = {"x-registry": "strategies"}
 
 StrategyId = Annotated[str, AfterValidator(_registered),

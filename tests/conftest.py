@@ -55,19 +55,19 @@ def pytest_report_header(config) -> str:
     return "firestore: tests marked `firestore` run on Google's Cloud Firestore emulator (gcloud, started on first use)"
 
 
-def _shared(emulator_class, key: str, name: str):
+def _shared(emulator_class, key: str):
     """The run's emulator (tests.support.shared_emulators), failing the test that needs it with the reason it
     cannot start."""
     try:
         return shared_emulators.shared(emulator_class, key)
     except EmulatorUnavailable as exc:
-        pytest.fail(f"Google's {name} emulator is not available: {exc}", pytrace=False)
+        pytest.fail(f"Google's {emulator_class.name} emulator is not available: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def firestore_emulator() -> FirestoreEmulator:
     """Google's Cloud Firestore emulator on a free loopback port, one for the whole run."""
-    return _shared(FirestoreEmulator, "firestore", "Firestore")
+    return _shared(FirestoreEmulator, "firestore")
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def pubsub_emulator():
     """Google's Pub/Sub emulator on a free loopback port, one for the whole run."""
     from tests.support.pubsub_emulator import PubSubEmulator
 
-    return _shared(PubSubEmulator, "pubsub", "Pub/Sub")
+    return _shared(PubSubEmulator, "pubsub")
 
 
 @pytest.fixture

@@ -1,1 +1,2 @@
-"""The HTTP surface's mechanics: request parameters read within limits, the OpenAPI document, docs/http-api.md's tables."""
+"""The HTTP surface's mechanics: request parameters read within limits, the OpenAPI document, docs/http-api.md's
+tables."""

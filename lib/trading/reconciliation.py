@@ -64,8 +64,8 @@ def clear_finished_orders(ledger: Ledger, open_orders: list[BrokerOrder], comple
     since the last catch-up can no longer be applied, so its record goes with an ERROR and its unfilled part stops
     counting as in flight, and what IB's positions show beyond the ledger is a difference for a person to resolve
     (trade-reconciliation answers 500, order-capable runs leave the contract alone until `reconcile` adopts it).
-    The scheduled catch-ups after every session's close (docs/architecture.md, "The ledger and the broker") keep this the
-    exception.
+    The scheduled catch-ups after every session's close (docs/architecture.md, "The ledger and the broker") keep this
+    the exception.
     """
     working_perm_ids = {o.perm_id for o in open_orders if o.perm_id}
     working_ids = {(o.client_id, o.order_id) for o in open_orders}

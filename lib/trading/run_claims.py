@@ -17,7 +17,6 @@ from lib.config import DEFAULT_CLAIM_MARGIN_S
 from lib.errors import PreconditionFailed, ServiceError
 
 
-
 class ClaimLost(ServiceError):
     """The run's claim was taken over (the run outlived its time budget): it must not send anything."""
 

@@ -3,7 +3,6 @@ the gateway up; in process over a memory store, and through the real entrypoint 
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from deploy.entrypoint.gateway_events import GatewayEvents
 from lib.events.outbox import Event

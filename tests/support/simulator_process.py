@@ -1,4 +1,5 @@
-"""Runs the paper gateway (`python -m simulator`) as a process of its own on free loopback ports, for end-to-end tests."""
+"""Runs the paper gateway (`python -m simulator`) as a process of its own on free loopback ports, for end-to-end
+tests."""
 from __future__ import annotations
 
 import os
@@ -87,7 +88,7 @@ class SimulatorProcess:
         assert self.process is None or self.process.poll() is not None, "already running"
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.process = ForkedProcess("simulator", self.arguments(port=port, admin_port=admin_port), cwd=REPO_ROOT,
-                                     env=dict(os.environ), log_path=self.log_path)
+                                     env=os.environ, log_path=self.log_path)
         return self
 
     def wait_listening(self, *, timeout_s: float = 20) -> "SimulatorProcess":

@@ -108,9 +108,10 @@ def test_slugs_follow_githubs_rules():
 def test_a_broken_link_a_missing_anchor_and_an_unknown_command_are_found(tmp_path):
     (tmp_path / "other.md").write_text("# Other\n\n## A section\n\n## `close-all`\n")
     page = tmp_path / "page.md"
-    page.write_text("# Page\n\n[fine](other.md#a-section) [code](other.md#close-all) [gone](missing.md) [no anchor](other.md#nowhere) "
-                    "[here](#page) [not here](#elsewhere)\n\n```sh\nmake run\nmake no-such-target PORT=1\n"
-                    ".venv/bin/python -m lib.config show\npython -m no_such.module\n```\n")
+    page.write_text("# Page\n\n[fine](other.md#a-section) [code](other.md#close-all) [gone](missing.md) "
+                    "[no anchor](other.md#nowhere) [here](#page) [not here](#elsewhere)\n\n"
+                    "```sh\nmake run\nmake no-such-target PORT=1\n.venv/bin/python -m lib.config show\n"
+                    "python -m no_such.module\n```\n")
     assert broken_links(page) == [f"missing.md: no file {tmp_path / 'missing.md'}",
                                   "other.md#nowhere: no heading #nowhere in other.md", "#elsewhere: no heading "
                                   "#elsewhere in page.md"]
